@@ -1,0 +1,8 @@
+import { defineConfig } from "drizzle-kit";
+
+/** drizzle-kit writes flat `migrations/0000_name.sql` files that wrangler applies. */
+export default defineConfig({
+  dialect: "sqlite",
+  schema: "./src/config/schema.ts",
+  out: "./migrations",
+});

@@ -1,0 +1,44 @@
+/**
+ * The admin REST API under `/api`, and its OpenAPI 3.1 document.
+ */
+import { bodyLimit } from "hono/body-limit";
+import { requireAdmin } from "../auth/require-admin";
+import { LIMITS } from "../config/limits";
+import { HttpError } from "../errors";
+import { requireJson } from "../middleware/require-json";
+import { backendRoutes } from "./backends";
+import { apiRouter } from "./openapi";
+import { serverRoutes } from "./servers";
+import { tokenRoutes } from "./tokens";
+
+/** Builds the `/api` sub-application. */
+export function adminApi() {
+  const api = apiRouter();
+
+  // The document describes the API, holds no secrets, and is what teams generate clients from.
+  api.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "MCP edge gateway admin API", version: "1" },
+    // Paths in the document are relative to /api, where this router is mounted.
+    servers: [{ url: "/api" }],
+    security: [{ bearer: [] }],
+  });
+  api.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+
+  api.use(
+    "*",
+    bodyLimit({
+      maxSize: LIMITS.bodyBytes,
+      onError: () => {
+        throw new HttpError(413, "payload_too_large", `Request body exceeds ${LIMITS.bodyBytes} bytes`);
+      },
+    }),
+  );
+  api.use("*", requireAdmin());
+  api.use("*", requireJson());
+
+  api.route("/backends", backendRoutes);
+  api.route("/servers", serverRoutes);
+  api.route("/tokens", tokenRoutes);
+  return api;
+}

@@ -1,0 +1,181 @@
+/**
+ * zod schemas of the admin API. One set produces both validation and the
+ * OpenAPI 3.1 document served at `/api/openapi.json`.
+ */
+import { z } from "@hono/zod-openapi";
+import { LIMITS } from "../config/limits";
+
+/** The value shown instead of a secret header value. */
+export const REDACTED = "********";
+
+/** A slug: the id of a backend or virtual server everywhere. */
+export const Slug = z
+  .string()
+  .regex(/^[a-z0-9-]{1,32}$/, "must be 1-32 characters of a-z, 0-9 and -")
+  .openapi({ example: "github" });
+
+/** Header names are RFC 9110 tokens; the ones the gateway owns cannot be overridden. */
+const RESERVED_HEADERS = new Set([
+  "host",
+  "content-length",
+  "content-type",
+  "accept",
+  "connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+  "keep-alive",
+  "mcp-session-id",
+  "mcp-protocol-version",
+  "last-event-id",
+  "traceparent",
+  "tracestate",
+]);
+
+const HeaderName = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, "must be a valid HTTP header name")
+  .refine((h) => !RESERVED_HEADERS.has(h.toLowerCase()), "is set by the gateway and cannot be configured");
+
+const HeaderValue = z
+  .string()
+  .max(LIMITS.headerValueBytes)
+  .regex(/^[^\r\n\0]*$/, "must not contain CR, LF or NUL");
+
+/** Backend headers: secrets, encrypted at rest, never echoed. */
+export const Headers = z
+  .record(HeaderName, HeaderValue)
+  .refine((h) => Object.keys(h).length <= LIMITS.headersPerBackend, `at most ${LIMITS.headersPerBackend} headers`)
+  .openapi({ example: { Authorization: "Bearer upstream-secret" } });
+
+/** Backend URLs must be http(s) without embedded credentials (put those in headers). */
+export const BackendUrl = z
+  .string()
+  .max(2048)
+  .url()
+  .refine((u) => /^https?:$/.test(new URL(u).protocol), "must be an http or https URL")
+  .refine((u) => {
+    const url = new URL(u);
+    return !url.username && !url.password;
+  }, "must not contain credentials; use headers")
+  .openapi({ example: "https://mcp.example.com/mcp" });
+
+const backendFields = {
+  url: BackendUrl,
+  transport: z.enum(["streamable-http", "sse"]).optional().openapi({ description: "Default streamable-http" }),
+  headers: Headers.optional(),
+  timeoutMs: z.number().int().min(100).max(300_000).optional().openapi({ description: "Default 30000" }),
+  healthIntervalSeconds: z.number().int().min(5).max(3600).optional().openapi({ description: "Default 30" }),
+  enabled: z.boolean().optional().openapi({ description: "Default true" }),
+};
+
+export const BackendCreate = z.strictObject({ name: Slug, ...backendFields }).openapi("BackendCreate");
+export const BackendUpdate = z.strictObject(backendFields).partial().openapi("BackendUpdate");
+
+export const Backend = z
+  .object({
+    name: Slug,
+    url: z.string(),
+    transport: z.enum(["streamable-http", "sse"]),
+    headers: z.record(z.string(), z.literal(REDACTED)).openapi({
+      description: "Header names; values are never returned",
+    }),
+    timeoutMs: z.number().int(),
+    healthIntervalSeconds: z.number().int(),
+    enabled: z.boolean(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("Backend");
+
+const NameList = (max: number) =>
+  z
+    .array(Slug)
+    .max(max)
+    .refine((a) => new Set(a).size === a.length, "must not repeat names");
+
+const serverFields = {
+  backends: NameList(LIMITS.backends)
+    .optional()
+    .openapi({ description: "Backends behind this server; omitted = every enabled backend" }),
+  tools: z
+    .array(z.string().min(1).max(128))
+    .max(LIMITS.toolsPerServer)
+    .optional()
+    .openapi({ description: "Public tool names to expose; omitted = every tool" }),
+  prefix: z.boolean().optional().openapi({ description: "Prefix names with `<backend>__` (default true)" }),
+  auth: z.enum(["token", "none"]).optional().openapi({ description: "Default token" }),
+};
+
+export const ServerCreate = z.strictObject({ name: Slug, ...serverFields }).openapi("ServerCreate");
+export const ServerUpdate = z.strictObject(serverFields).partial().openapi("ServerUpdate");
+
+export const Server = z
+  .object({
+    name: Slug,
+    backends: z.array(z.string()).nullable(),
+    tools: z.array(z.string()).nullable(),
+    prefix: z.boolean(),
+    auth: z.enum(["token", "none"]),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("Server");
+
+export const Scope = z.enum(["mcp", "admin"]);
+
+export const TokenCreate = z
+  .strictObject({
+    name: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[\w.@-]+$/, "must be letters, digits, _ . @ -"),
+    scopes: z
+      .array(Scope)
+      .min(1)
+      .refine((a) => new Set(a).size === a.length, "must not repeat scopes"),
+    servers: NameList(LIMITS.servers)
+      .optional()
+      .openapi({ description: "Servers this token may use over MCP; omitted = every server and /mcp" }),
+    expiresAt: z.iso
+      .datetime({ offset: true })
+      .refine((d) => Date.parse(d) > Date.now(), "must be in the future")
+      .optional(),
+  })
+  .openapi("TokenCreate");
+
+export const Token = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    tokenPrefix: z.string().openapi({ description: "First characters of the secret, to recognise it" }),
+    scopes: z.array(Scope),
+    servers: z.array(z.string()).nullable(),
+    expiresAt: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .openapi("Token");
+
+export const TokenCreated = Token.extend({
+  token: z.string().openapi({ description: "The secret. Shown once; only its hash is stored." }),
+}).openapi("TokenCreated");
+
+export const ErrorResponse = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .openapi("Error");
+
+export const NameParam = z.object({ name: Slug.openapi({ param: { name: "name", in: "path" } }) });
+export const IdParam = z.object({
+  id: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" } }),
+});

@@ -1,0 +1,63 @@
+/**
+ * Token secrets: generation, hashing and constant-time comparison.
+ *
+ * API token secrets carry 256 bits of randomness, so a plain SHA-256 is a safe
+ * at-rest form (no password stretching needed) and lets the hot path find a
+ * token by hash in the cached config with one digest.
+ */
+
+const encoder = new TextEncoder();
+
+/** Prefix that makes gateway tokens recognisable to secret scanners. */
+export const TOKEN_PREFIX = "mcpgw_";
+
+/** Base64url without padding. */
+export function base64url(bytes: Uint8Array): string {
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** Decodes base64url (padding optional). Throws on invalid input. */
+export function fromBase64url(s: string): Uint8Array {
+  const b64 = s.replaceAll("-", "+").replaceAll("_", "/");
+  const bin = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** `n` cryptographically random bytes. */
+export function randomBytes(n: number): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(n));
+}
+
+/** A new API token secret, e.g. `mcpgw_<43 chars>`. */
+export function newTokenSecret(): string {
+  return TOKEN_PREFIX + base64url(randomBytes(32));
+}
+
+/** A random identifier with a readable prefix, e.g. `tok_…`. */
+export function newId(prefix: string): string {
+  return `${prefix}_${base64url(randomBytes(12))}`;
+}
+
+/** Lowercase hex SHA-256 of a UTF-8 string. */
+export async function sha256Hex(value: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(value)));
+  let hex = "";
+  for (const b of digest) hex += b.toString(16).padStart(2, "0");
+  return hex;
+}
+
+/**
+ * Compares two secrets in constant time. Both sides are hashed first so the
+ * comparison also hides the length of the expected secret.
+ */
+export async function secretsEqual(given: string, expected: string): Promise<boolean> {
+  const [a, b] = await Promise.all([
+    crypto.subtle.digest("SHA-256", encoder.encode(given)),
+    crypto.subtle.digest("SHA-256", encoder.encode(expected)),
+  ]);
+  return crypto.subtle.timingSafeEqual(a, b);
+}

@@ -1,0 +1,104 @@
+/**
+ * Isolate-level configuration cache (design rule 1: no database I/O on the hot path).
+ *
+ * - Fresh (checked less than `freshMs` ago): served from memory, zero queries.
+ * - Stale but recent (< `maxStaleMs`): served from memory at once, and a
+ *   background check (`SELECT version`, plus a full reload only if it changed)
+ *   is handed to `defer` (ctx.waitUntil). Under steady traffic every request is
+ *   served this way, so edits reach every isolate within about `freshMs`.
+ * - Older than `maxStaleMs` (an idle isolate) or never loaded: the request waits
+ *   for the check, so a revoked token never gets through an isolate that slept.
+ *
+ * Checks are single-flight: concurrent callers share one in-flight check.
+ * The module is pure (the source and clock are injected) so it is unit-tested
+ * without D1.
+ */
+import type { ConfigSnapshot } from "./snapshot";
+
+/** Where snapshots come from (D1 in production, anything in tests). */
+export interface ConfigSource {
+  /** The current config version (one tiny query). */
+  version(): Promise<number>;
+  /** A full snapshot (one batched round trip). */
+  load(): Promise<ConfigSnapshot>;
+}
+
+export interface ConfigCacheOptions {
+  freshMs?: number;
+  maxStaleMs?: number;
+  now?: () => number;
+}
+
+/** Caches one snapshot per isolate, revalidated by config version. */
+export class ConfigCache {
+  private current: ConfigSnapshot | undefined;
+  private checkedAt = Number.NEGATIVE_INFINITY;
+  private pending: Promise<ConfigSnapshot> | undefined;
+  /** Bumped by `invalidate` so a check that started before a write cannot mark the cache fresh. */
+  private generation = 0;
+  private readonly freshMs: number;
+  private readonly maxStaleMs: number;
+  private readonly now: () => number;
+
+  constructor(options: ConfigCacheOptions = {}) {
+    this.freshMs = options.freshMs ?? 1_000;
+    this.maxStaleMs = options.maxStaleMs ?? 10_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Returns a snapshot, revalidating as described above. */
+  async get(source: ConfigSource, defer: (work: Promise<unknown>) => void): Promise<ConfigSnapshot> {
+    const current = this.current;
+    const age = this.now() - this.checkedAt;
+    if (current && age < this.freshMs) return current;
+    if (current && age < this.maxStaleMs) {
+      if (this.pending === undefined) defer(this.revalidate(source).catch(() => undefined));
+      return current;
+    }
+    try {
+      return await this.revalidate(source);
+    } catch (err) {
+      // D1 unreachable: keep serving the last good config rather than failing all traffic.
+      if (current) return current;
+      throw err;
+    }
+  }
+
+  /** Forces the next `get` to check the version before answering (after a local write). */
+  invalidate(): void {
+    this.checkedAt = Number.NEGATIVE_INFINITY;
+    this.pending = undefined;
+    this.generation++;
+  }
+
+  /** The version currently held, if any (for /health and tests). */
+  get version(): number | undefined {
+    return this.current?.version;
+  }
+
+  private revalidate(source: ConfigSource): Promise<ConfigSnapshot> {
+    if (this.pending !== undefined) return this.pending;
+    const startedAt = this.now();
+    const generation = this.generation;
+    const markChecked = () => {
+      if (generation === this.generation) this.checkedAt = startedAt;
+    };
+    const run = async () => {
+      const current = this.current;
+      if (current && (await source.version()) === current.version) {
+        markChecked();
+        return current;
+      }
+      const next = await source.load();
+      // A slower concurrent load must never replace a newer snapshot.
+      if (!this.current || next.version >= this.current.version) this.current = next;
+      markChecked();
+      return this.current;
+    };
+    const pending = run().finally(() => {
+      if (this.pending === pending) this.pending = undefined;
+    });
+    this.pending = pending;
+    return pending;
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Loads configuration snapshots from D1 (the `ConfigSource` used in production).
+ */
+import { eq } from "drizzle-orm";
+import type { ConfigSource } from "./cache";
+import { type Db, database, readVersion } from "./db";
+import { decryptHeaders, keyMaterial } from "./header-crypto";
+import { apiTokens, backends, configMeta, plugins, servers } from "./schema";
+import type { BackendConfig, ConfigSnapshot, PluginConfig, ServerConfig, TokenConfig } from "./snapshot";
+
+interface SourceEnv {
+  DB: D1Database;
+  ENCRYPTION_KEY?: string;
+  ADMIN_TOKEN?: string;
+}
+
+/** Builds the D1-backed source for an environment. */
+export function d1ConfigSource(env: SourceEnv): ConfigSource {
+  return {
+    version: () => readVersion(env.DB),
+    load: () => loadSnapshot(database(env.DB), env),
+  };
+}
+
+/** Reads every config table plus the version in one batch (one round trip, one consistent view). */
+export async function loadSnapshot(db: Db, env: SourceEnv): Promise<ConfigSnapshot> {
+  const [versionRows, backendRows, serverRows, tokenRows, pluginRows] = await db.batch([
+    db.select({ version: configMeta.version }).from(configMeta).where(eq(configMeta.id, 1)),
+    db.select().from(backends),
+    db.select().from(servers),
+    db.select().from(apiTokens),
+    db.select().from(plugins),
+  ]);
+
+  const material = backendRows.some((b) => b.headersEncrypted) ? keyMaterial(env) : "";
+  const backendList = await Promise.all(
+    backendRows.map(
+      async (b): Promise<BackendConfig> => ({
+        name: b.name,
+        url: b.url,
+        transport: b.transport,
+        headers: b.headersEncrypted ? await decryptHeaders(b.headersEncrypted, material) : {},
+        timeoutMs: b.timeoutMs,
+        healthIntervalSeconds: b.healthIntervalSeconds,
+        enabled: b.enabled,
+      }),
+    ),
+  );
+  const serverList = serverRows.map(
+    (s): ServerConfig => ({ name: s.name, backends: s.backends, tools: s.tools, prefix: s.prefix, auth: s.auth }),
+  );
+  const tokenList = tokenRows.map((t): [string, TokenConfig] => [
+    t.tokenHash,
+    {
+      id: t.id,
+      name: t.name,
+      scopes: t.scopes,
+      servers: t.servers,
+      expiresAt: t.expiresAt ? Date.parse(t.expiresAt) : null,
+    },
+  ]);
+  const pluginList = pluginRows.map(
+    (p): PluginConfig => ({
+      name: p.name,
+      kind: p.kind,
+      mode: p.mode,
+      priority: p.priority,
+      hooks: p.hooks,
+      conditions: p.conditions,
+      config: p.config,
+    }),
+  );
+
+  return {
+    version: versionRows[0]?.version ?? 0,
+    backends: new Map(backendList.map((b) => [b.name, b])),
+    servers: new Map(serverList.map((s) => [s.name, s])),
+    tokensByHash: new Map(tokenList),
+    plugins: pluginList,
+  };
+}

@@ -1,0 +1,15 @@
+/**
+ * Bounds on everything the configuration can hold (security by default:
+ * every body, list and cache is bounded). Documented in the README.
+ */
+export const LIMITS = {
+  /** Largest admin API request body, in bytes. */
+  bodyBytes: 1024 * 1024,
+  backends: 500,
+  servers: 500,
+  tokens: 1000,
+  plugins: 100,
+  headersPerBackend: 32,
+  headerValueBytes: 4096,
+  toolsPerServer: 1000,
+} as const;

@@ -1,0 +1,19 @@
+/**
+ * Puts the isolate-cached config snapshot on the context (`c.get("config")`).
+ */
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../env";
+import { ConfigCache } from "./cache";
+import { d1ConfigSource } from "./d1-source";
+
+/** One cache per isolate, shared by every request it serves. */
+export const configCache = new ConfigCache();
+
+/** Loads the config snapshot; warm requests run zero D1 queries (design rule 1). */
+export function loadConfig(): MiddlewareHandler<AppEnv> {
+  return async function loadConfigMiddleware(c, next) {
+    const snapshot = await configCache.get(d1ConfigSource(c.env), (work) => c.executionCtx.waitUntil(work));
+    c.set("config", snapshot);
+    await next();
+  };
+}

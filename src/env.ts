@@ -1,0 +1,34 @@
+/**
+ * Typed bindings and per-request variables of the Worker.
+ */
+
+import type { BackendDO } from "../durable-objects/backend-do";
+import type { Principal } from "./auth/principal";
+import type { ConfigSnapshot } from "./config/snapshot";
+
+/** Bindings declared in `wrangler.toml` plus secrets from `.dev.vars` / `wrangler secret put`. */
+export interface Bindings {
+  DB: D1Database;
+  BACKEND: DurableObjectNamespace<BackendDO>;
+  SPANS: Queue<unknown>;
+  /** Admin secret; compared in constant time. */
+  ADMIN_TOKEN?: string;
+  /** Key material for encrypting backend headers at rest; falls back to a key derived from ADMIN_TOKEN. */
+  ENCRYPTION_KEY?: string;
+  /** "true" allows backends on loopback, private, link-local and metadata addresses. */
+  ALLOW_PRIVATE_BACKENDS?: string;
+  /** DNS-over-HTTPS JSON endpoint used to resolve backend hostnames before saving them. */
+  DNS_RESOLVER_URL?: string;
+}
+
+/** Values middleware puts on the Hono context. */
+export interface Variables {
+  principal: Principal;
+  config: ConfigSnapshot;
+}
+
+/** The Hono environment shared by every route. */
+export interface AppEnv {
+  Bindings: Bindings;
+  Variables: Variables;
+}

@@ -1,0 +1,77 @@
+/**
+ * The gateway's single HTTP error type and its JSON shape.
+ *
+ * Every non-MCP error response is `{"error": {"code", "message", "details"?}}`.
+ * The message is public: never put a stack trace, a secret or an upstream body in it.
+ */
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** Stable machine-readable codes, one per status the API uses. */
+export type ErrorCode =
+  | "bad_request"
+  | "invalid_json"
+  | "validation_failed"
+  | "unauthorized"
+  | "forbidden"
+  | "not_found"
+  | "conflict"
+  | "payload_too_large"
+  | "unsupported_media_type"
+  | "internal_error";
+
+/** One invalid field: a dotted path and what is wrong with it. */
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+/** An error with an HTTP status and a message that is safe to show to the caller. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = "HttpError";
+  }
+}
+
+/** Builds the JSON error body. */
+export function errorBody(code: ErrorCode, message: string, details?: unknown) {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+const codeByStatus: Partial<Record<number, ErrorCode>> = {
+  400: "bad_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  409: "conflict",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+};
+
+/**
+ * The one `app.onError`: maps HttpError and Hono's HTTPException to JSON, and
+ * anything else to a bare 500 (logged by name only, never echoed).
+ */
+export function handleError(err: Error, c: Context): Response {
+  if (err instanceof HttpError) {
+    return c.json(errorBody(err.code, err.message, err.details), err.status, err.headers);
+  }
+  if (err instanceof HTTPException) {
+    const status = err.status as ContentfulStatusCode;
+    // Hono's JSON validator throws 400 "Malformed JSON in request body".
+    const code = status === 400 && /json/i.test(err.message) ? "invalid_json" : (codeByStatus[status] ?? "bad_request");
+    const message =
+      status === 400 && code === "invalid_json" ? "Request body is not valid JSON" : err.message || "Request failed";
+    return c.json(errorBody(code, message), status);
+  }
+  console.error("unhandled error", err.name, err.message);
+  return c.json(errorBody("internal_error", "Internal error"), 500);
+}
