@@ -3,6 +3,7 @@
  */
 
 import type { BackendDO } from "../durable-objects/backend-do";
+import type { SessionDO } from "../durable-objects/session-do";
 import type { Principal } from "./auth/principal";
 import type { ConfigSnapshot } from "./config/snapshot";
 
@@ -10,6 +11,9 @@ import type { ConfigSnapshot } from "./config/snapshot";
 export interface Bindings {
   DB: D1Database;
   BACKEND: DurableObjectNamespace<BackendDO>;
+  SESSION: DurableObjectNamespace<SessionDO>;
+  /** Comma-separated extra origins allowed to call the MCP endpoints from browsers. */
+  ALLOWED_ORIGINS?: string;
   SPANS: Queue<unknown>;
   /** Admin secret; compared in constant time. */
   ADMIN_TOKEN?: string;

@@ -1,0 +1,130 @@
+/**
+ * SessionDO: one SQLite-backed Durable Object per client MCP session
+ * (addressed by the session's random id). It holds what must be shared by
+ * every isolate that serves the session: the client's initialize data, the
+ * upstream session opened on each backend, and whether the session ended.
+ *
+ * It is not on the per-call path: isolates cache what it returns (see
+ * `src/mcp/sessions.ts`) and ask again only on a miss. Upstream initializes
+ * are single-flight per backend, so two isolates never open two upstream
+ * sessions for one client session. No storage transaction is held across
+ * the upstream call (design rule 4): the fetch runs, then one write.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { BackendConfig } from "../src/config/snapshot";
+import type { Bindings } from "../src/env";
+import { type ClientInit, initialize, terminate, type UpstreamSession } from "../src/mcp/upstream";
+
+/** What is stored when the client initializes. */
+export interface SessionRecord {
+  init: ClientInit;
+  expiresAt: number;
+}
+
+/** Answer of `upstream`: the session, or why there is none. */
+export type UpstreamAnswer =
+  | { ok: true; session: UpstreamSession }
+  | { ok: false; reason: "ended" | "unknown" }
+  | { ok: false; reason: "failed"; kind: string; message: string };
+
+/** Upper bound on backends one client session can have upstream sessions with. */
+const MAX_UPSTREAMS = 1000;
+
+/** Per-client-session coordination object (RPC methods). */
+export class SessionDO extends DurableObject<Bindings> {
+  private readonly inflight = new Map<string, Promise<UpstreamAnswer>>();
+
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env);
+    ctx.storage.sql.exec(`
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS upstream (backend TEXT PRIMARY KEY, session_id TEXT, protocol_version TEXT NOT NULL);
+    `);
+  }
+
+  private meta(key: string): string | null {
+    const row = this.ctx.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
+    return row?.value ?? null;
+  }
+
+  /** Records a new session; the alarm deletes everything when it expires. */
+  async start(record: SessionRecord): Promise<void> {
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('record', ?)", JSON.stringify(record));
+    await this.ctx.storage.setAlarm(record.expiresAt);
+  }
+
+  /** `live`, `ended` or `unknown` (never started, or expired and deleted). */
+  async status(): Promise<"live" | "ended" | "unknown"> {
+    if (this.meta("ended")) return "ended";
+    return this.meta("record") ? "live" : "unknown";
+  }
+
+  /** The upstream session for a backend, opening it (once) if needed. */
+  async upstream(backend: BackendConfig): Promise<UpstreamAnswer> {
+    if (this.meta("ended")) return { ok: false, reason: "ended" };
+    const record = this.meta("record");
+    if (!record) return { ok: false, reason: "unknown" };
+    const row = this.ctx.storage.sql
+      .exec<{ session_id: string | null; protocol_version: string }>(
+        "SELECT session_id, protocol_version FROM upstream WHERE backend = ?",
+        backend.name,
+      )
+      .toArray()[0];
+    if (row) return { ok: true, session: { sessionId: row.session_id, protocolVersion: row.protocol_version } };
+
+    const pending = this.inflight.get(backend.name);
+    if (pending !== undefined) return pending;
+    const { init } = JSON.parse(record) as SessionRecord;
+    const attempt = (async (): Promise<UpstreamAnswer> => {
+      try {
+        const session = await initialize(backend, init);
+        if (this.meta("ended")) {
+          await terminate(backend, session);
+          return { ok: false, reason: "ended" };
+        }
+        const count = this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM upstream").one().n;
+        if (count < MAX_UPSTREAMS) {
+          this.ctx.storage.sql.exec(
+            "INSERT OR REPLACE INTO upstream (backend, session_id, protocol_version) VALUES (?, ?, ?)",
+            backend.name,
+            session.sessionId,
+            session.protocolVersion,
+          );
+        }
+        return { ok: true, session };
+      } catch (err) {
+        const e = err as { kind?: string; message?: string };
+        return { ok: false, reason: "failed", kind: e.kind ?? "network", message: e.message ?? "Backend failed" };
+      } finally {
+        this.inflight.delete(backend.name);
+      }
+    })();
+    this.inflight.set(backend.name, attempt);
+    return attempt;
+  }
+
+  /** Drops a backend's upstream session (it answered 404), so the next call opens a new one. */
+  async forget(backend: string, sessionId: string | null): Promise<void> {
+    this.ctx.storage.sql.exec("DELETE FROM upstream WHERE backend = ? AND session_id IS ?", backend, sessionId);
+  }
+
+  /** Ends the session; returns the upstream sessions so the caller can close them. */
+  async end(): Promise<Array<{ backend: string; session: UpstreamSession }>> {
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('ended', '1')");
+    const rows = this.ctx.storage.sql
+      .exec<{ backend: string; session_id: string | null; protocol_version: string }>(
+        "SELECT backend, session_id, protocol_version FROM upstream",
+      )
+      .toArray();
+    this.ctx.storage.sql.exec("DELETE FROM upstream");
+    return rows.map((r) => ({
+      backend: r.backend,
+      session: { sessionId: r.session_id, protocolVersion: r.protocol_version },
+    }));
+  }
+
+  /** Expiry: forget everything. */
+  override async alarm(): Promise<void> {
+    await this.ctx.storage.deleteAll();
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Fetches a backend's catalog over MCP: initialize with a capability profile,
+ * page through each list the backend supports, then close the session.
+ * Bounded: at most MAX_PAGES pages and MAX_ITEMS items per list.
+ */
+import type { BackendConfig } from "../config/snapshot";
+import type { Catalog, CatalogItem } from "./catalog-types";
+import { profileCapabilities } from "./sessions";
+import { BackendFailure, initialize, request, terminate, type UpstreamSession } from "./upstream";
+
+const MAX_PAGES = 20;
+const MAX_ITEMS = 5000;
+
+async function listAll(
+  backend: BackendConfig,
+  session: UpstreamSession,
+  method: string,
+  key: string,
+): Promise<CatalogItem[]> {
+  const items: CatalogItem[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const reply = await request(backend, method, cursor ? { cursor } : undefined, session);
+    if ("error" in reply) {
+      // A backend that advertises a capability but fails its list is a failing backend.
+      throw new BackendFailure(backend.name, "http", `Backend '${backend.name}' failed ${method}`);
+    }
+    const list = reply.result[key];
+    if (!Array.isArray(list))
+      throw new BackendFailure(backend.name, "malformed", `Backend '${backend.name}' sent a malformed ${method} reply`);
+    for (const item of list) {
+      if (typeof item === "object" && item !== null && items.length < MAX_ITEMS) items.push(item as CatalogItem);
+    }
+    const next = reply.result.nextCursor;
+    if (typeof next !== "string" || !next || items.length >= MAX_ITEMS) break;
+    cursor = next;
+  }
+  return items;
+}
+
+/** Fetches the full catalog a client with `profile` would see. */
+export async function fetchCatalog(backend: BackendConfig, profile: string): Promise<Catalog> {
+  const session = await initialize(backend, { capabilities: profileCapabilities(profile) });
+  try {
+    const caps = session.capabilities;
+    const [tools, prompts, resources, resourceTemplates] = await Promise.all([
+      caps.tools ? listAll(backend, session, "tools/list", "tools") : [],
+      caps.prompts ? listAll(backend, session, "prompts/list", "prompts") : [],
+      caps.resources ? listAll(backend, session, "resources/list", "resources") : [],
+      caps.resources ? listAll(backend, session, "resources/templates/list", "resourceTemplates").catch(() => []) : [],
+    ]);
+    return { tools, prompts, resources, resourceTemplates, capabilities: caps, fetchedAt: Date.now() };
+  } finally {
+    await terminate(backend, session);
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * What one MCP request's handlers need, and what they produce.
+ */
+import type { ConfigSnapshot } from "../config/snapshot";
+import type { Bindings } from "../env";
+import type { Endpoint } from "./federation";
+import type { JsonRpcResponse } from "./jsonrpc";
+import type { Session } from "./sessions";
+
+/** Per-request context for method handlers. */
+export interface McpContext {
+  env: Bindings;
+  config: ConfigSnapshot;
+  endpoint: Endpoint;
+  session: Session;
+  /** Hands work to `ctx.waitUntil` (never awaited on the response path). */
+  defer: (work: Promise<unknown>) => void;
+  traceparent?: string;
+}
+
+/** A handler's answer: one JSON response, or an SSE stream that ends with it. */
+export type Outcome = { kind: "json"; body: JsonRpcResponse } | { kind: "sse"; stream: ReadableStream<Uint8Array> };

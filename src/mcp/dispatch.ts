@@ -1,0 +1,193 @@
+/**
+ * JSON-RPC method dispatch for an established session (MCP server/* methods).
+ * Listings are answered from cached catalogs; calls are forwarded to the
+ * owning backend with its original name.
+ */
+import { LruMap } from "../util/lru";
+import { catalogs } from "./catalog";
+import type { Catalog } from "./catalog-types";
+import type { McpContext, Outcome } from "./context";
+import { buildView, type FederatedView, routeName, routeUri, type ViewEntry } from "./federation";
+import { ErrorCode, errorResponse, type JsonRpcRequest, RpcError, resultResponse } from "./jsonrpc";
+import { publicUri } from "./names";
+import { backendErrorResponse, forward } from "./relay";
+import { BackendFailure, notify, request as upstreamRequest } from "./upstream";
+
+/** Items per listing page (MCP server/utilities/pagination: cursors are opaque). */
+export const PAGE_SIZE = 500;
+
+const views = new LruMap<string, { stamp: string; view: FederatedView }>(500);
+
+/** The endpoint's merged view for the session's capability profile (cached per config version and catalog stamps). */
+export async function federatedView(ctx: McpContext): Promise<FederatedView> {
+  const profile = ctx.session.claims.prof;
+  const { catalogs: found } = await catalogs(ctx.env, ctx.endpoint.backends, profile, ctx.defer);
+  let stamp = `${ctx.config.version}`;
+  for (const b of ctx.endpoint.backends) stamp += `|${found.get(b.name)?.fetchedAt ?? 0}`;
+  const key = `${ctx.endpoint.key}|${profile}`;
+  const cached = views.get(key);
+  if (cached?.stamp === stamp) return cached.view;
+  const view = buildView(ctx.endpoint, found as Map<string, Catalog>);
+  views.set(key, { stamp, view });
+  return view;
+}
+
+function page(entries: readonly ViewEntry[], params: Record<string, unknown> | undefined, key: string) {
+  const cursor = params?.cursor;
+  let offset = 0;
+  if (cursor !== undefined) {
+    const match = typeof cursor === "string" ? /^o(\d{1,9})$/.exec(cursor) : null;
+    if (!match) throw new RpcError(ErrorCode.InvalidParams, "Invalid cursor");
+    offset = Number(match[1]);
+  }
+  const slice = entries.slice(offset, offset + PAGE_SIZE).map((e) => e.item);
+  const next = offset + PAGE_SIZE < entries.length ? { nextCursor: `o${offset + PAGE_SIZE}` } : {};
+  return { [key]: slice, ...next };
+}
+
+function stringParam(params: Record<string, unknown> | undefined, key: string): string {
+  const value = params?.[key];
+  if (typeof value !== "string" || !value) throw new RpcError(ErrorCode.InvalidParams, `Missing or invalid '${key}'`);
+  return value;
+}
+
+/** Resource URIs in read results are rewritten to their public form. */
+function publicContents(backend: string, prefix: boolean) {
+  return (result: Record<string, unknown>) => {
+    if (!prefix || !Array.isArray(result.contents)) return result;
+    return {
+      ...result,
+      contents: result.contents.map((c: unknown) =>
+        typeof c === "object" && c !== null && typeof (c as { uri?: unknown }).uri === "string"
+          ? { ...c, uri: publicUri(backend, (c as { uri: string }).uri, prefix) }
+          : c,
+      ),
+    };
+  };
+}
+
+async function routeTool(ctx: McpContext, name: string) {
+  const index = ctx.endpoint.prefix ? null : (await federatedView(ctx)).toolsByName;
+  const route = routeName(ctx.endpoint, name, index);
+  if (!route) throw new RpcError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+  return route;
+}
+
+async function routePrompt(ctx: McpContext, name: string) {
+  const index = ctx.endpoint.prefix ? null : (await federatedView(ctx)).promptsByName;
+  const route = routeName({ ...ctx.endpoint, tools: null }, name, index);
+  if (!route) throw new RpcError(ErrorCode.InvalidParams, `Unknown prompt: ${name}`);
+  return route;
+}
+
+async function routeResource(ctx: McpContext, uri: string) {
+  const view = ctx.endpoint.prefix ? null : await federatedView(ctx);
+  const route = routeUri(ctx.endpoint, uri, view);
+  if (!route) throw new RpcError(ErrorCode.ResourceNotFound, `Resource not found: ${uri}`);
+  return route;
+}
+
+/** Sends a notification to every backend of the endpoint in this session (best effort). */
+async function broadcast(ctx: McpContext, method: string, params: Record<string, unknown> | undefined): Promise<void> {
+  await Promise.all(
+    ctx.endpoint.backends.map(async (backend) => {
+      try {
+        await notify(backend, method, params, await ctx.session.upstream(backend));
+      } catch {
+        // One backend's failure never blocks the others.
+      }
+    }),
+  );
+}
+
+/** Handles one request of an established session. */
+export async function dispatch(ctx: McpContext, request: JsonRpcRequest): Promise<Outcome> {
+  const { id, method, params } = request;
+  const json = (result: Record<string, unknown>): Outcome => ({ kind: "json", body: resultResponse(id, result) });
+  try {
+    switch (method) {
+      case "ping":
+        return json({});
+      case "tools/list":
+        return json(page((await federatedView(ctx)).tools, params, "tools"));
+      case "prompts/list":
+        return json(page((await federatedView(ctx)).prompts, params, "prompts"));
+      case "resources/list":
+        return json(page((await federatedView(ctx)).resources, params, "resources"));
+      case "resources/templates/list":
+        return json(page((await federatedView(ctx)).resourceTemplates, params, "resourceTemplates"));
+      case "tools/call": {
+        const route = await routeTool(ctx, stringParam(params, "name"));
+        return await forward(ctx, route.backend, { ...request, params: { ...params, name: route.name } });
+      }
+      case "prompts/get": {
+        const route = await routePrompt(ctx, stringParam(params, "name"));
+        return await forward(ctx, route.backend, { ...request, params: { ...params, name: route.name } });
+      }
+      case "resources/read": {
+        const route = await routeResource(ctx, stringParam(params, "uri"));
+        return await forward(
+          ctx,
+          route.backend,
+          { ...request, params: { ...params, uri: route.uri } },
+          publicContents(route.backend, ctx.endpoint.prefix),
+        );
+      }
+      case "resources/subscribe":
+      case "resources/unsubscribe": {
+        const route = await routeResource(ctx, stringParam(params, "uri"));
+        return await forward(ctx, route.backend, { ...request, params: { ...params, uri: route.uri } });
+      }
+      case "completion/complete": {
+        const ref = params?.ref as { type?: unknown; name?: unknown; uri?: unknown } | undefined;
+        if (ref?.type === "ref/prompt" && typeof ref.name === "string") {
+          const route = await routePrompt(ctx, ref.name);
+          return await forward(ctx, route.backend, {
+            ...request,
+            params: { ...params, ref: { ...ref, name: route.name } },
+          });
+        }
+        if (ref?.type === "ref/resource" && typeof ref.uri === "string") {
+          const route = await routeResource(ctx, ref.uri);
+          return await forward(ctx, route.backend, {
+            ...request,
+            params: { ...params, ref: { ...ref, uri: route.uri } },
+          });
+        }
+        throw new RpcError(ErrorCode.InvalidParams, "Invalid completion reference");
+      }
+      case "logging/setLevel": {
+        stringParam(params, "level");
+        await Promise.all(
+          ctx.endpoint.backends.map(async (backend) => {
+            try {
+              await upstreamRequest(backend, method, params, await ctx.session.upstream(backend));
+            } catch {
+              // Backends without logging ignore it; one failure never blocks the others.
+            }
+          }),
+        );
+        return json({});
+      }
+      default:
+        throw new RpcError(ErrorCode.MethodNotFound, `Method not found: ${method}`);
+    }
+  } catch (err) {
+    if (err instanceof RpcError) return { kind: "json", body: errorResponse(id, err.code, err.message, err.data) };
+    if (err instanceof BackendFailure) return { kind: "json", body: backendErrorResponse(id, err) };
+    throw err;
+  }
+}
+
+/** Handles a client notification (no response). */
+export async function dispatchNotification(
+  ctx: McpContext,
+  method: string,
+  params: Record<string, unknown> | undefined,
+): Promise<void> {
+  if (method === "notifications/cancelled" || method === "notifications/roots/list_changed") {
+    // The gateway forwards the client's request ids unchanged, so a cancellation is
+    // meaningful to whichever backend has that request; the others ignore it.
+    ctx.defer(broadcast(ctx, method, params));
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * Federation (pure logic): which backends an endpoint serves, the merged view
+ * of their catalogs under public names, and routing a public name or URI back
+ * to its backend.
+ */
+import type { BackendConfig, ConfigSnapshot, ServerConfig } from "../config/snapshot";
+import type { Catalog, CatalogItem } from "./catalog-types";
+import { publicName, publicUri, splitPublicName, splitPublicUri, templateMatcher } from "./names";
+
+/** An MCP endpoint: `/mcp` (every enabled backend, prefixed) or a virtual server. */
+export interface Endpoint {
+  /** "*" for /mcp, else the server name. */
+  key: string;
+  server: ServerConfig | null;
+  prefix: boolean;
+  backends: BackendConfig[];
+  /** Public tool names the endpoint exposes, or null for all. */
+  tools: ReadonlySet<string> | null;
+}
+
+/** Resolves the endpoint for `/mcp` (server null) or `/servers/:name/mcp`; null if no such server. */
+export function resolveEndpoint(config: ConfigSnapshot, serverName: string | null): Endpoint | null {
+  if (serverName === null) {
+    const backends = [...config.backends.values()].filter((b) => b.enabled);
+    return { key: "*", server: null, prefix: true, backends, tools: null };
+  }
+  const server = config.servers.get(serverName);
+  if (!server) return null;
+  const names = server.backends ?? [...config.backends.keys()];
+  const backends = names.flatMap((n) => {
+    const b = config.backends.get(n);
+    return b?.enabled ? [b] : [];
+  });
+  return {
+    key: server.name,
+    server,
+    prefix: server.prefix,
+    backends,
+    tools: server.tools ? new Set(server.tools) : null,
+  };
+}
+
+/** A listed item under its public name, with the backend it belongs to. */
+export interface ViewEntry {
+  backend: string;
+  /** Name or URI at the backend. */
+  original: string;
+  item: CatalogItem;
+}
+
+/** The merged, public view of an endpoint's catalogs. */
+export interface FederatedView {
+  tools: ViewEntry[];
+  prompts: ViewEntry[];
+  resources: ViewEntry[];
+  resourceTemplates: ViewEntry[];
+  toolsByName: Map<string, ViewEntry>;
+  promptsByName: Map<string, ViewEntry>;
+  resourcesByUri: Map<string, ViewEntry>;
+  templateMatchers: Array<{ backend: string; matcher: RegExp }>;
+  /** Union of the backends' capabilities. */
+  capabilities: Record<string, unknown>;
+}
+
+function str(v: unknown): string | null {
+  return typeof v === "string" ? v : null;
+}
+
+function renamed(item: CatalogItem, key: string, value: string): CatalogItem {
+  return item[key] === value ? item : { ...item, [key]: value };
+}
+
+/**
+ * Builds the public view. Backends are taken in name order, so on a
+ * `prefix: false` endpoint a duplicate name resolves to the first backend
+ * (the server save rejects such conflicts when catalogs are known).
+ */
+export function buildView(endpoint: Endpoint, catalogs: ReadonlyMap<string, Catalog>): FederatedView {
+  const view: FederatedView = {
+    tools: [],
+    prompts: [],
+    resources: [],
+    resourceTemplates: [],
+    toolsByName: new Map(),
+    promptsByName: new Map(),
+    resourcesByUri: new Map(),
+    templateMatchers: [],
+    capabilities: {},
+  };
+  const backends = [...endpoint.backends].sort((a, b) => a.name.localeCompare(b.name));
+  for (const backend of backends) {
+    const catalog = catalogs.get(backend.name);
+    if (!catalog) continue;
+    for (const [cap, value] of Object.entries(catalog.capabilities)) {
+      if (typeof value === "object" && value !== null) {
+        view.capabilities[cap] = { ...(view.capabilities[cap] as object | undefined), ...(value as object) };
+      }
+    }
+    for (const tool of catalog.tools) {
+      const original = str(tool.name);
+      const name = original && publicName(backend.name, original, endpoint.prefix);
+      if (!original || !name || view.toolsByName.has(name)) continue;
+      if (endpoint.tools && !endpoint.tools.has(name)) continue;
+      const entry = { backend: backend.name, original, item: renamed(tool, "name", name) };
+      view.tools.push(entry);
+      view.toolsByName.set(name, entry);
+    }
+    for (const prompt of catalog.prompts) {
+      const original = str(prompt.name);
+      const name = original && publicName(backend.name, original, endpoint.prefix);
+      if (!original || !name || view.promptsByName.has(name)) continue;
+      const entry = { backend: backend.name, original, item: renamed(prompt, "name", name) };
+      view.prompts.push(entry);
+      view.promptsByName.set(name, entry);
+    }
+    for (const resource of catalog.resources) {
+      const original = str(resource.uri);
+      if (!original) continue;
+      const uri = publicUri(backend.name, original, endpoint.prefix);
+      if (view.resourcesByUri.has(uri)) continue;
+      const entry = { backend: backend.name, original, item: renamed(resource, "uri", uri) };
+      view.resources.push(entry);
+      view.resourcesByUri.set(uri, entry);
+    }
+    for (const template of catalog.resourceTemplates) {
+      const original = str(template.uriTemplate);
+      if (!original) continue;
+      const uriTemplate = publicUri(backend.name, original, endpoint.prefix);
+      view.resourceTemplates.push({
+        backend: backend.name,
+        original,
+        item: renamed(template, "uriTemplate", uriTemplate),
+      });
+      view.templateMatchers.push({ backend: backend.name, matcher: templateMatcher(original) });
+    }
+  }
+  return view;
+}
+
+/** Where a public tool or prompt name goes: backend and original name. */
+export function routeName(
+  endpoint: Endpoint,
+  name: string,
+  index: ReadonlyMap<string, ViewEntry> | null,
+): { backend: string; name: string } | null {
+  if (endpoint.tools && !endpoint.tools.has(name)) return null;
+  if (endpoint.prefix) {
+    const split = splitPublicName(name);
+    if (!split || !endpoint.backends.some((b) => b.name === split.backend)) return null;
+    return split;
+  }
+  const entry = index?.get(name);
+  return entry ? { backend: entry.backend, name: entry.original } : null;
+}
+
+/** Where a public resource URI goes: backend and original URI. */
+export function routeUri(
+  endpoint: Endpoint,
+  uri: string,
+  view: FederatedView | null,
+): { backend: string; uri: string } | null {
+  if (endpoint.prefix) {
+    const split = splitPublicUri(uri);
+    if (!split || !endpoint.backends.some((b) => b.name === split.backend)) return null;
+    return split;
+  }
+  const exact = view?.resourcesByUri.get(uri);
+  if (exact) return { backend: exact.backend, uri: exact.original };
+  const template = view?.templateMatchers.find((t) => t.matcher.test(uri));
+  if (template) return { backend: template.backend, uri };
+  // A single backend owns every URI on its endpoint.
+  const only = endpoint.backends.length === 1 ? endpoint.backends[0] : undefined;
+  return only ? { backend: only.name, uri } : null;
+}

@@ -1,0 +1,72 @@
+/**
+ * `initialize` (MCP basic/lifecycle): version negotiation, the gateway's own
+ * server info, the union of the endpoint's backend capabilities, and a new
+ * session. Backends are initialized lazily, per client session, on first use.
+ */
+import { z } from "zod";
+import type { ConfigSnapshot } from "../config/snapshot";
+import type { Bindings } from "../env";
+import { catalogs } from "./catalog";
+import type { Endpoint } from "./federation";
+import { buildView } from "./federation";
+import { ErrorCode, errorResponse, type JsonRpcRequest, type JsonRpcResponse, resultResponse } from "./jsonrpc";
+import { LATEST_PROTOCOL_VERSION, SERVER_INFO, SUPPORTED_PROTOCOL_VERSIONS } from "./protocol";
+import { capabilityProfile, createSession } from "./sessions";
+
+const InitializeParams = z.object({
+  protocolVersion: z.string().max(64),
+  capabilities: z
+    .record(z.string(), z.unknown())
+    .refine((c) => JSON.stringify(c).length <= 8192, "capabilities too large"),
+  clientInfo: z.object({ name: z.string().max(256), version: z.string().max(256) }).passthrough(),
+});
+
+/** Capabilities the gateway always offers itself. */
+const OWN_CAPABILITIES = { tools: { listChanged: true }, logging: {} };
+
+/** Handles initialize; returns the response and the new session id. */
+export async function handleInitialize(
+  env: Bindings,
+  config: ConfigSnapshot,
+  endpoint: Endpoint,
+  subject: string,
+  request: JsonRpcRequest,
+  defer: (work: Promise<unknown>) => void,
+): Promise<{ body: JsonRpcResponse; sessionId?: string }> {
+  const parsed = InitializeParams.safeParse(request.params ?? {});
+  if (!parsed.success) {
+    return {
+      body: errorResponse(
+        request.id,
+        ErrorCode.InvalidParams,
+        "Invalid initialize params",
+        parsed.error.issues.map((i) => i.path.join(".")),
+      ),
+    };
+  }
+  const { protocolVersion, capabilities, clientInfo } = parsed.data;
+  const negotiated = (SUPPORTED_PROTOCOL_VERSIONS as readonly string[]).includes(protocolVersion)
+    ? protocolVersion
+    : LATEST_PROTOCOL_VERSION;
+
+  const profile = capabilityProfile(capabilities);
+  const { catalogs: found } = await catalogs(env, endpoint.backends, profile, defer);
+  const union = buildView(endpoint, found).capabilities;
+  const merged: Record<string, unknown> = { ...OWN_CAPABILITIES };
+  for (const key of ["tools", "prompts", "resources", "completions", "logging"]) {
+    if (union[key] !== undefined) merged[key] = { ...(merged[key] as object | undefined), ...(union[key] as object) };
+  }
+  // Listing changes are announced by the gateway whatever the backends say.
+  for (const key of ["tools", "prompts", "resources"]) {
+    if (merged[key]) merged[key] = { ...(merged[key] as object), listChanged: true };
+  }
+
+  const session = await createSession(env, subject, endpoint.key, negotiated, {
+    capabilities,
+    clientInfo: { name: clientInfo.name, version: clientInfo.version },
+  });
+  return {
+    body: resultResponse(request.id, { protocolVersion: negotiated, capabilities: merged, serverInfo: SERVER_INFO }),
+    sessionId: session.id,
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * JSON-RPC 2.0 messages as MCP uses them, validated at the boundary with zod.
+ */
+import { z } from "zod";
+
+export const JsonRpcIdSchema = z.union([z.string().max(256), z.number().int()]);
+export type JsonRpcId = z.infer<typeof JsonRpcIdSchema>;
+
+const Params = z.record(z.string(), z.unknown());
+
+export const RequestSchema = z.object({
+  jsonrpc: z.literal("2.0"),
+  id: JsonRpcIdSchema,
+  method: z.string().min(1).max(256),
+  params: Params.optional(),
+});
+export const NotificationSchema = z.object({
+  jsonrpc: z.literal("2.0"),
+  method: z.string().min(1).max(256),
+  params: Params.optional(),
+});
+export const ErrorObjectSchema = z.object({
+  code: z.number().int(),
+  message: z.string(),
+  data: z.unknown().optional(),
+});
+export const ResponseSchema = z.union([
+  z.object({ jsonrpc: z.literal("2.0"), id: JsonRpcIdSchema, result: z.record(z.string(), z.unknown()) }),
+  z.object({ jsonrpc: z.literal("2.0"), id: JsonRpcIdSchema.nullable(), error: ErrorObjectSchema }),
+]);
+
+export type JsonRpcRequest = z.infer<typeof RequestSchema>;
+export type JsonRpcNotification = z.infer<typeof NotificationSchema>;
+export type JsonRpcResponse = z.infer<typeof ResponseSchema>;
+export type JsonRpcErrorObject = z.infer<typeof ErrorObjectSchema>;
+
+/** A classified incoming message. */
+export type JsonRpcMessage =
+  | { kind: "request"; message: JsonRpcRequest }
+  | { kind: "notification"; message: JsonRpcNotification }
+  | { kind: "response"; message: JsonRpcResponse };
+
+/** Standard and MCP error codes. */
+export const ErrorCode = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  /** Transport-level problems (the SDK's convention). */
+  ServerError: -32000,
+  SessionNotFound: -32001,
+  /** MCP: resource not found. */
+  ResourceNotFound: -32002,
+  /** Gateway: the backend failed, timed out or is unavailable. */
+  BackendError: -32010,
+} as const;
+
+/** Classifies one parsed JSON value, or null if it is not a JSON-RPC message. */
+export function classify(value: unknown): JsonRpcMessage | null {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
+  const hasMethod = "method" in value;
+  const hasId = "id" in value;
+  if (hasMethod && hasId) {
+    const r = RequestSchema.safeParse(value);
+    return r.success ? { kind: "request", message: r.data } : null;
+  }
+  if (hasMethod) {
+    const r = NotificationSchema.safeParse(value);
+    return r.success ? { kind: "notification", message: r.data } : null;
+  }
+  const r = ResponseSchema.safeParse(value);
+  return r.success ? { kind: "response", message: r.data } : null;
+}
+
+/** A JSON-RPC error response. */
+export function errorResponse(id: JsonRpcId | null, code: number, message: string, data?: unknown): JsonRpcResponse {
+  return { jsonrpc: "2.0", id, error: data === undefined ? { code, message } : { code, message, data } };
+}
+
+/** A JSON-RPC result response. */
+export function resultResponse(id: JsonRpcId, result: Record<string, unknown>): JsonRpcResponse {
+  return { jsonrpc: "2.0", id, result };
+}
+
+/** An error thrown inside method handlers, turned into a JSON-RPC error response. */
+export class RpcError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+    this.name = "RpcError";
+  }
+}

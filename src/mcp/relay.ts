@@ -1,0 +1,172 @@
+/**
+ * Forwarding a client request to its backend and relaying everything the
+ * backend sends during the call (MCP basic/transports, "Sending Messages to
+ * the Server"): progress and log notifications, and server-to-client requests
+ * (sampling, elicitation, roots) whose ids are rewritten so the client's
+ * answer can be routed back by any isolate (`names.ts`).
+ */
+
+import { forgetCatalogs } from "./catalog";
+import type { McpContext, Outcome } from "./context";
+import { ErrorCode, errorResponse, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse } from "./jsonrpc";
+import { gatewayRequestId, publicUri, splitGatewayRequestId } from "./names";
+import { SessionError } from "./sessions";
+import { encodeSseMessage } from "./sse";
+import { BackendFailure, postMessage, readReply, type UpstreamSession } from "./upstream";
+
+/** The JSON-RPC error a client sees for a failed backend call: which backend and why, no secrets. */
+export function backendErrorResponse(id: JsonRpcId | null, err: BackendFailure): JsonRpcResponse {
+  return errorResponse(id, ErrorCode.BackendError, err.message, { backend: err.backend, reason: err.kind });
+}
+
+/** Rewrites a message the backend sent during a call into what the client sees. */
+export function toClient(backend: string, prefix: boolean, message: Record<string, unknown>): Record<string, unknown> {
+  const method = typeof message.method === "string" ? message.method : "";
+  if ("id" in message && method) {
+    return { ...message, id: gatewayRequestId(backend, message.id as JsonRpcId) };
+  }
+  const params = (message.params ?? {}) as Record<string, unknown>;
+  if (method === "notifications/cancelled" && params.requestId !== undefined) {
+    return { ...message, params: { ...params, requestId: gatewayRequestId(backend, params.requestId as JsonRpcId) } };
+  }
+  if (method === "notifications/resources/updated" && typeof params.uri === "string") {
+    return { ...message, params: { ...params, uri: publicUri(backend, params.uri, prefix) } };
+  }
+  if (method.endsWith("/list_changed")) forgetCatalogs(backend);
+  return message;
+}
+
+function idleAbort(ms: number, backend: string): { signal: AbortSignal; touch: () => void; stop: () => void } {
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const touch = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = setTimeout(
+      () =>
+        controller.abort(new BackendFailure(backend, "timeout", `Backend '${backend}' did not answer within ${ms} ms`)),
+      ms,
+    );
+  };
+  touch();
+  return {
+    signal: controller.signal,
+    touch,
+    stop: () => {
+      if (timer !== undefined) clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * Sends `request` to `backendName` in the client's session and answers with
+ * JSON if the backend does, or an SSE stream relaying the call's messages.
+ * `mapResult` rewrites the final result (e.g. resource URIs).
+ */
+export async function forward(
+  ctx: McpContext,
+  backendName: string,
+  request: JsonRpcRequest,
+  mapResult: (result: Record<string, unknown>) => Record<string, unknown> = (r) => r,
+): Promise<Outcome> {
+  const backend = ctx.config.backends.get(backendName);
+  if (!backend) return { kind: "json", body: errorResponse(request.id, ErrorCode.InvalidParams, "Unknown backend") };
+  const finish = (reply: JsonRpcResponse): JsonRpcResponse =>
+    "result" in reply
+      ? { jsonrpc: "2.0", id: request.id, result: mapResult(reply.result) }
+      : { ...reply, id: request.id };
+
+  const idle = idleAbort(backend.timeoutMs, backend.name);
+  let upstream: UpstreamSession;
+  let res: Response;
+  try {
+    upstream = await ctx.session.upstream(backend);
+    const send = (session: UpstreamSession) =>
+      postMessage(backend, request, {
+        session,
+        signal: idle.signal,
+        ...(ctx.traceparent && { traceparent: ctx.traceparent }),
+      });
+    try {
+      res = await send(upstream);
+    } catch (err) {
+      // The backend forgot the session (restart, expiry): open a new one once.
+      if (!(err instanceof BackendFailure) || err.kind !== "session-expired") throw err;
+      await ctx.session.forget(backend.name, upstream);
+      upstream = await ctx.session.upstream(backend);
+      res = await send(upstream);
+    }
+  } catch (err) {
+    idle.stop();
+    if (err instanceof SessionError) throw err;
+    if (err instanceof BackendFailure) return { kind: "json", body: backendErrorResponse(request.id, err) };
+    throw err;
+  }
+
+  const prefix = ctx.endpoint.prefix;
+  if (!(res.headers.get("content-type") ?? "").includes("text/event-stream")) {
+    try {
+      return { kind: "json", body: finish(await readReply(backend.name, res, request.id)) };
+    } catch (err) {
+      if (err instanceof BackendFailure) return { kind: "json", body: backendErrorResponse(request.id, err) };
+      throw err;
+    } finally {
+      idle.stop();
+    }
+  }
+
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const writer = writable.getWriter();
+  const relay = (async () => {
+    let final: JsonRpcResponse;
+    try {
+      final = finish(
+        await readReply(
+          backend.name,
+          res,
+          request.id,
+          (message) => writer.write(encodeSseMessage(toClient(backend.name, prefix, message))),
+          idle.touch,
+        ),
+      );
+    } catch (err) {
+      final =
+        err instanceof BackendFailure
+          ? backendErrorResponse(request.id, err)
+          : errorResponse(request.id, ErrorCode.InternalError, "Relay failed");
+    } finally {
+      idle.stop();
+    }
+    try {
+      await writer.write(encodeSseMessage(final));
+      await writer.close();
+    } catch {
+      // The client went away; nothing left to tell it.
+    }
+  })();
+  ctx.defer(relay);
+  return { kind: "sse", stream: readable };
+}
+
+/**
+ * Delivers the client's answer to a server-to-client request back to the
+ * backend that asked, in the same upstream session. Works on any isolate:
+ * the backend and its original id are in the gateway-issued id.
+ */
+export async function deliverResponse(ctx: McpContext, response: JsonRpcResponse): Promise<void> {
+  const target = splitGatewayRequestId(response.id);
+  if (!target) throw new SessionError(400, "Response to an unknown request");
+  const backend = ctx.config.backends.get(target.backend);
+  if (!backend || !ctx.endpoint.backends.some((b) => b.name === backend.name)) {
+    throw new SessionError(400, "Response to an unknown request");
+  }
+  const upstream = await ctx.session.upstream(backend);
+  const res = await postMessage(
+    backend,
+    { ...response, id: target.id },
+    {
+      session: upstream,
+      signal: AbortSignal.timeout(backend.timeoutMs),
+    },
+  );
+  await res.body?.cancel();
+}

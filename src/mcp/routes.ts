@@ -1,0 +1,240 @@
+/**
+ * The MCP endpoints: `/mcp` (every enabled backend) and `/servers/:name/mcp`
+ * (one virtual server), Streamable HTTP POST / GET / DELETE.
+ */
+
+import type { Context } from "hono";
+import { Hono } from "hono";
+import { authenticate, bearerSecret } from "../auth/authenticate";
+import { canUseMcp } from "../auth/principal";
+import { loadConfig } from "../config/middleware";
+import type { AppEnv } from "../env";
+import type { McpContext, Outcome } from "./context";
+import { dispatch, dispatchNotification } from "./dispatch";
+import { resolveEndpoint } from "./federation";
+import { handleInitialize } from "./initialize";
+import { classify, ErrorCode, errorResponse, type JsonRpcResponse, RpcError } from "./jsonrpc";
+import { allowsBatches, MAX_BATCH, MAX_MCP_BODY_BYTES } from "./protocol";
+import { backendErrorResponse, deliverResponse } from "./relay";
+import { openSession, SessionError } from "./sessions";
+import { checkAccept, checkOrigin, checkProtocolVersion, TransportError, transportErrorResponse } from "./transport";
+import { BackendFailure } from "./upstream";
+
+const CHALLENGE = { "WWW-Authenticate": 'Bearer realm="mcp-gateway"' };
+
+/** Authenticates for an endpoint; returns the subject the session is bound to. */
+async function authorize(c: Context<AppEnv>, serverName: string | null): Promise<string> {
+  const server = serverName === null ? null : c.get("config").servers.get(serverName);
+  if (serverName !== null && !server)
+    throw new TransportError(404, ErrorCode.ServerError, `Unknown server '${serverName}'`);
+  if (server?.auth === "none") return "anonymous";
+  const secret = bearerSecret(c.req.header("authorization"));
+  if (!secret) throw new TransportError(401, ErrorCode.ServerError, "Unauthorized: missing bearer token", CHALLENGE);
+  const principal = await authenticate(secret, c.env.ADMIN_TOKEN, c.get("config"));
+  if (!principal)
+    throw new TransportError(401, ErrorCode.ServerError, "Unauthorized: invalid or expired token", CHALLENGE);
+  if (!canUseMcp(principal, serverName))
+    throw new TransportError(403, ErrorCode.ServerError, "Forbidden: this token may not use this endpoint");
+  return principal.kind === "admin" ? "admin" : principal.id;
+}
+
+function allowedOrigins(c: Context<AppEnv>): string[] {
+  return (c.env.ALLOWED_ORIGINS ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function jsonResponse(body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status: 200,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+function outcomeResponse(outcome: Outcome): Response {
+  if (outcome.kind === "json") return jsonResponse(outcome.body);
+  return new Response(outcome.stream, {
+    status: 200,
+    headers: { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" },
+  });
+}
+
+async function readBody(c: Context<AppEnv>): Promise<unknown> {
+  const type = c.req.header("content-type") ?? "";
+  if (!type.includes("application/json")) {
+    throw new TransportError(
+      415,
+      ErrorCode.ServerError,
+      "Unsupported Media Type: Content-Type must be application/json",
+    );
+  }
+  const declared = Number(c.req.header("content-length") ?? "0");
+  if (declared > MAX_MCP_BODY_BYTES) throw new TransportError(413, ErrorCode.ServerError, "Payload Too Large");
+  const buffer = await c.req.arrayBuffer();
+  if (buffer.byteLength > MAX_MCP_BODY_BYTES) throw new TransportError(413, ErrorCode.ServerError, "Payload Too Large");
+  try {
+    return JSON.parse(new TextDecoder().decode(buffer));
+  } catch {
+    throw new TransportError(400, ErrorCode.ParseError, "Parse error: Invalid JSON");
+  }
+}
+
+async function context(c: Context<AppEnv>, serverName: string | null, subject: string): Promise<McpContext> {
+  const config = c.get("config");
+  const endpoint = resolveEndpoint(config, serverName);
+  if (!endpoint) throw new TransportError(404, ErrorCode.ServerError, `Unknown server '${serverName}'`);
+  const session = await openSession(c.env, c.req.header("mcp-session-id"), subject, endpoint.key);
+  const traceparent = c.req.header("traceparent");
+  return {
+    env: c.env,
+    config,
+    endpoint,
+    session,
+    defer: (work) => c.executionCtx.waitUntil(work),
+    ...(traceparent && { traceparent }),
+  };
+}
+
+/** Handles one message of an established session; null for notifications and responses. */
+async function handleMessage(ctx: McpContext, value: unknown): Promise<Outcome | null> {
+  const message = classify(value);
+  if (!message) return { kind: "json", body: errorResponse(null, ErrorCode.InvalidRequest, "Invalid Request") };
+  if (message.kind === "request") {
+    if (message.message.method === "initialize") {
+      return {
+        kind: "json",
+        body: errorResponse(
+          message.message.id,
+          ErrorCode.InvalidRequest,
+          "Invalid Request: Server already initialized",
+        ),
+      };
+    }
+    return dispatch(ctx, message.message);
+  }
+  if (message.kind === "notification") {
+    await dispatchNotification(ctx, message.message.method, message.message.params);
+    return null;
+  }
+  try {
+    await deliverResponse(ctx, message.message);
+  } catch (err) {
+    if (err instanceof BackendFailure) throw new TransportError(400, ErrorCode.BackendError, err.message);
+    throw err;
+  }
+  return null;
+}
+
+async function post(c: Context<AppEnv>, serverName: string | null): Promise<Response> {
+  checkOrigin(c.req.raw, allowedOrigins(c));
+  const subject = await authorize(c, serverName);
+  checkAccept(c.req.raw, ["application/json", "text/event-stream"]);
+  const headerVersion = checkProtocolVersion(c.req.raw);
+  const body = await readBody(c);
+
+  // initialize opens a session; it must be a lone request (basic/lifecycle).
+  const first = classify(body);
+  if (first?.kind === "request" && first.message.method === "initialize") {
+    if (c.req.header("mcp-session-id")) {
+      throw new TransportError(400, ErrorCode.InvalidRequest, "Invalid Request: Server already initialized");
+    }
+    const config = c.get("config");
+    const endpoint = resolveEndpoint(config, serverName);
+    if (!endpoint) throw new TransportError(404, ErrorCode.ServerError, `Unknown server '${serverName}'`);
+    const result = await handleInitialize(c.env, config, endpoint, subject, first.message, (w) =>
+      c.executionCtx.waitUntil(w),
+    );
+    return jsonResponse(result.body, result.sessionId ? { "mcp-session-id": result.sessionId } : {});
+  }
+
+  const ctx = await context(c, serverName, subject);
+  await ctx.session.assertLive();
+
+  if (Array.isArray(body)) {
+    if (!allowsBatches(ctx.session.claims.pv) && !allowsBatches(headerVersion)) {
+      throw new TransportError(
+        400,
+        ErrorCode.InvalidRequest,
+        "Invalid Request: batches are not supported in this protocol version",
+      );
+    }
+    if (body.length === 0 || body.length > MAX_BATCH) {
+      throw new TransportError(
+        400,
+        ErrorCode.InvalidRequest,
+        `Invalid Request: a batch holds 1 to ${MAX_BATCH} messages`,
+      );
+    }
+    // Batches answer with one JSON array; in-call messages from backends are not relayed.
+    const outcomes = await Promise.all(body.map((m) => handleMessage(ctx, m)));
+    const replies: JsonRpcResponse[] = [];
+    for (const o of outcomes) {
+      if (o?.kind === "json") replies.push(o.body);
+      else if (o?.kind === "sse") replies.push(...(await lastResponse(o.stream)));
+    }
+    return replies.length ? jsonResponse(replies) : new Response(null, { status: 202 });
+  }
+
+  const outcome = await handleMessage(ctx, body);
+  return outcome ? outcomeResponse(outcome) : new Response(null, { status: 202 });
+}
+
+/** The final response on a relayed stream (for batches). */
+async function lastResponse(stream: ReadableStream<Uint8Array>): Promise<JsonRpcResponse[]> {
+  const text = await new Response(stream).text();
+  const data = text
+    .split("\n")
+    .filter((l) => l.startsWith("data: "))
+    .map((l) => JSON.parse(l.slice(6)) as Record<string, unknown>);
+  const final = data.reverse().find((m) => !("method" in m));
+  return final ? [final as JsonRpcResponse] : [];
+}
+
+async function remove(c: Context<AppEnv>, serverName: string | null): Promise<Response> {
+  checkOrigin(c.req.raw, allowedOrigins(c));
+  const subject = await authorize(c, serverName);
+  checkProtocolVersion(c.req.raw);
+  const ctx = await context(c, serverName, subject);
+  await ctx.session.assertLive();
+  await ctx.session.end(ctx.config.backends, ctx.defer);
+  return new Response(null, { status: 200 });
+}
+
+async function handle(c: Context<AppEnv>, serverName: string | null, run: typeof post): Promise<Response> {
+  try {
+    return await run(c, serverName);
+  } catch (err) {
+    if (err instanceof TransportError) return transportErrorResponse(err);
+    if (err instanceof SessionError) {
+      return transportErrorResponse(
+        new TransportError(
+          err.status,
+          err.status === 404 ? ErrorCode.SessionNotFound : ErrorCode.ServerError,
+          err.message,
+        ),
+      );
+    }
+    if (err instanceof RpcError) return jsonResponse(errorResponse(null, err.code, err.message));
+    if (err instanceof BackendFailure) return jsonResponse(backendErrorResponse(null, err));
+    console.error("mcp error", err instanceof Error ? `${err.name}: ${err.message}` : "unknown");
+    return transportErrorResponse(new TransportError(500, ErrorCode.InternalError, "Internal error"));
+  }
+}
+
+function methodNotAllowed(): Response {
+  return transportErrorResponse(new TransportError(405, ErrorCode.ServerError, "Method Not Allowed"));
+}
+
+/** Mounts both endpoints. */
+export function mcpRoutes() {
+  const mcp = new Hono<AppEnv>();
+  mcp.use("*", loadConfig());
+  mcp.post("/mcp", (c) => handle(c, null, post));
+  mcp.delete("/mcp", (c) => handle(c, null, remove));
+  mcp.get("/mcp", () => methodNotAllowed());
+  mcp.post("/servers/:name/mcp", (c) => handle(c, c.req.param("name"), post));
+  mcp.delete("/servers/:name/mcp", (c) => handle(c, c.req.param("name"), remove));
+  mcp.get("/servers/:name/mcp", () => methodNotAllowed());
+  return mcp;
+}

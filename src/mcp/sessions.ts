@@ -1,0 +1,201 @@
+/**
+ * Client sessions: the one module that knows about `Mcp-Session-Id`.
+ *
+ * Mechanism (no affinity: any isolate, anywhere, serves any request):
+ * - The session id is a sealed token (AES-GCM, `auth/seal.ts`) carrying a
+ *   random session key, the principal it is bound to, the endpoint, the
+ *   negotiated protocol version, the client's capability profile and an
+ *   expiry. Validating it needs no I/O, and another token cannot use it.
+ * - A SessionDO per session (named by the random key) holds what changes
+ *   during the session: the upstream session per backend, and termination.
+ *   Isolates cache its answers in a bounded LRU, so a warm call reaches
+ *   neither D1 nor the DO. A DELETE reaches every isolate's next backend
+ *   call at once (the upstream sessions are closed, the backend answers 404,
+ *   the isolate re-checks the DO); calls the gateway answers itself see the
+ *   end within `LIVENESS_TTL_MS`.
+ *
+ * The stateless protocol revision (2026-07-28) will add a path that skips
+ * this module; nothing else reads session ids.
+ */
+import { keyMaterial, seal, unseal } from "../auth/seal";
+import { base64url, randomBytes } from "../auth/secrets";
+import type { BackendConfig } from "../config/snapshot";
+import type { Bindings } from "../env";
+import { LruMap } from "../util/lru";
+import { ErrorCode, RpcError } from "./jsonrpc";
+import { BackendFailure, type ClientInit, terminate, type UpstreamSession } from "./upstream";
+
+/** Sessions expire this long after initialize; clients then re-initialize (basic/transports, 404). */
+export const SESSION_TTL_MS = 24 * 60 * 60 * 1000;
+const LIVENESS_TTL_MS = 1000;
+
+/** What the sealed session id says. */
+export interface SessionClaims {
+  /** Random session key; names the SessionDO. */
+  sid: string;
+  /** Principal the session is bound to: token id, "admin", or "anonymous". */
+  sub: string;
+  /** Endpoint: "*" for /mcp, else the virtual server's name. */
+  ep: string;
+  /** Negotiated protocol version. */
+  pv: string;
+  /** Client capability profile (affects which tools backends offer). */
+  prof: string;
+  /** Expiry, epoch ms. */
+  exp: number;
+}
+
+/** Thrown when a session id cannot be used; carries the HTTP status the transport answers. */
+export class SessionError extends Error {
+  constructor(
+    readonly status: 400 | 404,
+    message: string,
+  ) {
+    super(message);
+    this.name = "SessionError";
+  }
+}
+
+/**
+ * The capability profile: which client capabilities change what backends offer.
+ * Listings are cached per profile, so clients with and without sampling each
+ * see exactly what a backend offers them.
+ */
+export function capabilityProfile(capabilities: Record<string, unknown>): string {
+  return ["sampling", "elicitation", "roots"].filter((c) => capabilities[c] !== undefined).join(",");
+}
+
+/** Capabilities reconstructed from a profile (for catalog fetches). */
+export function profileCapabilities(profile: string): Record<string, unknown> {
+  const caps: Record<string, unknown> = {};
+  for (const c of profile.split(",")) if (c) caps[c] = {};
+  return caps;
+}
+
+interface CachedSession {
+  liveCheckedAt: number;
+  upstream: Map<string, UpstreamSession>;
+}
+
+/** Per-isolate cache of session state (bounded). */
+const cache = new LruMap<string, CachedSession>(10_000);
+
+function stub(env: Bindings, sid: string) {
+  return env.SESSION.get(env.SESSION.idFromName(sid));
+}
+
+/** Starts a session at `initialize` and returns the `Mcp-Session-Id` value. */
+export async function createSession(
+  env: Bindings,
+  subject: string,
+  endpoint: string,
+  protocolVersion: string,
+  init: ClientInit,
+): Promise<{ id: string; claims: SessionClaims }> {
+  const claims: SessionClaims = {
+    sid: base64url(randomBytes(16)),
+    sub: subject,
+    ep: endpoint,
+    pv: protocolVersion,
+    prof: capabilityProfile(init.capabilities),
+    exp: Date.now() + SESSION_TTL_MS,
+  };
+  await stub(env, claims.sid).start({ init, expiresAt: claims.exp });
+  cache.set(claims.sid, { liveCheckedAt: Date.now(), upstream: new Map() });
+  return { id: await seal(claims, keyMaterial(env), "session"), claims };
+}
+
+/** A usable session for one request. */
+export class Session {
+  constructor(
+    private readonly env: Bindings,
+    readonly claims: SessionClaims,
+  ) {}
+
+  private entry(): CachedSession {
+    let entry = cache.get(this.claims.sid);
+    if (!entry) {
+      entry = { liveCheckedAt: 0, upstream: new Map() };
+      cache.set(this.claims.sid, entry);
+    }
+    return entry;
+  }
+
+  /** Throws 404 if the session ended (checked at most every LIVENESS_TTL_MS per isolate). */
+  async assertLive(): Promise<void> {
+    const entry = this.entry();
+    if (Date.now() - entry.liveCheckedAt < LIVENESS_TTL_MS) return;
+    const status = await stub(this.env, this.claims.sid).status();
+    if (status !== "live") {
+      cache.delete(this.claims.sid);
+      throw new SessionError(404, "Session not found");
+    }
+    entry.liveCheckedAt = Date.now();
+  }
+
+  /** The upstream session for a backend (cached; opened once via the SessionDO). */
+  async upstream(backend: BackendConfig): Promise<UpstreamSession> {
+    const entry = this.entry();
+    const known = entry.upstream.get(backend.name);
+    if (known) return known;
+    const answer = await stub(this.env, this.claims.sid).upstream(backend);
+    if (!answer.ok) {
+      if (answer.reason === "failed") {
+        throw new BackendFailure(backend.name, answer.kind as BackendFailure["kind"], answer.message);
+      }
+      cache.delete(this.claims.sid);
+      throw new SessionError(404, "Session not found");
+    }
+    entry.upstream.set(backend.name, answer.session);
+    return answer.session;
+  }
+
+  /** Forgets an upstream session the backend no longer knows; re-checks whether the client session ended. */
+  async forget(backend: string, session: UpstreamSession): Promise<void> {
+    this.entry().upstream.delete(backend);
+    this.entry().liveCheckedAt = 0;
+    await stub(this.env, this.claims.sid).forget(backend, session.sessionId);
+  }
+
+  /** Ends the session and closes its upstream sessions (in `defer`). */
+  async end(backends: ReadonlyMap<string, BackendConfig>, defer: (work: Promise<unknown>) => void): Promise<void> {
+    const upstreams = await stub(this.env, this.claims.sid).end();
+    cache.delete(this.claims.sid);
+    defer(
+      Promise.all(
+        upstreams.map(({ backend, session }) => {
+          const config = backends.get(backend);
+          return config ? terminate(config, session) : undefined;
+        }),
+      ),
+    );
+  }
+}
+
+/**
+ * Opens the session named by an `Mcp-Session-Id` value for `subject` on `endpoint`.
+ * Missing → 400; unreadable, expired, someone else's or another endpoint's → 404.
+ */
+export async function openSession(
+  env: Bindings,
+  header: string | undefined,
+  subject: string,
+  endpoint: string,
+): Promise<Session> {
+  if (!header) throw new SessionError(400, "Bad Request: Mcp-Session-Id header is required");
+  let claims: SessionClaims;
+  try {
+    claims = (await unseal(header, keyMaterial(env), "session")) as SessionClaims;
+  } catch {
+    throw new SessionError(404, "Session not found");
+  }
+  if (claims.exp <= Date.now() || claims.sub !== subject || claims.ep !== endpoint) {
+    throw new SessionError(404, "Session not found");
+  }
+  return new Session(env, claims);
+}
+
+/** Maps a SessionError to its JSON-RPC error. */
+export function sessionRpcError(err: SessionError): RpcError {
+  return new RpcError(err.status === 404 ? ErrorCode.SessionNotFound : ErrorCode.ServerError, err.message);
+}

@@ -1,0 +1,273 @@
+/**
+ * The gateway as an MCP client of its backends (Streamable HTTP).
+ *
+ * Security: only the backend's configured headers are sent, never the
+ * client's Authorization or cookies. Every call has a deadline (design rule 5):
+ * plain requests a total timeout, relayed calls an idle timeout that any
+ * upstream event resets (a sampling answer may take a human's time).
+ */
+import type { BackendConfig } from "../config/snapshot";
+import { type JsonRpcId, type JsonRpcResponse, ResponseSchema } from "./jsonrpc";
+import { LATEST_PROTOCOL_VERSION, SERVER_INFO } from "./protocol";
+import { parseSse } from "./sse";
+
+/** Why a backend call failed; the message is safe to show to clients. */
+export type FailureKind = "network" | "timeout" | "http" | "malformed" | "session-expired" | "unsupported";
+
+/** A backend call that failed for a transport reason (not a tool's own error). */
+export class BackendFailure extends Error {
+  constructor(
+    readonly backend: string,
+    readonly kind: FailureKind,
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = "BackendFailure";
+  }
+}
+
+/** Upstream session state for one backend. `sessionId` is null for stateless backends. */
+export interface UpstreamSession {
+  sessionId: string | null;
+  protocolVersion: string;
+}
+
+/** An upstream session plus what the backend said about itself at initialize. */
+export interface InitializedSession extends UpstreamSession {
+  capabilities: Record<string, unknown>;
+  instructions?: string;
+}
+
+/** What the upstream initialize carries from the client. */
+export interface ClientInit {
+  capabilities: Record<string, unknown>;
+  clientInfo?: { name: string; version: string };
+}
+
+/** Options for one upstream HTTP exchange. */
+export interface CallOptions {
+  session?: UpstreamSession | null;
+  traceparent?: string;
+  signal?: AbortSignal;
+}
+
+const MAX_JSON_REPLY_BYTES = 16 * 1024 * 1024;
+
+/** Headers for an upstream request: the backend's own, plus protocol headers. */
+export function upstreamHeaders(backend: BackendConfig, options: CallOptions, accept: string): Headers {
+  const headers = new Headers(backend.headers);
+  headers.set("content-type", "application/json");
+  headers.set("accept", accept);
+  if (options.session?.sessionId) headers.set("mcp-session-id", options.session.sessionId);
+  if (options.session) headers.set("mcp-protocol-version", options.session.protocolVersion);
+  if (options.traceparent) headers.set("traceparent", options.traceparent);
+  return headers;
+}
+
+function describeFetchError(backend: string, err: unknown, signal: AbortSignal | undefined): BackendFailure {
+  if (err instanceof BackendFailure) return err;
+  if (signal?.aborted) {
+    const reason: unknown = signal.reason;
+    if (reason instanceof BackendFailure) return reason;
+    return new BackendFailure(backend, "timeout", `Backend '${backend}' did not answer in time`);
+  }
+  return new BackendFailure(backend, "network", `Backend '${backend}' is unreachable`);
+}
+
+/** POSTs one JSON-RPC message to a backend; maps transport failures to BackendFailure. */
+export async function postMessage(backend: BackendConfig, message: unknown, options: CallOptions): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(backend.url, {
+      method: "POST",
+      headers: upstreamHeaders(backend, options, "application/json, text/event-stream"),
+      body: JSON.stringify(message),
+      signal: options.signal,
+      redirect: "manual",
+    });
+  } catch (err) {
+    throw describeFetchError(backend.name, err, options.signal);
+  }
+  if (res.status === 404 && options.session?.sessionId) {
+    await res.body?.cancel();
+    throw new BackendFailure(backend.name, "session-expired", `Backend '${backend.name}' ended the session`, 404);
+  }
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new BackendFailure(backend.name, "http", `Backend '${backend.name}' answered HTTP ${res.status}`, res.status);
+  }
+  return res;
+}
+
+/** Reads a JSON body with a size bound. */
+async function readJson(backend: string, res: Response): Promise<unknown> {
+  const declared = Number(res.headers.get("content-length") ?? "0");
+  if (declared > MAX_JSON_REPLY_BYTES) {
+    await res.body?.cancel();
+    throw new BackendFailure(backend, "malformed", `Backend '${backend}' sent a reply larger than allowed`);
+  }
+  const text = await res.text();
+  if (text.length > MAX_JSON_REPLY_BYTES)
+    throw new BackendFailure(backend, "malformed", `Backend '${backend}' sent a reply larger than allowed`);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BackendFailure(backend, "malformed", `Backend '${backend}' sent a reply that is not JSON`);
+  }
+}
+
+function asResponse(backend: string, value: unknown, id: JsonRpcId): JsonRpcResponse {
+  const parsed = ResponseSchema.safeParse(value);
+  if (!parsed.success || parsed.data.id !== id) {
+    throw new BackendFailure(backend, "malformed", `Backend '${backend}' sent a malformed JSON-RPC reply`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Reads the reply to request `id` from a backend response, JSON or SSE.
+ * Other messages on an SSE stream (notifications, server-to-client requests)
+ * go to `onMessage` in order; `onEvent` fires for every event (for idle timers).
+ */
+export async function readReply(
+  backend: string,
+  res: Response,
+  id: JsonRpcId,
+  onMessage: (message: Record<string, unknown>) => void | Promise<void> = () => undefined,
+  onEvent: () => void = () => undefined,
+): Promise<JsonRpcResponse> {
+  const type = res.headers.get("content-type") ?? "";
+  if (type.includes("text/event-stream") && res.body) {
+    for await (const event of parseSse(res.body)) {
+      onEvent();
+      if (event.event !== "message" || !event.data) continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(event.data);
+      } catch {
+        throw new BackendFailure(backend, "malformed", `Backend '${backend}' sent an event that is not JSON`);
+      }
+      if (typeof value !== "object" || value === null) continue;
+      const record = value as Record<string, unknown>;
+      if (!("method" in record) && record.id === id) return asResponse(backend, value, id);
+      await onMessage(record);
+    }
+    throw new BackendFailure(backend, "malformed", `Backend '${backend}' closed the stream without a reply`);
+  }
+  if (type.includes("application/json")) return asResponse(backend, await readJson(backend, res), id);
+  await res.body?.cancel();
+  throw new BackendFailure(
+    backend,
+    "malformed",
+    `Backend '${backend}' answered with content type '${type.slice(0, 64)}'`,
+  );
+}
+
+let internalId = 0;
+
+/** One request and its reply, ignoring in-stream messages, with a total timeout. */
+export async function request(
+  backend: BackendConfig,
+  method: string,
+  params: Record<string, unknown> | undefined,
+  session: UpstreamSession | null,
+  timeoutMs = backend.timeoutMs,
+): Promise<JsonRpcResponse> {
+  internalId = (internalId + 1) % Number.MAX_SAFE_INTEGER;
+  const id = `gw-${internalId}`;
+  const signal = AbortSignal.timeout(timeoutMs);
+  const message = params ? { jsonrpc: "2.0", id, method, params } : { jsonrpc: "2.0", id, method };
+  try {
+    const res = await postMessage(backend, message, { session, signal });
+    return await readReply(backend.name, res, id);
+  } catch (err) {
+    throw describeFetchError(backend.name, err, signal);
+  }
+}
+
+/** Sends a notification (202 expected); failures are reported, not retried. */
+export async function notify(
+  backend: BackendConfig,
+  method: string,
+  params: Record<string, unknown> | undefined,
+  session: UpstreamSession | null,
+  timeoutMs = backend.timeoutMs,
+): Promise<void> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  const message = params ? { jsonrpc: "2.0", method, params } : { jsonrpc: "2.0", method };
+  const res = await postMessage(backend, message, { session, signal });
+  await res.body?.cancel();
+}
+
+/**
+ * Opens an upstream session: `initialize` with the client's capabilities, then
+ * `notifications/initialized`. Stateless backends return no session id.
+ */
+export async function initialize(
+  backend: BackendConfig,
+  init: ClientInit,
+  timeoutMs = backend.timeoutMs,
+): Promise<InitializedSession> {
+  if (backend.transport !== "streamable-http") {
+    throw new BackendFailure(
+      backend.name,
+      "unsupported",
+      `Backend '${backend.name}' uses a transport not supported yet`,
+    );
+  }
+  const signal = AbortSignal.timeout(timeoutMs);
+  const id = "gw-init";
+  try {
+    const res = await postMessage(
+      backend,
+      {
+        jsonrpc: "2.0",
+        id,
+        method: "initialize",
+        params: {
+          protocolVersion: LATEST_PROTOCOL_VERSION,
+          capabilities: init.capabilities,
+          clientInfo: init.clientInfo ?? { name: SERVER_INFO.name, version: SERVER_INFO.version },
+        },
+      },
+      { signal },
+    );
+    const sessionId = res.headers.get("mcp-session-id");
+    const reply = await readReply(backend.name, res, id);
+    if ("error" in reply) {
+      throw new BackendFailure(
+        backend.name,
+        "http",
+        `Backend '${backend.name}' refused initialize: ${reply.error.message.slice(0, 200)}`,
+      );
+    }
+    const { protocolVersion, capabilities, instructions } = reply.result;
+    const session: InitializedSession = {
+      sessionId,
+      protocolVersion: typeof protocolVersion === "string" ? protocolVersion : LATEST_PROTOCOL_VERSION,
+      capabilities:
+        typeof capabilities === "object" && capabilities !== null ? (capabilities as Record<string, unknown>) : {},
+      ...(typeof instructions === "string" && { instructions }),
+    };
+    await notify(backend, "notifications/initialized", undefined, session, timeoutMs);
+    return session;
+  } catch (err) {
+    throw describeFetchError(backend.name, err, signal);
+  }
+}
+
+/** Ends an upstream session (best effort; a backend may answer 405). */
+export async function terminate(backend: BackendConfig, session: UpstreamSession): Promise<void> {
+  if (!session.sessionId) return;
+  try {
+    const res = await fetch(backend.url, {
+      method: "DELETE",
+      headers: upstreamHeaders(backend, { session }, "application/json"),
+      signal: AbortSignal.timeout(Math.min(backend.timeoutMs, 5000)),
+    });
+    await res.body?.cancel();
+  } catch {
+    // Best effort: the backend expires abandoned sessions itself.
+  }
+}
