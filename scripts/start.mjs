@@ -34,6 +34,9 @@ const dev = spawn(
     port,
     "--var",
     "ALLOW_PRIVATE_BACKENDS:true",
+    // A local gateway answers only for loopback host names (DNS-rebinding protection).
+    "--var",
+    "ALLOWED_HOSTS:localhost,127.0.0.1,[::1]",
     "--show-interactive-dev-session=false",
   ],
   { stdio: "inherit", env },

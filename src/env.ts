@@ -14,6 +14,8 @@ export interface Bindings {
   SESSION: DurableObjectNamespace<SessionDO>;
   /** Comma-separated extra origins allowed to call the MCP endpoints from browsers. */
   ALLOWED_ORIGINS?: string;
+  /** Comma-separated host names the MCP endpoints answer for (DNS-rebinding protection); empty = any. */
+  ALLOWED_HOSTS?: string;
   SPANS: Queue<unknown>;
   /** Admin secret; compared in constant time. */
   ADMIN_TOKEN?: string;

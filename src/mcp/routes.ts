@@ -17,7 +17,14 @@ import { classify, ErrorCode, errorResponse, type JsonRpcResponse, RpcError } fr
 import { allowsBatches, MAX_BATCH, MAX_MCP_BODY_BYTES } from "./protocol";
 import { backendErrorResponse, deliverResponse } from "./relay";
 import { openSession, SessionError } from "./sessions";
-import { checkAccept, checkOrigin, checkProtocolVersion, TransportError, transportErrorResponse } from "./transport";
+import {
+  checkAccept,
+  checkHost,
+  checkOrigin,
+  checkProtocolVersion,
+  TransportError,
+  transportErrorResponse,
+} from "./transport";
 import { BackendFailure } from "./upstream";
 
 const CHALLENGE = { "WWW-Authenticate": 'Bearer realm="mcp-gateway"' };
@@ -38,11 +45,17 @@ async function authorize(c: Context<AppEnv>, serverName: string | null): Promise
   return principal.kind === "admin" ? "admin" : principal.id;
 }
 
-function allowedOrigins(c: Context<AppEnv>): string[] {
-  return (c.env.ALLOWED_ORIGINS ?? "")
+function list(value: string | undefined): string[] {
+  return (value ?? "")
     .split(",")
-    .map((s) => s.trim())
+    .map((s) => s.trim().toLowerCase())
     .filter(Boolean);
+}
+
+/** DNS-rebinding protection: Host (when configured) and Origin. */
+function checkCaller(c: Context<AppEnv>): void {
+  checkHost(c.req.raw, list(c.env.ALLOWED_HOSTS));
+  checkOrigin(c.req.raw, list(c.env.ALLOWED_ORIGINS));
 }
 
 function jsonResponse(body: unknown, headers: Record<string, string> = {}): Response {
@@ -127,7 +140,7 @@ async function handleMessage(ctx: McpContext, value: unknown): Promise<Outcome |
 }
 
 async function post(c: Context<AppEnv>, serverName: string | null): Promise<Response> {
-  checkOrigin(c.req.raw, allowedOrigins(c));
+  checkCaller(c);
   const subject = await authorize(c, serverName);
   checkAccept(c.req.raw, ["application/json", "text/event-stream"]);
   const headerVersion = checkProtocolVersion(c.req.raw);
@@ -192,7 +205,7 @@ async function lastResponse(stream: ReadableStream<Uint8Array>): Promise<JsonRpc
 }
 
 async function remove(c: Context<AppEnv>, serverName: string | null): Promise<Response> {
-  checkOrigin(c.req.raw, allowedOrigins(c));
+  checkCaller(c);
   const subject = await authorize(c, serverName);
   checkProtocolVersion(c.req.raw);
   const ctx = await context(c, serverName, subject);

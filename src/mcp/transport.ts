@@ -29,6 +29,18 @@ export function transportErrorResponse(err: TransportError): Response {
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /**
+ * Host validation against DNS rebinding: when `ALLOWED_HOSTS` is set (as
+ * `npm start` does: localhost, 127.0.0.1, [::1]), a request for any other host
+ * name is refused. A deployment is reached only through the hostnames
+ * Cloudflare routes to it, so it needs no list.
+ */
+export function checkHost(request: Request, allowedHosts: readonly string[]): void {
+  if (allowedHosts.length === 0) return;
+  const host = new URL(request.url).hostname.toLowerCase();
+  if (!allowedHosts.includes(host)) throw new TransportError(403, ErrorCode.ServerError, "Forbidden: Host not allowed");
+}
+
+/**
  * Origin validation against DNS rebinding (basic/transports, "Security
  * Warning"): a request with an Origin is allowed only from the gateway's own
  * origin, a configured origin, or loopback; anything else is 403.

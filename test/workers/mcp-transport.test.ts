@@ -171,6 +171,15 @@ describe("MCP endpoint: transport validation", () => {
     expect(own.status).toBe(200);
   });
 
+  it("403 for a Host outside ALLOWED_HOSTS (DNS rebinding), 200 for loopback", async () => {
+    const { checkHost } = await import("../../src/mcp/transport");
+    const allowed = ["localhost", "127.0.0.1", "[::1]"];
+    expect(() => checkHost(new Request("http://evil.example.com/mcp"), allowed)).toThrow("Host not allowed");
+    expect(() => checkHost(new Request("http://127.0.0.1:8787/mcp"), allowed)).not.toThrow();
+    expect(() => checkHost(new Request("http://[::1]:8787/mcp"), allowed)).not.toThrow();
+    expect(() => checkHost(new Request("http://anything.example/mcp"), [])).not.toThrow();
+  });
+
   it("400 for an unsupported MCP-Protocol-Version", async () => {
     const sid = await session();
     const res = await mcp(
