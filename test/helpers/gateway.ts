@@ -1,0 +1,459 @@
+/**
+ * End-to-end harness: the production bundle on workerd, without `wrangler dev`.
+ *
+ * `startGateway()` builds the bundle once per process (`wrangler deploy
+ * --dry-run --outdir <tmp>`, with the project's Node 22) and serves it
+ * through the Miniflare that wrangler itself depends on, with the bindings
+ * declared in wrangler.toml (read by wrangler's own config reader, so D1
+ * databases, Durable Object namespaces, queues and vars added later are picked
+ * up without touching this file): local D1 with the migrations applied, SQLite
+ * Durable Objects, queue producers and consumers, vars plus a random
+ * `ADMIN_TOKEN` and `ALLOW_PRIVATE_BACKENDS=true`.
+ *
+ * `isolates: 2` runs two workers from the same bundle in one Miniflare: two
+ * isolates with separate memory that share the D1 database, the Durable Object
+ * instances (the classes live in the first worker; the second binds to them
+ * with `scriptName`) and the queues (one consumer, on the first worker). A
+ * small round-robin proxy spreads requests over both; responses carry
+ * `x-e2e-isolate: <index>`.
+ *
+ * Everything listens on 127.0.0.1. Imports carry `.ts` extensions so this also
+ * runs under `node --experimental-strip-types` (see serve-bundle.ts).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, rmSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { unstable_getMiniflareWorkerOptions, unstable_readConfig, unstable_splitSqlQuery } from "wrangler";
+import { type RoundRobinProxy, startRoundRobinProxy } from "./proxy.ts";
+
+// ---------------------------------------------------------------------------
+// Public API
+// ---------------------------------------------------------------------------
+
+export interface GatewayOptions {
+  /** 1 (default): one worker, `url` is its own socket. 2: two isolates behind a round-robin proxy. */
+  isolates?: 1 | 2;
+  /** Extra vars / secrets; override wrangler.toml's vars and the harness defaults. */
+  vars?: Record<string, string>;
+  /** Port for `url` (the worker's socket, or the proxy's with 2 isolates). Default 0 (free port). */
+  port?: number;
+  /** Print Miniflare's and the Worker's logs (default: env `E2E_GATEWAY_LOG=1`). */
+  log?: boolean;
+}
+
+export interface Gateway {
+  /** Base URL of the gateway, e.g. `http://127.0.0.1:41234` (no trailing slash). */
+  url: string;
+  /** The `ADMIN_TOKEN` secret the gateway runs with. */
+  adminToken: string;
+  /** Base URL of each isolate's own socket (one or two entries), bypassing the proxy. */
+  isolateUrls: string[];
+  /** Stops the proxy and Miniflare and removes the gateway's local storage. */
+  stop(): Promise<void>;
+  /**
+   * Escape hatch into the runtime, for assertions the HTTP surface cannot
+   * make (rows in D1, Durable Object state). Worker names are in `workerNames`.
+   */
+  miniflare: MiniflareInstance;
+  /** Miniflare worker name of each isolate, in `isolateUrls` order. */
+  workerNames: string[];
+}
+
+/** Project root (the directory holding wrangler.toml). */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const WRANGLER_TOML = path.join(PROJECT_ROOT, "wrangler.toml");
+const HOST = "127.0.0.1";
+
+// ---------------------------------------------------------------------------
+// wrangler and Miniflare, typed locally
+// ---------------------------------------------------------------------------
+
+/** The parts of wrangler's resolved config the harness reads. */
+interface WranglerConfig {
+  name?: string;
+  main?: string;
+  configPath?: string;
+  vars: Record<string, unknown>;
+  d1_databases: Array<{ binding: string; migrations_dir?: string; migrations_table?: string }>;
+  durable_objects: { bindings: Array<{ name: string; class_name: string; script_name?: string }> };
+}
+
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+interface DurableObjectDesignator {
+  className: string;
+  scriptName?: string;
+  useSQLite?: boolean;
+  [key: string]: unknown;
+}
+
+/** Miniflare's v4-style per-worker options (a subset; the rest passes through untyped). */
+interface WorkerOptions {
+  [key: string]: unknown;
+  name: string;
+  modules: BundleModule[];
+  modulesRoot: string;
+  bindings: Record<string, Json>;
+  durableObjects?: Record<string, string | DurableObjectDesignator>;
+  unsafeDirectSockets?: Array<{ host?: string; port?: number }>;
+}
+
+type ModuleType = "ESModule" | "CommonJS" | "Text" | "Data" | "CompiledWasm";
+
+export interface D1Statement {
+  bind(...values: unknown[]): D1Statement;
+  all<T = Record<string, unknown>>(): Promise<{ results: T[] }>;
+  first<T = Record<string, unknown>>(): Promise<T | null>;
+  run(): Promise<unknown>;
+}
+
+export interface D1Database {
+  prepare(sql: string): D1Statement;
+  batch(statements: D1Statement[]): Promise<unknown[]>;
+}
+
+export interface DurableObjectNamespace {
+  idFromName(name: string): unknown;
+  get(id: unknown): unknown;
+}
+
+/** The parts of Miniflare 5's `Miniflare` the harness and tests use (typed here, loaded from wrangler's copy). */
+export interface MiniflareInstance {
+  ready: Promise<URL>;
+  unsafeGetDirectURL(workerName?: string): Promise<URL>;
+  getD1Database(bindingName: string, workerName?: string): Promise<D1Database>;
+  getDurableObjectNamespace(bindingName: string, workerName?: string): Promise<DurableObjectNamespace>;
+  getQueueProducer(bindingName: string, workerName?: string): Promise<{ send(body: unknown): Promise<unknown> }>;
+  dispose(): Promise<void>;
+}
+
+interface MiniflareLog {
+  readonly __brand?: "Log";
+}
+
+interface MiniflareModule {
+  Miniflare: new (options: unknown) => MiniflareInstance;
+  convertV4MiniflareOptions(options: Record<string, unknown>): unknown;
+  Log: new (level: number) => MiniflareLog;
+  LogLevel: { WARN: number; DEBUG: number; INFO: number };
+}
+
+const requireHere = createRequire(import.meta.url);
+const wranglerPackageJson = requireHere.resolve("wrangler/package.json");
+
+/** Miniflare as wrangler resolves it (wrangler's own copy, not the hoisted one the vitest plugin uses). */
+function loadMiniflare(): MiniflareModule {
+  const mod = createRequire(wranglerPackageJson)("miniflare") as Partial<MiniflareModule>;
+  if (typeof mod.Miniflare !== "function" || typeof mod.convertV4MiniflareOptions !== "function") {
+    throw new Error(
+      "wrangler's miniflare does not export Miniflare / convertV4MiniflareOptions (expected Miniflare 5)",
+    );
+  }
+  return mod as MiniflareModule;
+}
+
+/** Runs `fn` with wrangler's logger at `error`, silencing e.g. "Using secrets defined in .dev.vars". */
+function quietWrangler<T>(fn: () => T): T {
+  const previous = process.env.WRANGLER_LOG;
+  process.env.WRANGLER_LOG = "error";
+  try {
+    return fn();
+  } finally {
+    if (previous === undefined) delete process.env.WRANGLER_LOG;
+    else process.env.WRANGLER_LOG = previous;
+  }
+}
+
+function readWranglerConfig(): WranglerConfig {
+  const config: WranglerConfig = quietWrangler(() => unstable_readConfig({ config: WRANGLER_TOML }));
+  return config;
+}
+
+/** Durable Object bindings declared in wrangler.toml (binding name, class, and script for external ones). */
+export function durableObjectBindings(): Array<{ name: string; className: string; scriptName?: string }> {
+  return (readWranglerConfig().durable_objects?.bindings ?? []).map((binding) => ({
+    name: binding.name,
+    className: binding.class_name,
+    ...(binding.script_name === undefined ? {} : { scriptName: binding.script_name }),
+  }));
+}
+
+/** D1 binding names declared in wrangler.toml. */
+export function d1Bindings(): string[] {
+  return (readWranglerConfig().d1_databases ?? []).map((database) => database.binding);
+}
+
+// ---------------------------------------------------------------------------
+// Bundle (built once per process)
+// ---------------------------------------------------------------------------
+
+interface BundleModule {
+  type: ModuleType;
+  /** Absolute path the module had in wrangler's output directory (names it; the file is gone). */
+  path: string;
+  contents: string | Uint8Array;
+}
+
+interface Bundle {
+  /** wrangler's output directory (deleted once read; `modulesRoot` for naming). */
+  dir: string;
+  /** The main module first. */
+  modules: BundleModule[];
+}
+
+let bundlePromise: Promise<Bundle> | undefined;
+
+/**
+ * Builds the production bundle with `wrangler deploy --dry-run` once per
+ * process and keeps it in memory (the output directory is removed at once,
+ * so nothing is left behind even if the process is killed).
+ */
+export function buildBundle(): Promise<Bundle> {
+  bundlePromise ??= build().catch((error: unknown) => {
+    bundlePromise = undefined;
+    throw error;
+  });
+  return bundlePromise;
+}
+
+/** Node >= 22.12 for wrangler: the current one if new enough, else the project's `node` devDependency. */
+function node22(): string {
+  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+  if (major > 22 || (major === 22 && minor >= 12)) return process.execPath;
+  const local = path.join(PROJECT_ROOT, "node_modules", ".bin", "node");
+  if (!existsSync(local)) throw new Error("Node >= 22.12 is needed for wrangler; run `npm install` first");
+  return local;
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child: ChildProcess = spawn(command, args, { cwd: PROJECT_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+    });
+    child.once("error", reject);
+    child.once("close", (code) => {
+      if (code === 0) resolve();
+      else
+        reject(new Error(`${path.basename(args[0] ?? command)} ${args.slice(1).join(" ")} exited ${code}:\n${output}`));
+    });
+  });
+}
+
+const MODULE_TYPES: Record<string, ModuleType> = {
+  ".js": "ESModule",
+  ".mjs": "ESModule",
+  ".cjs": "CommonJS",
+  ".wasm": "CompiledWasm",
+  ".txt": "Text",
+  ".html": "Text",
+  ".sql": "Text",
+  ".bin": "Data",
+};
+
+async function build(): Promise<Bundle> {
+  const dir = await mkdtemp(path.join(tmpdir(), "mcpgw-bundle-"));
+  try {
+    const wrangler = path.join(path.dirname(wranglerPackageJson), "bin", "wrangler.js");
+    await run(node22(), [wrangler, "deploy", "--dry-run", "--outdir", dir, "--config", WRANGLER_TOML], {
+      ...process.env,
+      CI: "true",
+      WRANGLER_SEND_METRICS: "false",
+      NO_COLOR: "1",
+    });
+
+    const config = readWranglerConfig();
+    const mainName = `${path.basename(config.main ?? "index.js").replace(/\.[cm]?[jt]sx?$/, "")}.js`;
+    const files = (await readdir(dir, { recursive: true, withFileTypes: true }))
+      .filter((entry) => entry.isFile())
+      .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
+      .sort();
+    if (!files.includes(mainName)) throw new Error(`wrangler did not write ${mainName}: ${files.join(", ")}`);
+    const modules: BundleModule[] = [];
+    for (const file of [mainName, ...files.filter((f) => f !== mainName)]) {
+      const type = MODULE_TYPES[path.extname(file)];
+      if (type === undefined) continue; // source maps, README.md
+      const absolute = path.join(dir, file);
+      const binary = type === "Data" || type === "CompiledWasm";
+      const contents = binary ? new Uint8Array(await readFile(absolute)) : await readFile(absolute, "utf8");
+      modules.push({ type, path: absolute, contents });
+    }
+    return { dir, modules };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Miniflare options
+// ---------------------------------------------------------------------------
+
+function isDesignator(value: unknown): value is DurableObjectDesignator {
+  return (
+    typeof value === "object" && value !== null && typeof (value as { className?: unknown }).className === "string"
+  );
+}
+
+function toJson(value: unknown): Json {
+  return JSON.parse(JSON.stringify(value)) as Json;
+}
+
+/**
+ * Worker options mirroring wrangler.toml, as wrangler computes them for its
+ * own local runtime, with the bundle as the source and the harness's vars.
+ */
+function baseWorkerOptions(config: WranglerConfig, bundle: Bundle, vars: Record<string, string>): WorkerOptions {
+  const { workerOptions, externalWorkers } = quietWrangler(() => unstable_getMiniflareWorkerOptions(WRANGLER_TOML));
+  if (Array.isArray(externalWorkers) && externalWorkers.length > 0) {
+    throw new Error("wrangler.toml needs external workers (e.g. remote bindings); the e2e harness does not run those");
+  }
+  // `modulesRules` apply to unbundled sources (and Miniflare 5's v4 adapter rejects them); `bindings`
+  // would include .dev.vars, which the tests must not depend on.
+  const { modulesRules: _rules, bindings: _devBindings, ...rest } = workerOptions as Record<string, unknown>;
+  const bindings: Record<string, Json> = {};
+  for (const [key, value] of Object.entries(config.vars ?? {})) bindings[key] = toJson(value);
+  Object.assign(bindings, vars);
+  return {
+    ...rest,
+    name: config.name ?? "gateway",
+    modules: bundle.modules,
+    modulesRoot: bundle.dir,
+    bindings,
+  };
+}
+
+/** The second isolate: same bundle and bindings, bound to the first worker's Durable Object classes. */
+function secondWorkerOptions(first: WorkerOptions): WorkerOptions {
+  const durableObjects: Record<string, DurableObjectDesignator> = {};
+  for (const [binding, designator] of Object.entries(first.durableObjects ?? {})) {
+    const resolved = typeof designator === "string" ? { className: designator } : designator;
+    if (!isDesignator(resolved)) throw new Error(`unexpected Durable Object binding ${binding}`);
+    durableObjects[binding] = { ...resolved, scriptName: resolved.scriptName ?? first.name };
+  }
+  return {
+    ...first,
+    name: `${first.name}-isolate-2`,
+    durableObjects,
+    // Classes without bindings are declared once, in the first worker.
+    additionalUnboundDurableObjects: [],
+    // A queue has one consumer: the first worker. Both produce.
+    queueConsumers: {},
+    // Cron triggers would fire twice.
+    cronTriggers: [],
+  };
+}
+
+// ---------------------------------------------------------------------------
+// D1 migrations
+// ---------------------------------------------------------------------------
+
+/**
+ * Applies every D1 database's migrations the way `wrangler d1 migrations
+ * apply` does: `*.sql` in name order, each in one batch, recorded in the
+ * migrations table.
+ */
+async function applyMigrations(mf: MiniflareInstance, config: WranglerConfig, workerName: string): Promise<void> {
+  const configDir = config.configPath ? path.dirname(config.configPath) : PROJECT_ROOT;
+  for (const database of config.d1_databases ?? []) {
+    const dir = path.resolve(configDir, database.migrations_dir ?? "migrations");
+    if (!existsSync(dir)) continue;
+    const table = database.migrations_table ?? "d1_migrations";
+    const db = await mf.getD1Database(database.binding, workerName);
+    await db.batch([
+      db.prepare(
+        `CREATE TABLE IF NOT EXISTS ${table} (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
+      ),
+    ]);
+    const files = (await readdir(dir)).filter((file) => file.endsWith(".sql")).sort();
+    for (const file of files) {
+      const sql = await readFile(path.join(dir, file), "utf8");
+      const statements = unstable_splitSqlQuery(sql)
+        .map((statement) => statement.trim())
+        .filter((statement) => statement.length > 0);
+      await db.batch([
+        ...statements.map((statement) => db.prepare(statement)),
+        db.prepare(`INSERT INTO ${table} (name) VALUES (?)`).bind(file),
+      ]);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// startGateway
+// ---------------------------------------------------------------------------
+
+function baseUrl(url: URL): string {
+  return url.origin;
+}
+
+/** Starts the gateway; see the module comment. */
+export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> {
+  const isolates = opts.isolates ?? 1;
+  const log = opts.log ?? process.env.E2E_GATEWAY_LOG === "1";
+  const bundle = await buildBundle();
+  const config = readWranglerConfig();
+  const miniflare = loadMiniflare();
+  const adminToken = randomBytes(24).toString("base64url");
+  const storage = await mkdtemp(path.join(tmpdir(), "mcpgw-e2e-"));
+
+  const vars = { ADMIN_TOKEN: adminToken, ALLOW_PRIVATE_BACKENDS: "true", ...opts.vars };
+  const directPort = isolates === 1 ? (opts.port ?? 0) : 0;
+  const first = baseWorkerOptions(config, bundle, vars);
+  first.unsafeDirectSockets = [{ host: HOST, port: directPort }];
+  const workers = [first];
+  if (isolates === 2) workers.push({ ...secondWorkerOptions(first), unsafeDirectSockets: [{ host: HOST, port: 0 }] });
+
+  const mf = new miniflare.Miniflare(
+    miniflare.convertV4MiniflareOptions({
+      host: HOST,
+      port: 0,
+      cf: false,
+      logRequests: false,
+      telemetry: { enabled: false },
+      unsafeLocalExplorer: false,
+      resourcePersistencePath: storage,
+      log: log ? new miniflare.Log(miniflare.LogLevel.DEBUG) : new miniflare.Log(miniflare.LogLevel.WARN),
+      workers,
+    }),
+  );
+
+  // Backstop for a process that exits without stop(); a killed one leaves only this directory.
+  const removeStorage = (): void => rmSync(storage, { recursive: true, force: true });
+  process.once("exit", removeStorage);
+  let proxy: RoundRobinProxy | undefined;
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      await proxy?.close().catch(() => undefined);
+      await mf.dispose().catch(() => undefined);
+      await rm(storage, { recursive: true, force: true });
+      process.off("exit", removeStorage);
+    })();
+    return stopped;
+  };
+
+  try {
+    await mf.ready;
+    await applyMigrations(mf, config, first.name);
+    const isolateUrls: string[] = [];
+    for (const worker of workers) isolateUrls.push(baseUrl(await mf.unsafeGetDirectURL(worker.name)));
+    let url = isolateUrls[0] ?? "";
+    if (isolates === 2) {
+      proxy = await startRoundRobinProxy(isolateUrls, { port: opts.port ?? 0 });
+      url = proxy.url;
+    }
+    return { url, adminToken, isolateUrls, stop, miniflare: mf, workerNames: workers.map((w) => w.name) };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
