@@ -17,8 +17,7 @@
  *   PORT=3001 node_modules/.bin/tsx test/conformance/fixture-server.ts
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { pathToFileURL } from "node:url";
 import { deflateSync } from "node:zlib";
 import { completable } from "@modelcontextprotocol/sdk/server/completable.js";
@@ -48,6 +47,14 @@ import {
   UnsubscribeRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
+import {
+  headerValue,
+  type McpSession,
+  McpSessions,
+  readJsonBody,
+  sendJsonRpcError,
+  startHttpServer,
+} from "../fixtures/http.ts";
 
 // ---------------------------------------------------------------------------
 // Public API
@@ -174,8 +181,6 @@ const COMPLETION_WORDS = ["paris", "park", "party", "test", "testing", "test-val
 const RECONNECTION_RESULT_DELAY_MS = 400;
 /** Events kept per session for resumption. */
 const MAX_EVENTS_PER_SESSION = 2000;
-/** Largest POST body accepted, in bytes. */
-const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -254,11 +259,8 @@ interface SessionContext {
   logLevel?: LoggingLevel;
 }
 
-interface SessionState {
-  id?: string;
+interface SessionState extends McpSession {
   ctx: SessionContext;
-  server: McpServer;
-  transport: StreamableHTTPServerTransport;
   negotiatedVersion: string;
 }
 
@@ -702,56 +704,12 @@ function createMcpServer(ctx: SessionContext, shared: SharedState): McpServer {
 // HTTP layer
 // ---------------------------------------------------------------------------
 
-class HttpError extends Error {
-  readonly status: number;
-  readonly code: number;
-  constructor(status: number, code: number, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-function sendJsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }));
-}
-
-async function readJsonBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    size += buf.length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, -32000, "Payload too large");
-    chunks.push(buf);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  } catch {
-    throw new HttpError(400, -32700, "Parse error: Invalid JSON");
-  }
-}
-
-function containsInitialize(body: unknown): boolean {
-  return Array.isArray(body) ? body.some((m) => isInitializeRequest(m)) : isInitializeRequest(body);
-}
-
 function requestedProtocolVersion(body: unknown): string | undefined {
   const messages: unknown[] = Array.isArray(body) ? body : [body];
   for (const message of messages) {
     if (isInitializeRequest(message)) return message.params.protocolVersion;
   }
   return undefined;
-}
-
-function headerValue(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 /** Rewrites a request header in both the parsed and the raw header lists. */
@@ -802,22 +760,13 @@ export async function startConformanceFixture(opts: ConformanceFixtureOptions = 
     ),
   );
 
-  const sessions = new Map<string, SessionState>();
-  const pending = new Set<SessionState>();
   const shared: SharedState = { watchedVersion: 1 };
-
-  async function disposeSession(session: SessionState): Promise<void> {
-    pending.delete(session);
-    if (session.id !== undefined) sessions.delete(session.id);
-    await session.server.close().catch(() => undefined);
-  }
-
-  async function openSession(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+  const sessions = new McpSessions<SessionState>((body, onsessioninitialized) => {
     const requested = requestedProtocolVersion(body);
     const negotiatedVersion =
       requested !== undefined && SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
     const ctx: SessionContext = { subscriptions: new Set() };
-    const session: SessionState = {
+    return {
       ctx,
       negotiatedVersion,
       server: createMcpServer(ctx, shared),
@@ -825,21 +774,10 @@ export async function startConformanceFixture(opts: ConformanceFixtureOptions = 
         sessionIdGenerator: () => randomUUID(),
         eventStore: new InMemoryEventStore(),
         retryInterval,
-        onsessioninitialized: (sessionId) => {
-          session.id = sessionId;
-          sessions.set(sessionId, session);
-          pending.delete(session);
-        },
+        onsessioninitialized,
       }),
     };
-    session.transport.onclose = () => {
-      if (session.id !== undefined) sessions.delete(session.id);
-    };
-    pending.add(session);
-    await session.server.connect(session.transport);
-    await session.transport.handleRequest(req, res, body);
-    if (session.transport.sessionId === undefined) await disposeSession(session);
-  }
+  });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://fixture.invalid");
@@ -860,22 +798,8 @@ export async function startConformanceFixture(opts: ConformanceFixtureOptions = 
     }
 
     const body = method === "POST" ? await readJsonBody(req) : undefined;
-    const sessionId = headerValue(req, "mcp-session-id");
-
-    if (sessionId === undefined) {
-      if (method === "POST" && containsInitialize(body)) {
-        await openSession(req, res, body);
-        return;
-      }
-      sendJsonRpcError(res, 400, -32000, "Bad Request: Mcp-Session-Id header is required");
-      return;
-    }
-
-    const session = sessions.get(sessionId);
-    if (!session) {
-      sendJsonRpcError(res, 404, -32001, "Session not found");
-      return;
-    }
+    const session = await sessions.route(req, res, body);
+    if (!session) return;
 
     const headerVersion = headerValue(req, "mcp-protocol-version");
     if (
@@ -890,52 +814,28 @@ export async function startConformanceFixture(opts: ConformanceFixtureOptions = 
     await session.transport.handleRequest(req, res, body);
   }
 
-  const httpServer = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (error instanceof HttpError) {
-        sendJsonRpcError(res, error.status, error.code, error.message);
-        return;
-      }
-      process.stderr.write(`[conformance-fixture] ${error instanceof Error ? error.stack : String(error)}\n`);
-      sendJsonRpcError(res, 500, -32603, "Internal server error");
-    });
+  const httpServer = await startHttpServer(handle, {
+    host,
+    port,
+    logPrefix: "[conformance-fixture]",
+    beforeClose: () => sessions.disposeAll(),
   });
-
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once("error", reject);
-    httpServer.listen(port, host, () => {
-      httpServer.off("error", reject);
-      resolve();
-    });
-  });
-
-  const address = httpServer.address() as AddressInfo;
+  const { address } = httpServer;
   const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  let closed: Promise<void> | undefined;
 
   return {
     url: `http://${urlHost}:${address.port}${MCP_PATH}`,
     async touchWatchedResource(): Promise<number> {
       shared.watchedVersion += 1;
       let notified = 0;
-      for (const session of sessions.values()) {
+      for (const session of sessions.byId.values()) {
         if (!session.ctx.subscriptions.has(WATCHED_URI)) continue;
         await session.server.server.sendResourceUpdated({ uri: WATCHED_URI });
         notified += 1;
       }
       return notified;
     },
-    close(): Promise<void> {
-      closed ??= (async () => {
-        const all = [...sessions.values(), ...pending];
-        await Promise.all(all.map((s) => disposeSession(s)));
-        await new Promise<void>((resolve) => {
-          httpServer.close(() => resolve());
-          httpServer.closeAllConnections();
-        });
-      })();
-      return closed;
-    },
+    close: () => httpServer.close(),
   };
 }
 
