@@ -10,6 +10,7 @@ import type { BackendConfig } from "../config/snapshot";
 import type { Bindings } from "../env";
 import { LruMap } from "../util/lru";
 import type { Catalog, CatalogAnswer } from "./catalog-types";
+import { ALL_PROFILES } from "./sessions";
 
 const FRESH_MS = 5_000;
 const FAILED_RETRY_MS = 2_000;
@@ -95,16 +96,7 @@ export async function catalogs(
 
 /** Drops the isolate's cached catalogs of a backend (after a list_changed or a refresh). */
 export function forgetCatalogs(backend: string): void {
-  for (const profile of [
-    "",
-    "sampling",
-    "elicitation",
-    "roots",
-    "sampling,elicitation",
-    "sampling,roots",
-    "elicitation,roots",
-    "sampling,elicitation,roots",
-  ]) {
+  for (const profile of ALL_PROFILES) {
     entries.delete(`${backend}|${profile}`);
   }
 }

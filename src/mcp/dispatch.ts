@@ -87,14 +87,19 @@ async function routeResource(ctx: McpContext, uri: string) {
   return route;
 }
 
-/** Sends a notification to every backend of the endpoint in this session (best effort). */
-async function broadcast(ctx: McpContext, method: string, params: Record<string, unknown> | undefined): Promise<void> {
+/** Sends a message to every backend of the endpoint in this session (best effort). */
+async function broadcast(
+  ctx: McpContext,
+  send: typeof notify,
+  method: string,
+  params: Record<string, unknown> | undefined,
+) {
   await Promise.all(
     ctx.endpoint.backends.map(async (backend) => {
       try {
-        await notify(backend, method, params, await ctx.session.upstream(backend));
+        await send(backend, method, params, await ctx.session.upstream(backend));
       } catch {
-        // One backend's failure never blocks the others.
+        // Backends without the feature ignore it; one failure never blocks the others.
       }
     }),
   );
@@ -158,15 +163,7 @@ export async function dispatch(ctx: McpContext, request: JsonRpcRequest): Promis
       }
       case "logging/setLevel": {
         stringParam(params, "level");
-        await Promise.all(
-          ctx.endpoint.backends.map(async (backend) => {
-            try {
-              await upstreamRequest(backend, method, params, await ctx.session.upstream(backend));
-            } catch {
-              // Backends without logging ignore it; one failure never blocks the others.
-            }
-          }),
-        );
+        await broadcast(ctx, async (...args) => void (await upstreamRequest(...args)), method, params);
         return json({});
       }
       default:
@@ -188,6 +185,6 @@ export async function dispatchNotification(
   if (method === "notifications/cancelled" || method === "notifications/roots/list_changed") {
     // The gateway forwards the client's request ids unchanged, so a cancellation is
     // meaningful to whichever backend has that request; the others ignore it.
-    ctx.defer(broadcast(ctx, method, params));
+    ctx.defer(broadcast(ctx, notify, method, params));
   }
 }

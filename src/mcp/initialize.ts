@@ -4,7 +4,6 @@
  * session. Backends are initialized lazily, per client session, on first use.
  */
 import { z } from "zod";
-import type { ConfigSnapshot } from "../config/snapshot";
 import type { Bindings } from "../env";
 import { catalogs } from "./catalog";
 import type { Endpoint } from "./federation";
@@ -27,7 +26,6 @@ const OWN_CAPABILITIES = { tools: { listChanged: true }, logging: {} };
 /** Handles initialize; returns the response and the new session id. */
 export async function handleInitialize(
   env: Bindings,
-  config: ConfigSnapshot,
   endpoint: Endpoint,
   subject: string,
   request: JsonRpcRequest,

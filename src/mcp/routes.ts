@@ -155,9 +155,7 @@ async function post(c: Context<AppEnv>, serverName: string | null): Promise<Resp
     const config = c.get("config");
     const endpoint = resolveEndpoint(config, serverName);
     if (!endpoint) throw new TransportError(404, ErrorCode.ServerError, `Unknown server '${serverName}'`);
-    const result = await handleInitialize(c.env, config, endpoint, subject, first.message, (w) =>
-      c.executionCtx.waitUntil(w),
-    );
+    const result = await handleInitialize(c.env, endpoint, subject, first.message, (w) => c.executionCtx.waitUntil(w));
     return jsonResponse(result.body, result.sessionId ? { "mcp-session-id": result.sessionId } : {});
   }
 
@@ -242,7 +240,9 @@ function methodNotAllowed(): Response {
 /** Mounts both endpoints. */
 export function mcpRoutes() {
   const mcp = new Hono<AppEnv>();
-  mcp.use("*", loadConfig());
+  // Only the MCP paths load config: a stray 404 must not cost a D1 query, nor /api a second load.
+  mcp.use("/mcp", loadConfig());
+  mcp.use("/servers/:name/mcp", loadConfig());
   mcp.post("/mcp", (c) => handle(c, null, post));
   mcp.delete("/mcp", (c) => handle(c, null, remove));
   mcp.get("/mcp", () => methodNotAllowed());

@@ -62,8 +62,16 @@ export class SessionError extends Error {
  * see exactly what a backend offers them.
  */
 export function capabilityProfile(capabilities: Record<string, unknown>): string {
-  return ["sampling", "elicitation", "roots"].filter((c) => capabilities[c] !== undefined).join(",");
+  return PROFILE_CAPABILITIES.filter((c) => capabilities[c] !== undefined).join(",");
 }
+
+/** Client capabilities that change what a backend may offer. */
+const PROFILE_CAPABILITIES = ["sampling", "elicitation", "roots"] as const;
+
+/** Every possible capability profile (all subsets, in `capabilityProfile` order). */
+export const ALL_PROFILES: readonly string[] = Array.from({ length: 1 << PROFILE_CAPABILITIES.length }, (_, mask) =>
+  PROFILE_CAPABILITIES.filter((_, i) => mask & (1 << i)).join(","),
+);
 
 /** Capabilities reconstructed from a profile (for catalog fetches). */
 export function profileCapabilities(profile: string): Record<string, unknown> {

@@ -171,3 +171,13 @@ describe("SSE parsing", () => {
     await expect(run()).rejects.toThrow("too large");
   });
 });
+
+describe("capability profiles", () => {
+  it("enumerates every profile capabilityProfile can produce", async () => {
+    const { ALL_PROFILES, capabilityProfile } = await import("../../src/mcp/sessions");
+    expect(ALL_PROFILES).toHaveLength(8);
+    expect(ALL_PROFILES).toContain(capabilityProfile({}));
+    expect(ALL_PROFILES).toContain(capabilityProfile({ sampling: {}, elicitation: {}, roots: {} }));
+    expect(ALL_PROFILES).toContain(capabilityProfile({ roots: {}, sampling: {} }));
+  });
+});
