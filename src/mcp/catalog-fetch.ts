@@ -6,7 +6,15 @@
 import type { BackendConfig } from "../config/snapshot";
 import type { Catalog, CatalogItem } from "./catalog-types";
 import { profileCapabilities } from "./sessions";
-import { BackendFailure, initialize, request, terminate, type UpstreamSession } from "./upstream";
+import {
+  BackendFailure,
+  type ExchangeOptions,
+  initialize,
+  type LegacyPoster,
+  request,
+  terminate,
+  type UpstreamSession,
+} from "./upstream";
 
 const MAX_PAGES = 20;
 const MAX_ITEMS = 5000;
@@ -16,11 +24,12 @@ async function listAll(
   session: UpstreamSession,
   method: string,
   key: string,
+  options: ExchangeOptions,
 ): Promise<CatalogItem[]> {
   const items: CatalogItem[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < MAX_PAGES; page++) {
-    const reply = await request(backend, method, cursor ? { cursor } : undefined, session);
+    const reply = await request(backend, method, cursor ? { cursor } : undefined, session, options);
     if ("error" in reply) {
       // A backend that advertises a capability but fails its list is a failing backend.
       throw new BackendFailure(backend.name, "http", `Backend '${backend.name}' failed ${method}`);
@@ -38,19 +47,25 @@ async function listAll(
   return items;
 }
 
-/** Fetches the full catalog a client with `profile` would see. */
-export async function fetchCatalog(backend: BackendConfig, profile: string): Promise<Catalog> {
-  const session = await initialize(backend, { capabilities: profileCapabilities(profile) });
+/**
+ * Fetches the full catalog a client with `profile` would see. `via` reaches a
+ * legacy-SSE backend from inside its own Durable Object.
+ */
+export async function fetchCatalog(backend: BackendConfig, profile: string, via?: LegacyPoster): Promise<Catalog> {
+  const options: ExchangeOptions = via ? { via } : {};
+  const session = await initialize(backend, { capabilities: profileCapabilities(profile) }, options);
   try {
     const caps = session.capabilities;
     const [tools, prompts, resources, resourceTemplates] = await Promise.all([
-      caps.tools ? listAll(backend, session, "tools/list", "tools") : [],
-      caps.prompts ? listAll(backend, session, "prompts/list", "prompts") : [],
-      caps.resources ? listAll(backend, session, "resources/list", "resources") : [],
-      caps.resources ? listAll(backend, session, "resources/templates/list", "resourceTemplates").catch(() => []) : [],
+      caps.tools ? listAll(backend, session, "tools/list", "tools", options) : [],
+      caps.prompts ? listAll(backend, session, "prompts/list", "prompts", options) : [],
+      caps.resources ? listAll(backend, session, "resources/list", "resources", options) : [],
+      caps.resources
+        ? listAll(backend, session, "resources/templates/list", "resourceTemplates", options).catch(() => [])
+        : [],
     ]);
     return { tools, prompts, resources, resourceTemplates, capabilities: caps, fetchedAt: Date.now() };
   } finally {
-    await terminate(backend, session);
+    await terminate(backend, session, via);
   }
 }

@@ -15,7 +15,8 @@ export interface McpContext {
   session: Session;
   /** Hands work to `ctx.waitUntil` (never awaited on the response path). */
   defer: (work: Promise<unknown>) => void;
-  traceparent?: string;
+  /** The W3C `traceparent` sent to backends: the client's trace, with this request's span as parent. */
+  traceparent: string;
 }
 
 /** A handler's answer: one JSON response, or an SSE stream that ends with it. */

@@ -11,8 +11,8 @@ import type { McpContext, Outcome } from "./context";
 import { ErrorCode, errorResponse, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse } from "./jsonrpc";
 import { gatewayRequestId, publicUri, splitGatewayRequestId } from "./names";
 import { SessionError } from "./sessions";
-import { encodeSseMessage } from "./sse";
-import { BackendFailure, postMessage, readReply, type UpstreamSession } from "./upstream";
+import { encodeSseMessage, encodeSsePriming } from "./sse";
+import { BackendFailure, postMessage, readReply, resumer, type UpstreamSession } from "./upstream";
 
 /** The JSON-RPC error a client sees for a failed backend call: which backend and why, no secrets. */
 export function backendErrorResponse(id: JsonRpcId | null, err: BackendFailure): JsonRpcResponse {
@@ -81,11 +81,7 @@ export async function forward(
   try {
     upstream = await ctx.session.upstream(backend);
     const send = (session: UpstreamSession) =>
-      postMessage(backend, request, {
-        session,
-        signal: idle.signal,
-        ...(ctx.traceparent && { traceparent: ctx.traceparent }),
-      });
+      postMessage(backend, request, { session, signal: idle.signal, traceparent: ctx.traceparent });
     try {
       res = await send(upstream);
     } catch (err) {
@@ -116,17 +112,17 @@ export async function forward(
 
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const writer = writable.getWriter();
+  const resume = resumer(backend, { session: upstream, signal: idle.signal, traceparent: ctx.traceparent });
   const relay = (async () => {
     let final: JsonRpcResponse;
     try {
+      await writer.write(encodeSsePriming());
       final = finish(
-        await readReply(
-          backend.name,
-          res,
-          request.id,
-          (message) => writer.write(encodeSseMessage(toClient(backend.name, prefix, message))),
-          idle.touch,
-        ),
+        await readReply(backend.name, res, request.id, {
+          onMessage: (message) => writer.write(encodeSseMessage(toClient(backend.name, prefix, message))),
+          onEvent: idle.touch,
+          ...(resume && { resume }),
+        }),
       );
     } catch (err) {
       final =

@@ -9,11 +9,13 @@ import { authenticate, bearerSecret } from "../auth/authenticate";
 import { canUseMcp } from "../auth/principal";
 import { loadConfig } from "../config/middleware";
 import type { AppEnv } from "../env";
+import { formatTraceparent, requestTrace } from "../observability/trace-context";
 import type { McpContext, Outcome } from "./context";
 import { dispatch, dispatchNotification } from "./dispatch";
 import { resolveEndpoint } from "./federation";
 import { handleInitialize } from "./initialize";
 import { classify, ErrorCode, errorResponse, type JsonRpcResponse, RpcError } from "./jsonrpc";
+import { listen } from "./listen";
 import { allowsBatches, MAX_BATCH, MAX_MCP_BODY_BYTES } from "./protocol";
 import { backendErrorResponse, deliverResponse } from "./relay";
 import { openSession, SessionError } from "./sessions";
@@ -98,14 +100,13 @@ async function context(c: Context<AppEnv>, serverName: string | null, subject: s
   const endpoint = resolveEndpoint(config, serverName);
   if (!endpoint) throw new TransportError(404, ErrorCode.ServerError, `Unknown server '${serverName}'`);
   const session = await openSession(c.env, c.req.header("mcp-session-id"), subject, endpoint.key);
-  const traceparent = c.req.header("traceparent");
   return {
     env: c.env,
     config,
     endpoint,
     session,
     defer: (work) => c.executionCtx.waitUntil(work),
-    ...(traceparent && { traceparent }),
+    traceparent: formatTraceparent(requestTrace(c.req.header("traceparent"))),
   };
 }
 
@@ -202,6 +203,17 @@ async function lastResponse(stream: ReadableStream<Uint8Array>): Promise<JsonRpc
   return final ? [final as JsonRpcResponse] : [];
 }
 
+/** GET: the server-to-client stream of an established session. */
+async function get(c: Context<AppEnv>, serverName: string | null): Promise<Response> {
+  checkCaller(c);
+  const subject = await authorize(c, serverName);
+  checkAccept(c.req.raw, ["text/event-stream"]);
+  checkProtocolVersion(c.req.raw);
+  const ctx = await context(c, serverName, subject);
+  await ctx.session.assertLive();
+  return outcomeResponse({ kind: "sse", stream: listen(ctx) });
+}
+
 async function remove(c: Context<AppEnv>, serverName: string | null): Promise<Response> {
   checkCaller(c);
   const subject = await authorize(c, serverName);
@@ -245,9 +257,11 @@ export function mcpRoutes() {
   mcp.use("/servers/:name/mcp", loadConfig());
   mcp.post("/mcp", (c) => handle(c, null, post));
   mcp.delete("/mcp", (c) => handle(c, null, remove));
-  mcp.get("/mcp", () => methodNotAllowed());
+  mcp.get("/mcp", (c) => handle(c, null, get));
   mcp.post("/servers/:name/mcp", (c) => handle(c, c.req.param("name"), post));
   mcp.delete("/servers/:name/mcp", (c) => handle(c, c.req.param("name"), remove));
-  mcp.get("/servers/:name/mcp", () => methodNotAllowed());
+  mcp.get("/servers/:name/mcp", (c) => handle(c, c.req.param("name"), get));
+  mcp.all("/mcp", () => methodNotAllowed());
+  mcp.all("/servers/:name/mcp", () => methodNotAllowed());
   return mcp;
 }

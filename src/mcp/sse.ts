@@ -18,6 +18,19 @@ export function encodeSseMessage(message: unknown, id?: string): Uint8Array {
   return encoder.encode(`event: message\n${idLine}data: ${JSON.stringify(message)}\n\n`);
 }
 
+/** How long a client should wait before reconnecting a dropped stream (the `retry` field). */
+export const CLIENT_RETRY_MS = 2_000;
+
+/**
+ * The first event of every stream the gateway opens: an event id with empty
+ * data and a `retry` hint (MCP 2025-11-25 basic/transports: the server SHOULD
+ * prime the client to reconnect; SEP-1699). Clients skip it as a message.
+ */
+export function encodeSsePriming(): Uint8Array {
+  const id = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
+  return encoder.encode(`id: ${id}\nretry: ${CLIENT_RETRY_MS}\ndata: \n\n`);
+}
+
 /** Encodes an SSE comment (keeps idle connections open through proxies). */
 export function encodeSseComment(text: string): Uint8Array {
   return encoder.encode(`: ${text}\n\n`);

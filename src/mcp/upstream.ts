@@ -45,11 +45,37 @@ export interface ClientInit {
   clientInfo?: { name: string; version: string };
 }
 
+/**
+ * Sends one message over a backend's legacy HTTP+SSE connection and answers
+ * like a Streamable HTTP backend would (an SSE body ending with the reply, or
+ * 202 for notifications). The connection lives in the backend's Durable
+ * Object (`durable-objects/sse-connections.ts`).
+ */
+export type LegacyPoster = (backend: BackendConfig, message: unknown, options: CallOptions) => Promise<Response>;
+
 /** Options for one upstream HTTP exchange. */
 export interface CallOptions {
   session?: UpstreamSession | null;
   traceparent?: string;
   signal?: AbortSignal;
+  /** Route for legacy-SSE backends; defaults to the backend's Durable Object. */
+  via?: LegacyPoster;
+}
+
+/** Options for the helpers that run a whole exchange. */
+export interface ExchangeOptions {
+  timeoutMs?: number;
+  via?: LegacyPoster;
+}
+
+/** The message a legacy poster treats as "close this connection" (never sent upstream). */
+export const CLOSE_CONNECTION = { gateway: "close-connection" } as const;
+
+let defaultLegacyPoster: LegacyPoster | undefined;
+
+/** Registers how legacy-SSE backends are reached from this isolate (done once by `legacy-sse.ts`). */
+export function setLegacyPoster(poster: LegacyPoster): void {
+  defaultLegacyPoster = poster;
 }
 
 const MAX_JSON_REPLY_BYTES = 16 * 1024 * 1024;
@@ -79,13 +105,19 @@ function describeFetchError(backend: string, err: unknown, signal: AbortSignal |
 export async function postMessage(backend: BackendConfig, message: unknown, options: CallOptions): Promise<Response> {
   let res: Response;
   try {
-    res = await fetch(backend.url, {
-      method: "POST",
-      headers: upstreamHeaders(backend, options, "application/json, text/event-stream"),
-      body: JSON.stringify(message),
-      signal: options.signal,
-      redirect: "manual",
-    });
+    const legacy = backend.transport === "sse" ? (options.via ?? defaultLegacyPoster) : undefined;
+    if (backend.transport === "sse" && !legacy) {
+      throw new BackendFailure(backend.name, "unsupported", `Backend '${backend.name}': legacy SSE is not available`);
+    }
+    res = legacy
+      ? await legacy(backend, message, options)
+      : await fetch(backend.url, {
+          method: "POST",
+          headers: upstreamHeaders(backend, options, "application/json, text/event-stream"),
+          body: JSON.stringify(message),
+          signal: options.signal,
+          redirect: "manual",
+        });
   } catch (err) {
     throw describeFetchError(backend.name, err, options.signal);
   }
@@ -125,33 +157,71 @@ function asResponse(backend: string, value: unknown, id: JsonRpcId): JsonRpcResp
   return parsed.data;
 }
 
+/** What `readReply` does with a stream besides finding the reply. */
+export interface ReadOptions {
+  /** Other messages on the stream (notifications, server-to-client requests), in order. */
+  onMessage?: (message: Record<string, unknown>) => void | Promise<void>;
+  /** Fires for every event (for idle timers). */
+  onEvent?: () => void;
+  /**
+   * Reopens a stream that ended before the reply (MCP 2025-11-25
+   * basic/transports, "Resumability and Redelivery"; SEP-1699 polling): a GET
+   * with `Last-Event-ID`. Without it, an early end is a failure.
+   */
+  resume?: (lastEventId: string) => Promise<Response>;
+}
+
+/** Resumptions of one reply stream; a backend that keeps closing early is failing. */
+const MAX_RESUMES = 10;
+/** Upper bound on the `retry` delay a backend may ask for between resumptions. */
+const MAX_RETRY_DELAY_MS = 5_000;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /**
- * Reads the reply to request `id` from a backend response, JSON or SSE.
- * Other messages on an SSE stream (notifications, server-to-client requests)
- * go to `onMessage` in order; `onEvent` fires for every event (for idle timers).
+ * Reads the reply to request `id` from a backend response, JSON or SSE,
+ * resuming an SSE stream the backend closes early when `options.resume` allows.
  */
 export async function readReply(
   backend: string,
   res: Response,
   id: JsonRpcId,
-  onMessage: (message: Record<string, unknown>) => void | Promise<void> = () => undefined,
-  onEvent: () => void = () => undefined,
+  options: ReadOptions = {},
 ): Promise<JsonRpcResponse> {
   const type = res.headers.get("content-type") ?? "";
   if (type.includes("text/event-stream") && res.body) {
-    for await (const event of parseSse(res.body)) {
-      onEvent();
-      if (event.event !== "message" || !event.data) continue;
-      let value: unknown;
-      try {
-        value = JSON.parse(event.data);
-      } catch {
-        throw new BackendFailure(backend, "malformed", `Backend '${backend}' sent an event that is not JSON`);
+    let body: ReadableStream<Uint8Array> | null = res.body;
+    let lastEventId: string | undefined;
+    let retryMs = 0;
+    for (let resumes = 0; body; ) {
+      for await (const event of parseSse(body)) {
+        options.onEvent?.();
+        if (event.id) lastEventId = event.id;
+        if (event.retry !== undefined) retryMs = event.retry;
+        if (event.event !== "message" || !event.data) continue;
+        let value: unknown;
+        try {
+          value = JSON.parse(event.data);
+        } catch {
+          throw new BackendFailure(backend, "malformed", `Backend '${backend}' sent an event that is not JSON`);
+        }
+        if (typeof value !== "object" || value === null) continue;
+        const record = value as Record<string, unknown>;
+        if (!("method" in record) && record.id === id) return asResponse(backend, value, id);
+        await options.onMessage?.(record);
       }
-      if (typeof value !== "object" || value === null) continue;
-      const record = value as Record<string, unknown>;
-      if (!("method" in record) && record.id === id) return asResponse(backend, value, id);
-      await onMessage(record);
+      body = null;
+      if (options.resume && lastEventId !== undefined && resumes++ < MAX_RESUMES) {
+        await sleep(Math.min(retryMs, MAX_RETRY_DELAY_MS));
+        const next = await options.resume(lastEventId);
+        if (!(next.headers.get("content-type") ?? "").includes("text/event-stream")) {
+          await next.body?.cancel();
+          throw new BackendFailure(backend, "malformed", `Backend '${backend}' did not resume the stream`);
+        }
+        body = next.body;
+      }
     }
     throw new BackendFailure(backend, "malformed", `Backend '${backend}' closed the stream without a reply`);
   }
@@ -164,6 +234,40 @@ export async function readReply(
   );
 }
 
+/**
+ * Opens a GET stream on a backend: the server-to-client stream, or the
+ * resumption of an interrupted one when `lastEventId` is given.
+ */
+export async function openStream(
+  backend: BackendConfig,
+  options: CallOptions & { lastEventId?: string },
+): Promise<Response> {
+  const headers = upstreamHeaders(backend, options, "text/event-stream");
+  headers.delete("content-type");
+  if (options.lastEventId !== undefined) headers.set("last-event-id", options.lastEventId);
+  let res: Response;
+  try {
+    res = await fetch(backend.url, { method: "GET", headers, signal: options.signal, redirect: "manual" });
+  } catch (err) {
+    throw describeFetchError(backend.name, err, options.signal);
+  }
+  if (res.status === 404 && options.session?.sessionId) {
+    await res.body?.cancel();
+    throw new BackendFailure(backend.name, "session-expired", `Backend '${backend.name}' ended the session`, 404);
+  }
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new BackendFailure(backend.name, "http", `Backend '${backend.name}' answered HTTP ${res.status}`, res.status);
+  }
+  return res;
+}
+
+/** A resume function for `readReply` (legacy-SSE backends cannot resume). */
+export function resumer(backend: BackendConfig, options: CallOptions): ReadOptions["resume"] {
+  if (backend.transport !== "streamable-http" || !options.session?.sessionId) return undefined;
+  return (lastEventId) => openStream(backend, { ...options, lastEventId });
+}
+
 let internalId = 0;
 
 /** One request and its reply, ignoring in-stream messages, with a total timeout. */
@@ -172,15 +276,17 @@ export async function request(
   method: string,
   params: Record<string, unknown> | undefined,
   session: UpstreamSession | null,
-  timeoutMs = backend.timeoutMs,
+  options: ExchangeOptions = {},
 ): Promise<JsonRpcResponse> {
   internalId = (internalId + 1) % Number.MAX_SAFE_INTEGER;
   const id = `gw-${internalId}`;
-  const signal = AbortSignal.timeout(timeoutMs);
+  const signal = AbortSignal.timeout(options.timeoutMs ?? backend.timeoutMs);
   const message = params ? { jsonrpc: "2.0", id, method, params } : { jsonrpc: "2.0", id, method };
+  const call: CallOptions = { session, signal, ...(options.via && { via: options.via }) };
   try {
-    const res = await postMessage(backend, message, { session, signal });
-    return await readReply(backend.name, res, id);
+    const res = await postMessage(backend, message, call);
+    const resume = resumer(backend, call);
+    return await readReply(backend.name, res, id, resume ? { resume } : {});
   } catch (err) {
     throw describeFetchError(backend.name, err, signal);
   }
@@ -192,32 +298,35 @@ export async function notify(
   method: string,
   params: Record<string, unknown> | undefined,
   session: UpstreamSession | null,
-  timeoutMs = backend.timeoutMs,
+  options: ExchangeOptions = {},
 ): Promise<void> {
-  const signal = AbortSignal.timeout(timeoutMs);
+  const signal = AbortSignal.timeout(options.timeoutMs ?? backend.timeoutMs);
   const message = params ? { jsonrpc: "2.0", method, params } : { jsonrpc: "2.0", method };
-  const res = await postMessage(backend, message, { session, signal });
+  const res = await postMessage(backend, message, { session, signal, ...(options.via && { via: options.via }) });
   await res.body?.cancel();
+}
+
+/** A fresh key naming a legacy-SSE connection (the gateway's "session id" for such a backend). */
+function legacyConnectionKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /**
  * Opens an upstream session: `initialize` with the client's capabilities, then
- * `notifications/initialized`. Stateless backends return no session id.
+ * `notifications/initialized`. Stateless backends return no session id; a
+ * legacy-SSE backend gets a gateway-made key naming its connection.
  */
 export async function initialize(
   backend: BackendConfig,
   init: ClientInit,
-  timeoutMs = backend.timeoutMs,
+  options: ExchangeOptions = {},
 ): Promise<InitializedSession> {
-  if (backend.transport !== "streamable-http") {
-    throw new BackendFailure(
-      backend.name,
-      "unsupported",
-      `Backend '${backend.name}' uses a transport not supported yet`,
-    );
-  }
-  const signal = AbortSignal.timeout(timeoutMs);
+  const signal = AbortSignal.timeout(options.timeoutMs ?? backend.timeoutMs);
   const id = "gw-init";
+  const via = options.via && { via: options.via };
+  const legacy =
+    backend.transport === "sse" ? { sessionId: legacyConnectionKey(), protocolVersion: "2024-11-05" } : null;
   try {
     const res = await postMessage(
       backend,
@@ -231,9 +340,9 @@ export async function initialize(
           clientInfo: init.clientInfo ?? { name: SERVER_INFO.name, version: SERVER_INFO.version },
         },
       },
-      { signal },
+      { signal, session: legacy, ...via },
     );
-    const sessionId = res.headers.get("mcp-session-id");
+    const sessionId = legacy ? legacy.sessionId : res.headers.get("mcp-session-id");
     const reply = await readReply(backend.name, res, id);
     if ("error" in reply) {
       throw new BackendFailure(
@@ -250,7 +359,7 @@ export async function initialize(
         typeof capabilities === "object" && capabilities !== null ? (capabilities as Record<string, unknown>) : {},
       ...(typeof instructions === "string" && { instructions }),
     };
-    await notify(backend, "notifications/initialized", undefined, session, timeoutMs);
+    await notify(backend, "notifications/initialized", undefined, session, options);
     return session;
   } catch (err) {
     throw describeFetchError(backend.name, err, signal);
@@ -258,8 +367,15 @@ export async function initialize(
 }
 
 /** Ends an upstream session (best effort; a backend may answer 405). */
-export async function terminate(backend: BackendConfig, session: UpstreamSession): Promise<void> {
+export async function terminate(backend: BackendConfig, session: UpstreamSession, via?: LegacyPoster): Promise<void> {
   if (!session.sessionId) return;
+  if (backend.transport === "sse") {
+    // A legacy connection ends when its stream closes; the poster closes it on this marker.
+    await postMessage(backend, CLOSE_CONNECTION, { session, ...(via && { via }) })
+      .then((res) => res.body?.cancel())
+      .catch(() => undefined);
+    return;
+  }
   try {
     const res = await fetch(backend.url, {
       method: "DELETE",

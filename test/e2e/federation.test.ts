@@ -6,8 +6,13 @@
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { CreateMessageRequestSchema, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ResourceUpdatedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ConformanceFixture, startConformanceFixture } from "../conformance/fixture-server";
 import {
   type ChaosBackend,
   type StatefulBackend,
@@ -16,12 +21,14 @@ import {
   startStatefulBackend,
   startStatelessBackend,
 } from "../fixtures/backends";
+import { eventually } from "../helpers/eventually";
 import { type Gateway, startGateway } from "../helpers/gateway";
 
 let gateway: Gateway;
 let alpha: StatefulBackend;
 let beta: StatelessBackend;
 let chaos: ChaosBackend;
+let resumable: ConformanceFixture;
 let mcpToken: string;
 
 async function adminCall(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
@@ -34,7 +41,10 @@ async function adminCall(method: string, path: string, body?: unknown): Promise<
   return { status: res.status, json: text ? JSON.parse(text) : null };
 }
 
-async function connect(path = "/mcp", options: { sampling?: boolean; token?: string | null } = {}): Promise<Client> {
+async function connect(
+  path = "/mcp",
+  options: { sampling?: boolean; token?: string | null; headers?: Record<string, string> } = {},
+): Promise<Client> {
   const capabilities = options.sampling ? { sampling: {}, elicitation: {} } : {};
   const client = new Client({ name: "e2e", version: "1" }, { capabilities });
   if (options.sampling) {
@@ -46,9 +56,10 @@ async function connect(path = "/mcp", options: { sampling?: boolean; token?: str
     client.setRequestHandler(ElicitRequestSchema, async () => ({ action: "accept", content: { answer: "forty-two" } }));
   }
   const token = options.token === undefined ? mcpToken : options.token;
-  const headers: Record<string, string> = token
-    ? { authorization: `Bearer ${token}`, cookie: "client-cookie=secret" }
-    : {};
+  const headers: Record<string, string> = {
+    ...options.headers,
+    ...(token && { authorization: `Bearer ${token}`, cookie: "client-cookie=secret" }),
+  };
   await client.connect(
     new StreamableHTTPClientTransport(new URL(`${gateway.url}${path}`), { requestInit: { headers } }),
   );
@@ -61,16 +72,18 @@ function textOf(result: unknown): string {
 }
 
 beforeAll(async () => {
-  [gateway, alpha, beta, chaos] = await Promise.all([
+  [gateway, alpha, beta, chaos, resumable] = await Promise.all([
     startGateway({ isolates: 2 }),
     startStatefulBackend("alpha"),
     startStatelessBackend("beta"),
     startChaosBackend("chaos"),
+    startConformanceFixture(),
   ]);
   for (const [name, url, extra] of [
     ["alpha", alpha.url, { headers: { "X-Backend-Key": "alpha-secret" } }],
     ["beta", beta.url, {}],
     ["chaos", chaos.url, { timeoutMs: 1500 }],
+    ["resumable", resumable.url, {}],
   ] as const) {
     const res = await adminCall("POST", "/api/backends", { name, url, ...extra });
     expect(res.status).toBe(201);
@@ -80,7 +93,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([gateway?.stop(), alpha?.close(), beta?.close(), chaos?.close()]);
+  await Promise.all([gateway?.stop(), alpha?.close(), beta?.close(), chaos?.close(), resumable?.close()]);
 });
 
 describe("federation through two isolates", () => {
@@ -165,6 +178,84 @@ describe("federation through two isolates", () => {
       expect(call.headers.cookie).toBeUndefined();
     }
     expect(calls.every((c) => c.headers["x-backend-key"] === "alpha-secret")).toBe(true);
+    await client.close();
+  });
+
+  it("relays resource updates on the GET stream, with the public URI", async () => {
+    const client = await connect();
+    const updated: string[] = [];
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      updated.push(n.params.uri);
+    });
+    await client.subscribeResource({ uri: "mcpgw://alpha/mem://alpha/readme" });
+    // The gateway follows alpha's GET stream for this client's upstream session.
+    await eventually(async () => (await alpha.notifyResourceUpdated("mem://alpha/readme")) > 0, 5_000, 200);
+    await eventually(async () => updated.includes("mcpgw://alpha/mem://alpha/readme"), 5_000);
+    await client.unsubscribeResource({ uri: "mcpgw://alpha/mem://alpha/readme" });
+    await client.close();
+  });
+
+  it("resumes a backend stream closed mid-call (Last-Event-ID) and still delivers the result", async () => {
+    const client = await connect();
+    // The backend closes its POST stream before answering; the answer only arrives on a GET resumption.
+    const result = await client.callTool({ name: "resumable__test_reconnection", arguments: {} });
+    expect(textOf(result)).toBe("Reconnection test completed successfully");
+    await client.close();
+  });
+
+  it("cancels a call at the backend when the client cancels", async () => {
+    const client = await connect();
+    const before = alpha.cancelled.length;
+    const calls = () => alpha.received.filter((r) => r.method === "tools/call").length;
+    const callsBefore = calls();
+    const controller = new AbortController();
+    const call = client.callTool({ name: "alpha__slow", arguments: { ms: 10_000 } }, undefined, {
+      signal: controller.signal,
+    });
+    await eventually(async () => calls() > callsBefore);
+    controller.abort("changed my mind");
+    await expect(call).rejects.toThrow();
+    await eventually(async () => alpha.cancelled.length > before, 5_000);
+    await client.close();
+  });
+
+  it("continues the client's W3C trace to backends, and starts one when there is none", async () => {
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const traced = await connect("/mcp", { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+    await traced.callTool({ name: "alpha__echo", arguments: { text: "traced" } });
+    await traced.close();
+    const sent = alpha.received.filter((r) => r.method === "tools/call").map((r) => String(r.headers.traceparent));
+    const continued = sent.find((t) => t.includes(traceId));
+    expect(continued).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    // The backend's parent is the gateway's own span, not the client's.
+    expect(continued).not.toContain("00f067aa0ba902b7");
+
+    const untraced = await connect();
+    const count = alpha.received.length;
+    await untraced.callTool({ name: "alpha__echo", arguments: { text: "untraced" } });
+    await untraced.close();
+    const fresh = alpha.received.slice(count).find((r) => r.method === "tools/call");
+    expect(String(fresh?.headers.traceparent)).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+  });
+
+  it("answers GET without a session with 400, a non-SSE Accept with 406, other methods with 405", async () => {
+    const auth = { authorization: `Bearer ${mcpToken}` };
+    const noSession = await fetch(`${gateway.url}/mcp`, { headers: { ...auth, accept: "text/event-stream" } });
+    expect(noSession.status).toBe(400);
+    const client = await connect();
+    const sessionId = (client.transport as StreamableHTTPClientTransport).sessionId as string;
+    const wrongAccept = await fetch(`${gateway.url}/mcp`, {
+      headers: { ...auth, accept: "application/json", "mcp-session-id": sessionId },
+    });
+    expect(wrongAccept.status).toBe(406);
+    const put = await fetch(`${gateway.url}/mcp`, { method: "PUT", headers: auth });
+    expect(put.status).toBe(405);
+    const stream = await fetch(`${gateway.url}/mcp`, {
+      headers: { ...auth, accept: "text/event-stream", "mcp-session-id": sessionId },
+    });
+    expect(stream.status).toBe(200);
+    expect(stream.headers.get("content-type")).toContain("text/event-stream");
+    await stream.body?.cancel();
     await client.close();
   });
 

@@ -29,6 +29,7 @@ import {
   startStatefulBackend,
   startStatelessBackend,
 } from "../fixtures/backends.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { d1Bindings, durableObjectBindings, type Gateway, PROJECT_ROOT, startGateway } from "../helpers/gateway.ts";
 import { type RoundRobinProxy, startRoundRobinProxy } from "../helpers/proxy.ts";
 
@@ -52,16 +53,6 @@ async function connect(
 function textOf(result: unknown): string {
   const parsed: CallToolResult = CallToolResultSchema.parse(result);
   return parsed.content.map((part) => (part.type === "text" ? part.text : `[${part.type}]`)).join("");
-}
-
-/** Polls `check` until it returns true or `timeoutMs` passes. */
-async function eventually(check: () => Promise<boolean>, timeoutMs = 5_000, intervalMs = 50): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    if (await check()) return Date.now() - started;
-    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
 }
 
 function admin(gateway: Gateway, init: RequestInit = {}): RequestInit {
