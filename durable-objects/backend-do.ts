@@ -17,6 +17,9 @@ import type { BackendConfig } from "../src/config/snapshot";
 import type { Bindings } from "../src/env";
 import { fetchCatalog } from "../src/mcp/catalog-fetch";
 import type { Catalog, CatalogAnswer } from "../src/mcp/catalog-types";
+import { legacyResponse } from "../src/mcp/legacy-sse";
+import type { LegacyPoster } from "../src/mcp/upstream";
+import { type LegacyAnswer, SseConnections } from "./sse-connections";
 
 /** A catalog older than this is refreshed in the background while still served. */
 const CATALOG_TTL_MS = 60_000;
@@ -26,6 +29,11 @@ const MAX_PROFILES = 8;
 /** Per-backend coordination object (RPC methods, no `fetch`). */
 export class BackendDO extends DurableObject<Bindings> {
   private readonly refreshing = new Map<string, Promise<CatalogAnswer>>();
+  /** Legacy HTTP+SSE connections of this backend (in memory: a connection is a live stream). */
+  private readonly sse = new SseConnections();
+  /** Catalog fetches from inside this object reach a legacy backend directly, not through a stub. */
+  private readonly direct: LegacyPoster = async (backend, message, options) =>
+    legacyResponse(backend.name, await this.sse.post(backend, options.session?.sessionId ?? "", message));
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -48,7 +56,7 @@ export class BackendDO extends DurableObject<Bindings> {
     if (pending !== undefined) return pending;
     const run = (async (): Promise<CatalogAnswer> => {
       try {
-        const catalog = await fetchCatalog(backend, profile);
+        const catalog = await fetchCatalog(backend, profile, this.direct);
         this.ctx.storage.sql.exec(
           "INSERT OR REPLACE INTO catalog (profile, body, fetched_at) VALUES (?, ?, ?)",
           profile,
@@ -89,8 +97,18 @@ export class BackendDO extends DurableObject<Bindings> {
     return this.refresh(backend, profile);
   }
 
+  /**
+   * Sends one message over the legacy HTTP+SSE connection named `key` (one per
+   * upstream session), opening it at `initialize`. Requests answer with an SSE
+   * stream ending with the reply; notifications and responses with null.
+   */
+  async ssePost(backend: BackendConfig, key: string, message: unknown): Promise<LegacyAnswer> {
+    return this.sse.post(backend, key, message);
+  }
+
   /** Forgets everything (the backend was deleted). */
   async reset(): Promise<void> {
+    this.sse.closeAll();
     await this.ctx.storage.deleteAll();
   }
 }

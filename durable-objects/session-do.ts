@@ -108,6 +108,17 @@ export class SessionDO extends DurableObject<Bindings> {
     this.ctx.storage.sql.exec("DELETE FROM upstream WHERE backend = ? AND session_id IS ?", backend, sessionId);
   }
 
+  /** The upstream sessions opened so far, or null once the session ended (for the GET stream). */
+  async opened(): Promise<Array<{ backend: string; session: UpstreamSession }> | null> {
+    if (this.meta("ended") !== null || this.meta("record") === null) return null;
+    return this.ctx.storage.sql
+      .exec<{ backend: string; session_id: string | null; protocol_version: string }>(
+        "SELECT backend, session_id, protocol_version FROM upstream",
+      )
+      .toArray()
+      .map((r) => ({ backend: r.backend, session: { sessionId: r.session_id, protocolVersion: r.protocol_version } }));
+  }
+
   /** Ends the session; returns the upstream sessions so the caller can close them. */
   async end(): Promise<Array<{ backend: string; session: UpstreamSession }>> {
     this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('ended', '1')");

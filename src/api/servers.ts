@@ -6,6 +6,7 @@ import { database } from "../config/db";
 import { createServer, deleteServer, getServer, listServers, updateServer } from "../config/store/servers";
 import { apiRouter, commonErrors, conflict, jsonBody, jsonResponse, noContent, notFound } from "./openapi";
 import { NameParam, Server, ServerCreate, ServerUpdate } from "./schemas";
+import { assertNoNameConflicts } from "./server-conflicts";
 
 const tags = ["servers"];
 
@@ -20,7 +21,8 @@ export const serverRoutes = apiRouter()
       request: { body: jsonBody(ServerCreate) },
       responses: { 201: jsonResponse(Server, "The stored server"), ...commonErrors, ...conflict },
     }),
-    async (c) => c.json(await createServer(database(c.env.DB), c.req.valid("json")), 201),
+    async (c) =>
+      c.json(await createServer(database(c.env.DB), c.req.valid("json"), (s) => assertNoNameConflicts(c, s)), 201),
   )
   .openapi(
     createRoute({
@@ -50,9 +52,15 @@ export const serverRoutes = apiRouter()
       tags,
       summary: "Update a virtual server",
       request: { params: NameParam, body: jsonBody(ServerUpdate) },
-      responses: { 200: jsonResponse(Server, "The updated server"), ...commonErrors, ...notFound },
+      responses: { 200: jsonResponse(Server, "The updated server"), ...commonErrors, ...notFound, ...conflict },
     }),
-    async (c) => c.json(await updateServer(database(c.env.DB), c.req.valid("param").name, c.req.valid("json")), 200),
+    async (c) =>
+      c.json(
+        await updateServer(database(c.env.DB), c.req.valid("param").name, c.req.valid("json"), (s) =>
+          assertNoNameConflicts(c, s),
+        ),
+        200,
+      ),
   )
   .openapi(
     createRoute({

@@ -172,3 +172,44 @@ export function routeUri(
   const only = endpoint.backends.length === 1 ? endpoint.backends[0] : undefined;
   return only ? { backend: only.name, uri } : null;
 }
+
+/** A public name that more than one backend of an endpoint offers. */
+export interface NameConflict {
+  kind: "tool" | "prompt";
+  name: string;
+  backends: string[];
+}
+
+/**
+ * Names that would collide on a `prefix: false` endpoint (DESIGN: conflicts
+ * are rejected when the server is saved). Only exposed names count: a tool
+ * filter that keeps one of two same-named tools has no conflict to report
+ * (the first backend by name would win, as in `buildView`).
+ */
+export function nameConflicts(endpoint: Endpoint, catalogs: ReadonlyMap<string, Catalog>): NameConflict[] {
+  if (endpoint.prefix) return [];
+  const owners = { tool: new Map<string, string[]>(), prompt: new Map<string, string[]>() };
+  for (const backend of endpoint.backends) {
+    const catalog = catalogs.get(backend.name);
+    if (!catalog) continue;
+    for (const [kind, items] of [
+      ["tool", catalog.tools],
+      ["prompt", catalog.prompts],
+    ] as const) {
+      for (const item of items) {
+        const name = str(item.name);
+        if (!name || (kind === "tool" && endpoint.tools && !endpoint.tools.has(name))) continue;
+        const list = owners[kind].get(name) ?? [];
+        if (!list.includes(backend.name)) list.push(backend.name);
+        owners[kind].set(name, list);
+      }
+    }
+  }
+  const conflicts: NameConflict[] = [];
+  for (const kind of ["tool", "prompt"] as const) {
+    for (const [name, backends] of owners[kind]) {
+      if (backends.length > 1) conflicts.push({ kind, name, backends: backends.sort() });
+    }
+  }
+  return conflicts.sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+}

@@ -1,32 +1,40 @@
 /**
  * The server-to-client stream (MCP 2025-11-25 basic/transports, "Listening
  * for Messages from the Server"): a client's GET merges the GET streams of
- * the endpoint's backends into one SSE stream, so notifications that belong
- * to no call (resources/updated after a subscribe, list_changed, logging)
- * and server-to-client requests reach the client. Ids and URIs are rewritten
+ * its upstream sessions into one SSE stream, so notifications that belong to
+ * no call (resources/updated after a subscribe, list_changed, logging) and
+ * server-to-client requests reach the client. Ids and URIs are rewritten
  * exactly as on a call's stream (`toClient`), so answers can come back
  * through any isolate.
  *
- * Backends without sessions (stateless) or without a GET stream (405) are
- * skipped. A backend stream that ends is reopened with backoff while the
- * client stays; one that forgot the session stops. The client leaving
- * (a failed write) aborts every upstream stream, so nothing outlives it.
+ * The stream never opens upstream sessions itself (a client connected to an
+ * endpoint with a hundred backends must not cost a hundred initializes): it
+ * follows the stateful Streamable HTTP sessions the client's calls opened,
+ * polling the SessionDO with backoff (1 s, growing to 15 s; back to 1 s
+ * when a new one appears). The same poll ends the stream when the session
+ * ends. Stateless and legacy-SSE backends have no per-session GET stream.
+ * A backend stream that ends is reopened with backoff; one the backend
+ * refuses (405, 409) or forgot (404) is left alone. The client leaving (a
+ * failed write) aborts everything, so nothing outlives it.
  */
 import type { BackendConfig } from "../config/snapshot";
 import type { McpContext } from "./context";
 import { toClient } from "./relay";
-import { SessionError } from "./sessions";
 import { encodeSseComment, encodeSseMessage, encodeSsePriming, parseSse } from "./sse";
-import { BackendFailure, openStream } from "./upstream";
+import { BackendFailure, openStream, type UpstreamSession } from "./upstream";
 
 /** Keep-alive comment interval: below common proxy idle timeouts (60 s). */
 const KEEPALIVE_MS = 25_000;
+/** Poll interval for newly opened upstream sessions: grows from min to max while nothing changes. */
+const POLL_MIN_MS = 1_000;
+const POLL_MAX_MS = 15_000;
 /** Reconnect backoff for an upstream stream that ended: doubles up to the cap. */
 const RECONNECT_MIN_MS = 1_000;
 const RECONNECT_MAX_MS = 30_000;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
     const timer = setTimeout(resolve, ms);
     signal.addEventListener(
       "abort",
@@ -43,15 +51,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 async function follow(
   ctx: McpContext,
   backend: BackendConfig,
+  session: UpstreamSession,
   write: (message: Record<string, unknown>) => Promise<void>,
   signal: AbortSignal,
 ): Promise<void> {
   let delay = RECONNECT_MIN_MS;
   while (!signal.aborted) {
     try {
-      const session = await ctx.session.upstream(backend);
-      // Stateless and legacy-SSE backends have no per-session GET stream to follow.
-      if (!session.sessionId || backend.transport !== "streamable-http") return;
       const res = await openStream(backend, { session, signal, traceparent: ctx.traceparent });
       if (!(res.headers.get("content-type") ?? "").includes("text/event-stream") || !res.body) {
         await res.body?.cancel();
@@ -65,10 +71,10 @@ async function follow(
         delay = RECONNECT_MIN_MS;
       }
     } catch (err) {
-      if (signal.aborted || err instanceof SessionError) return;
-      // 405: the backend offers no GET stream; 409: another stream of this session holds it.
-      if (err instanceof BackendFailure && (err.status === 405 || err.status === 409)) return;
-      if (err instanceof BackendFailure && err.kind === "session-expired") return;
+      if (signal.aborted) return;
+      // 404: the backend forgot the session; 405: no GET stream; 409: another stream holds it.
+      if (err instanceof BackendFailure && (err.kind === "session-expired" || err.status === 405 || err.status === 409))
+        return;
     }
     await sleep(delay, signal);
     delay = Math.min(delay * 2, RECONNECT_MAX_MS);
@@ -93,24 +99,34 @@ export function listen(ctx: McpContext): ReadableStream<Uint8Array> {
   writer.closed.catch(() => stop.abort());
   stop.signal.addEventListener("abort", () => clearInterval(keepalive), { once: true });
 
+  const followed = new Set<string>();
+  const following: Promise<void>[] = [];
   const work = (async () => {
     await send(encodeSsePriming());
-    await Promise.all(
-      ctx.endpoint.backends.map((backend) =>
-        follow(ctx, backend, (message) => send(encodeSseMessage(message)), stop.signal),
-      ),
-    );
-    // Every backend is done (or none offers a stream): keep the stream open while the
-    // client stays and the session lives; closing early would only make it reconnect.
+    let delay = POLL_MIN_MS;
     while (!stop.signal.aborted) {
-      await sleep(KEEPALIVE_MS, stop.signal);
+      let opened: Map<string, UpstreamSession> | null;
       try {
-        await ctx.session.assertLive();
+        opened = await ctx.session.openedUpstreams();
       } catch {
-        break;
+        opened = new Map();
       }
+      if (!opened) break;
+      let found = false;
+      for (const backend of ctx.endpoint.backends) {
+        const session = opened.get(backend.name);
+        if (!session?.sessionId || backend.transport !== "streamable-http") continue;
+        const key = `${backend.name}|${session.sessionId}`;
+        if (followed.has(key)) continue;
+        followed.add(key);
+        found = true;
+        following.push(follow(ctx, backend, session, (m) => send(encodeSseMessage(m)), stop.signal));
+      }
+      delay = found ? POLL_MIN_MS : Math.min(delay * 1.5, POLL_MAX_MS);
+      await sleep(delay, stop.signal);
     }
     stop.abort();
+    await Promise.all(following);
     await writer.close().catch(() => undefined);
   })();
   ctx.defer(work);

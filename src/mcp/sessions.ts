@@ -158,6 +158,21 @@ export class Session {
     return answer.session;
   }
 
+  /**
+   * The upstream sessions opened so far in this session (by any isolate), or
+   * null once the session ended. Used by the GET stream to follow backends.
+   */
+  async openedUpstreams(): Promise<Map<string, UpstreamSession> | null> {
+    const opened = await stub(this.env, this.claims.sid).opened();
+    if (!opened) {
+      cache.delete(this.claims.sid);
+      return null;
+    }
+    const entry = this.entry();
+    entry.liveCheckedAt = Date.now();
+    return new Map(opened.map(({ backend, session }) => [backend, session]));
+  }
+
   /** Forgets an upstream session the backend no longer knows; re-checks whether the client session ended. */
   async forget(backend: string, session: UpstreamSession): Promise<void> {
     this.entry().upstream.delete(backend);

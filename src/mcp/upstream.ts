@@ -8,6 +8,7 @@
  */
 import type { BackendConfig } from "../config/snapshot";
 import { type JsonRpcId, type JsonRpcResponse, ResponseSchema } from "./jsonrpc";
+import { viaBackendObject } from "./legacy-sse";
 import { LATEST_PROTOCOL_VERSION, SERVER_INFO } from "./protocol";
 import { parseSse } from "./sse";
 
@@ -71,13 +72,6 @@ export interface ExchangeOptions {
 /** The message a legacy poster treats as "close this connection" (never sent upstream). */
 export const CLOSE_CONNECTION = { gateway: "close-connection" } as const;
 
-let defaultLegacyPoster: LegacyPoster | undefined;
-
-/** Registers how legacy-SSE backends are reached from this isolate (done once by `legacy-sse.ts`). */
-export function setLegacyPoster(poster: LegacyPoster): void {
-  defaultLegacyPoster = poster;
-}
-
 const MAX_JSON_REPLY_BYTES = 16 * 1024 * 1024;
 
 /** Headers for an upstream request: the backend's own, plus protocol headers. */
@@ -105,10 +99,7 @@ function describeFetchError(backend: string, err: unknown, signal: AbortSignal |
 export async function postMessage(backend: BackendConfig, message: unknown, options: CallOptions): Promise<Response> {
   let res: Response;
   try {
-    const legacy = backend.transport === "sse" ? (options.via ?? defaultLegacyPoster) : undefined;
-    if (backend.transport === "sse" && !legacy) {
-      throw new BackendFailure(backend.name, "unsupported", `Backend '${backend.name}': legacy SSE is not available`);
-    }
+    const legacy = backend.transport === "sse" ? (options.via ?? viaBackendObject) : undefined;
     res = legacy
       ? await legacy(backend, message, options)
       : await fetch(backend.url, {

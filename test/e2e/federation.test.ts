@@ -15,9 +15,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ConformanceFixture, startConformanceFixture } from "../conformance/fixture-server";
 import {
   type ChaosBackend,
+  type LegacySseBackend,
   type StatefulBackend,
   type StatelessBackend,
   startChaosBackend,
+  startLegacySseBackend,
   startStatefulBackend,
   startStatelessBackend,
 } from "../fixtures/backends";
@@ -29,6 +31,7 @@ let alpha: StatefulBackend;
 let beta: StatelessBackend;
 let chaos: ChaosBackend;
 let resumable: ConformanceFixture;
+let gamma: LegacySseBackend;
 let mcpToken: string;
 
 async function adminCall(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
@@ -72,18 +75,20 @@ function textOf(result: unknown): string {
 }
 
 beforeAll(async () => {
-  [gateway, alpha, beta, chaos, resumable] = await Promise.all([
+  [gateway, alpha, beta, chaos, resumable, gamma] = await Promise.all([
     startGateway({ isolates: 2 }),
     startStatefulBackend("alpha"),
     startStatelessBackend("beta"),
     startChaosBackend("chaos"),
     startConformanceFixture(),
+    startLegacySseBackend("gamma"),
   ]);
   for (const [name, url, extra] of [
     ["alpha", alpha.url, { headers: { "X-Backend-Key": "alpha-secret" } }],
     ["beta", beta.url, {}],
     ["chaos", chaos.url, { timeoutMs: 1500 }],
     ["resumable", resumable.url, {}],
+    ["gamma", gamma.url, { transport: "sse" }],
   ] as const) {
     const res = await adminCall("POST", "/api/backends", { name, url, ...extra });
     expect(res.status).toBe(201);
@@ -93,7 +98,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([gateway?.stop(), alpha?.close(), beta?.close(), chaos?.close(), resumable?.close()]);
+  await Promise.all([
+    gateway?.stop(),
+    alpha?.close(),
+    beta?.close(),
+    chaos?.close(),
+    resumable?.close(),
+    gamma?.close(),
+  ]);
 });
 
 describe("federation through two isolates", () => {
@@ -188,9 +200,16 @@ describe("federation through two isolates", () => {
       updated.push(n.params.uri);
     });
     await client.subscribeResource({ uri: "mcpgw://alpha/mem://alpha/readme" });
-    // The gateway follows alpha's GET stream for this client's upstream session.
-    await eventually(async () => (await alpha.notifyResourceUpdated("mem://alpha/readme")) > 0, 5_000, 200);
-    await eventually(async () => updated.includes("mcpgw://alpha/mem://alpha/readme"), 5_000);
+    // The gateway starts following alpha's GET stream once the subscribe opened the upstream
+    // session (it polls for new ones); until then the backend has no stream to notify on.
+    await eventually(
+      async () => {
+        await alpha.notifyResourceUpdated("mem://alpha/readme");
+        return updated.includes("mcpgw://alpha/mem://alpha/readme");
+      },
+      10_000,
+      250,
+    );
     await client.unsubscribeResource({ uri: "mcpgw://alpha/mem://alpha/readme" });
     await client.close();
   });
@@ -201,6 +220,28 @@ describe("federation through two isolates", () => {
     const result = await client.callTool({ name: "resumable__test_reconnection", arguments: {} });
     expect(textOf(result)).toBe("Reconnection test completed successfully");
     await client.close();
+  });
+
+  it("serves a legacy HTTP+SSE backend through its Durable Object, one connection per session", async () => {
+    const a = await connect();
+    const b = await connect();
+    const names = (await a.listTools()).tools.map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(["gamma__echo", "gamma__add"]));
+    const streamsBefore = gamma.received.filter((r) => r.httpMethod === "GET").length;
+    expect(textOf(await a.callTool({ name: "gamma__echo", arguments: { text: "via sse" } }))).toBe("via sse");
+    expect(textOf(await a.callTool({ name: "gamma__add", arguments: { a: 20, b: 22 } }))).toBe("42");
+    expect(textOf(await b.callTool({ name: "gamma__echo", arguments: { text: "other" } }))).toBe("other");
+    // Two client sessions, two upstream SSE connections; calls of one session reuse its connection.
+    expect(gamma.received.filter((r) => r.httpMethod === "GET").length - streamsBefore).toBe(2);
+    const posts = gamma.received.filter((r) => r.httpMethod === "POST");
+    expect(posts.every((r) => r.headers.authorization === undefined)).toBe(true);
+
+    // The backend goes away: its stream breaks, and the next call fails naming it.
+    await gamma.close();
+    await expect(a.callTool({ name: "gamma__echo", arguments: { text: "gone" } })).rejects.toThrow(/gamma/);
+    expect(textOf(await a.callTool({ name: "beta__echo", arguments: { text: "unaffected" } }))).toBe("unaffected");
+    await a.close();
+    await b.close();
   });
 
   it("cancels a call at the backend when the client cancels", async () => {
@@ -297,6 +338,29 @@ describe("federation through two isolates", () => {
     }
     chaos.mode = "up";
     await client.close();
+  });
+
+  it("refuses to save a server without prefixes whose backends share a tool name", async () => {
+    const clash = await adminCall("POST", "/api/servers", {
+      name: "clash",
+      backends: ["alpha", "beta"],
+      prefix: false,
+    });
+    expect(clash.status).toBe(409);
+    expect(JSON.stringify(clash.json)).toContain("tool 'echo' is offered by alpha, beta");
+    expect((await adminCall("GET", "/api/servers/clash")).status).toBe(404);
+    // Exposing only non-colliding tools is fine; turning prefixes off later is checked too.
+    const narrow = await adminCall("POST", "/api/servers", {
+      name: "narrow",
+      backends: ["alpha", "beta"],
+      prefix: false,
+      tools: ["whoami", "slow"],
+    });
+    expect(narrow.status).toBe(201);
+    const widened = await adminCall("PATCH", "/api/servers/narrow", { tools: ["whoami", "echo"] });
+    expect(widened.status).toBe(409);
+    expect((await adminCall("GET", "/api/servers/narrow")).json).toMatchObject({ tools: ["whoami", "slow"] });
+    expect((await adminCall("DELETE", "/api/servers/narrow")).status).toBe(204);
   });
 
   it("serves a virtual server without prefixes and a tool subset", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { BackendConfig } from "../../src/config/snapshot";
 import type { Catalog } from "../../src/mcp/catalog-types";
-import { buildView, type Endpoint, routeName, routeUri } from "../../src/mcp/federation";
+import { buildView, type Endpoint, nameConflicts, routeName, routeUri } from "../../src/mcp/federation";
 import {
   gatewayRequestId,
   publicName,
@@ -127,6 +127,19 @@ describe("federated view", () => {
     expect(routeName(endpoint(false), "add", view.toolsByName)).toEqual({ backend: "beta", name: "add" });
     // Without prefixes the first backend by name owns a duplicate.
     expect(routeName(endpoint(false), "echo", view.toolsByName)).toEqual({ backend: "alpha", name: "echo" });
+  });
+
+  it("finds name conflicts only where names are unprefixed and exposed", () => {
+    expect(nameConflicts(endpoint(true), catalogs)).toEqual([]);
+    expect(nameConflicts(endpoint(false), catalogs)).toEqual([
+      { kind: "tool", name: "echo", backends: ["alpha", "beta"] },
+    ]);
+    // A tool filter that exposes only non-colliding names has nothing to report.
+    expect(nameConflicts(endpoint(false, ["add"]), catalogs)).toEqual([]);
+    const prompts = new Map([...catalogs, ["alpha", catalog({ prompts: [{ name: "greet" }] })]]);
+    expect(nameConflicts(endpoint(false, ["add"]), prompts)).toEqual([
+      { kind: "prompt", name: "greet", backends: ["alpha", "beta"] },
+    ]);
   });
 
   it("routes URIs exactly, by template, or to the only backend", () => {

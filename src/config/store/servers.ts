@@ -9,6 +9,7 @@ import { HttpError } from "../../errors";
 import type { Db } from "../db";
 import { LIMITS } from "../limits";
 import { apiTokens, backends, type ServerRow, servers } from "../schema";
+import type { ServerConfig } from "../snapshot";
 import { assertBelowLimit, commit, nowIso } from "./write";
 
 export type ServerView = z.infer<typeof Server>;
@@ -65,8 +66,15 @@ export async function getServer(db: Db, name: string): Promise<ServerView> {
   return serverView(await getServerRow(db, name));
 }
 
-/** Stores a new virtual server; its backends must exist. */
-export async function createServer(db: Db, input: z.infer<typeof ServerCreate>): Promise<ServerView> {
+/** A check on a server as it would be stored, run before the write (e.g. name conflicts). */
+export type ServerCheck = (server: ServerConfig) => Promise<void>;
+
+/** Stores a new virtual server; its backends must exist and `check` must pass. */
+export async function createServer(
+  db: Db,
+  input: z.infer<typeof ServerCreate>,
+  check: ServerCheck = async () => undefined,
+): Promise<ServerView> {
   await assertNamesExist(db, input.backends, "backends", "backend");
   const [total] = await db.select({ n: count() }).from(servers);
   assertBelowLimit(total?.n ?? 0, LIMITS.servers, "server");
@@ -80,12 +88,18 @@ export async function createServer(db: Db, input: z.infer<typeof ServerCreate>):
     createdAt: now,
     updatedAt: now,
   };
+  await check(row);
   await commit(db, [db.insert(servers).values(row)], `Server '${input.name}' already exists`);
   return serverView(row);
 }
 
 /** Updates a virtual server; `null`-able lists are replaced as a whole. */
-export async function updateServer(db: Db, name: string, patch: z.infer<typeof ServerUpdate>): Promise<ServerView> {
+export async function updateServer(
+  db: Db,
+  name: string,
+  patch: z.infer<typeof ServerUpdate>,
+  check: ServerCheck = async () => undefined,
+): Promise<ServerView> {
   const current = await getServerRow(db, name);
   await assertNamesExist(db, patch.backends, "backends", "backend");
   const next: ServerRow = {
@@ -96,6 +110,7 @@ export async function updateServer(db: Db, name: string, patch: z.infer<typeof S
     ...(patch.auth !== undefined && { auth: patch.auth }),
     updatedAt: nowIso(),
   };
+  await check(next);
   await commit(db, [db.update(servers).set(next).where(eq(servers.name, name))], "Conflict");
   return serverView(next);
 }
