@@ -66,7 +66,27 @@ const backendFields = {
   transport: z.enum(["streamable-http", "sse"]).optional().openapi({ description: "Default streamable-http" }),
   headers: Headers.optional(),
   timeoutMs: z.number().int().min(100).max(300_000).optional().openapi({ description: "Default 30000" }),
-  healthIntervalSeconds: z.number().int().min(5).max(3600).optional().openapi({ description: "Default 30" }),
+  healthIntervalSeconds: z
+    .number()
+    .int()
+    .min(5)
+    .max(3600)
+    .optional()
+    .openapi({ description: "Seconds between health probes (±20% jitter). Default 30" }),
+  failureThreshold: z
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .optional()
+    .openapi({ description: "Consecutive failures that open the circuit breaker. Default 5" }),
+  cooldownSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .optional()
+    .openapi({ description: "Seconds the breaker stays open before one trial call. Default 30" }),
   enabled: z.boolean().optional().openapi({ description: "Default true" }),
 };
 
@@ -83,6 +103,8 @@ export const Backend = z
     }),
     timeoutMs: z.number().int(),
     healthIntervalSeconds: z.number().int(),
+    failureThreshold: z.number().int(),
+    cooldownSeconds: z.number().int(),
     enabled: z.boolean(),
     createdAt: z.string(),
     updatedAt: z.string(),

@@ -5,7 +5,7 @@ import { eq } from "drizzle-orm";
 import type { ConfigSource } from "./cache";
 import { type Db, database, readVersion } from "./db";
 import { decryptHeaders, keyMaterial } from "./header-crypto";
-import { apiTokens, backends, configMeta, plugins, servers } from "./schema";
+import { apiTokens, type BackendRow, backends, configMeta, plugins, servers } from "./schema";
 import type { BackendConfig, ConfigSnapshot, PluginConfig, ServerConfig, TokenConfig } from "./snapshot";
 
 interface SourceEnv {
@@ -22,6 +22,21 @@ export function d1ConfigSource(env: SourceEnv): ConfigSource {
   };
 }
 
+/** A stored backend as the request path needs it (headers decrypted with `material`). */
+export async function backendConfig(b: BackendRow, material: string): Promise<BackendConfig> {
+  return {
+    name: b.name,
+    url: b.url,
+    transport: b.transport,
+    headers: b.headersEncrypted ? await decryptHeaders(b.headersEncrypted, material) : {},
+    timeoutMs: b.timeoutMs,
+    healthIntervalSeconds: b.healthIntervalSeconds,
+    failureThreshold: b.failureThreshold,
+    cooldownSeconds: b.cooldownSeconds,
+    enabled: b.enabled,
+  };
+}
+
 /** Reads every config table plus the version in one batch (one round trip, one consistent view). */
 export async function loadSnapshot(db: Db, env: SourceEnv): Promise<ConfigSnapshot> {
   const [versionRows, backendRows, serverRows, tokenRows, pluginRows] = await db.batch([
@@ -33,19 +48,7 @@ export async function loadSnapshot(db: Db, env: SourceEnv): Promise<ConfigSnapsh
   ]);
 
   const material = backendRows.some((b) => b.headersEncrypted) ? keyMaterial(env) : "";
-  const backendList = await Promise.all(
-    backendRows.map(
-      async (b): Promise<BackendConfig> => ({
-        name: b.name,
-        url: b.url,
-        transport: b.transport,
-        headers: b.headersEncrypted ? await decryptHeaders(b.headersEncrypted, material) : {},
-        timeoutMs: b.timeoutMs,
-        healthIntervalSeconds: b.healthIntervalSeconds,
-        enabled: b.enabled,
-      }),
-    ),
-  );
+  const backendList = await Promise.all(backendRows.map((b) => backendConfig(b, material)));
   const serverList = serverRows.map(
     (s): ServerConfig => ({ name: s.name, backends: s.backends, tools: s.tools, prefix: s.prefix, auth: s.auth }),
   );

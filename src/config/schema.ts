@@ -20,6 +20,10 @@ export const backends = sqliteTable("backends", {
   headerNames: text("header_names", { mode: "json" }).$type<string[]>().notNull().default([]),
   timeoutMs: integer("timeout_ms").notNull().default(30_000),
   healthIntervalSeconds: integer("health_interval_seconds").notNull().default(30),
+  /** Circuit breaker: consecutive failures that open it. */
+  failureThreshold: integer("failure_threshold").notNull().default(5),
+  /** Circuit breaker: how long it stays open before a trial call. */
+  cooldownSeconds: integer("cooldown_seconds").notNull().default(30),
   enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
   createdAt: text("created_at").notNull(),
   updatedAt: text("updated_at").notNull(),

@@ -12,6 +12,10 @@ export interface BackendConfig {
   headers: Readonly<Record<string, string>>;
   timeoutMs: number;
   healthIntervalSeconds: number;
+  /** Circuit breaker: consecutive failures that open it. */
+  failureThreshold: number;
+  /** Circuit breaker: seconds it stays open before one trial call. */
+  cooldownSeconds: number;
   enabled: boolean;
 }
 

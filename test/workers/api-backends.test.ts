@@ -16,6 +16,8 @@ describe("/api/backends", () => {
       headers: { "X-Api-Key": "********" },
       timeoutMs: 5000,
       healthIntervalSeconds: 30,
+      failureThreshold: 5,
+      cooldownSeconds: 30,
       enabled: true,
     });
 
@@ -93,10 +95,44 @@ describe("/api/backends", () => {
       "headers.X-A",
     ],
     ["a missing URL", { name: "nourl" }, "url"],
+    [
+      "a failureThreshold of 0",
+      { name: "ft0", url: "https://93.184.215.14/", failureThreshold: 0 },
+      "failureThreshold",
+    ],
+    [
+      "a failureThreshold over 100",
+      { name: "ft101", url: "https://93.184.215.14/", failureThreshold: 101 },
+      "failureThreshold",
+    ],
+    [
+      "a fractional failureThreshold",
+      { name: "ftf", url: "https://93.184.215.14/", failureThreshold: 2.5 },
+      "failureThreshold",
+    ],
+    ["a cooldownSeconds of 0", { name: "cd0", url: "https://93.184.215.14/", cooldownSeconds: 0 }, "cooldownSeconds"],
+    [
+      "a cooldownSeconds over an hour",
+      { name: "cd3601", url: "https://93.184.215.14/", cooldownSeconds: 3601 },
+      "cooldownSeconds",
+    ],
   ])("rejects %s", async (_label, body, path) => {
     const res = await api("POST", "/api/backends", { body });
     expect(res.status).toBe(400);
     expect(errorOf(res.body).details?.map((d) => d.path)).toContain(path);
+  });
+
+  it("stores the breaker settings and validates them on PATCH too", async () => {
+    const name = await createBackend({ failureThreshold: 2, cooldownSeconds: 7 });
+    expect((await api("GET", `/api/backends/${name}`)).body).toMatchObject({ failureThreshold: 2, cooldownSeconds: 7 });
+    const patched = await api("PATCH", `/api/backends/${name}`, { body: { cooldownSeconds: 3600 } });
+    expect(patched.body).toMatchObject({ failureThreshold: 2, cooldownSeconds: 3600 });
+    const bad = await api("PATCH", `/api/backends/${name}`, { body: { failureThreshold: 0, cooldownSeconds: "1" } });
+    expect(bad.status).toBe(400);
+    expect(errorOf(bad.body).details?.map((d) => d.path)).toEqual(
+      expect.arrayContaining(["failureThreshold", "cooldownSeconds"]),
+    );
+    expect((await api("GET", `/api/backends/${name}`)).body).toMatchObject({ failureThreshold: 2 });
   });
 
   it("returns 404 for unknown backends on read, update and delete", async () => {

@@ -21,6 +21,8 @@ function backend(name: string): BackendConfig {
     headers: {},
     timeoutMs: 1000,
     healthIntervalSeconds: 30,
+    failureThreshold: 5,
+    cooldownSeconds: 30,
     enabled: true,
   };
 }
