@@ -3,16 +3,26 @@
  */
 import { Hono } from "hono";
 import { adminApi } from "./api";
+import { requireAdmin } from "./auth/require-admin";
+import { database } from "./config/db";
 import { loadConfig } from "./config/middleware";
 import type { AppEnv } from "./env";
 import { HttpError, handleError } from "./errors";
 import { mcpRoutes } from "./mcp/routes";
+import { renderMetrics } from "./observability/metrics";
+import { allTimeRollups } from "./observability/queries";
 
 /** Builds the Worker's HTTP application. */
 export function createApp() {
   const app = new Hono<AppEnv>();
 
   app.get("/health", (c) => c.json({ status: "ok" }));
+
+  // Prometheus scrape: admin credentials, read from the consumer's rollups (never the request path).
+  app.get("/metrics", loadConfig(), requireAdmin(), async (c) => {
+    const rows = await allTimeRollups(database(c.env.DB));
+    return c.text(renderMetrics(rows), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+  });
 
   app.use("/api/*", loadConfig());
   app.route("/api", adminApi());

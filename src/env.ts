@@ -23,6 +23,12 @@ export interface Bindings {
   ENCRYPTION_KEY?: string;
   /** "true" allows backends on loopback, private, link-local and metadata addresses. */
   ALLOW_PRIVATE_BACKENDS?: string;
+  /** OTLP/HTTP JSON traces endpoint (e.g. https://collector/v1/traces); spans are also exported there when set. */
+  OTLP_ENDPOINT?: string;
+  /** Headers for the OTLP endpoint, "k=v,k2=v2" (a secret: may carry an API key). */
+  OTLP_HEADERS?: string;
+  /** Days spans and per-minute rollups are kept (default 7); the daily cron deletes older rows. */
+  SPAN_RETENTION_DAYS?: string;
   /** DNS-over-HTTPS JSON endpoint used to resolve backend hostnames before saving them. */
   DNS_RESOLVER_URL?: string;
 }

@@ -3,20 +3,29 @@
  * Object classes (re-exported so wrangler can bind them).
  */
 import { createApp } from "./app";
+import { database } from "./config/db";
 import type { Bindings } from "./env";
+import { consumeSpans } from "./observability/consumer";
+import { deleteOlderThan } from "./observability/queries";
 
 export { BackendDO } from "../durable-objects/backend-do";
 export { SessionDO } from "../durable-objects/session-do";
 
 const app = createApp();
 
+/** Span retention when `SPAN_RETENTION_DAYS` is unset or invalid. */
+const DEFAULT_RETENTION_DAYS = 7;
+
 export default {
   fetch: app.fetch,
-  /**
-   * Span consumer. The observability issue turns these into D1 rows and
-   * rollups; until then spans are acknowledged so the queue never backs up.
-   */
-  async queue(batch: MessageBatch<unknown>): Promise<void> {
-    batch.ackAll();
+  /** Span consumer: D1 rows and rollups (and OTLP export when configured). */
+  async queue(batch: MessageBatch<unknown>, env: Bindings): Promise<void> {
+    await consumeSpans(batch, env);
+  },
+  /** Daily cron: deletes spans and per-minute rollups past retention. */
+  async scheduled(_controller: ScheduledController, env: Bindings): Promise<void> {
+    const days = Number(env.SPAN_RETENTION_DAYS);
+    const retention = Number.isFinite(days) && days > 0 ? days : DEFAULT_RETENTION_DAYS;
+    await deleteOlderThan(database(env.DB), retention);
   },
 } satisfies ExportedHandler<Bindings>;

@@ -9,6 +9,7 @@ import { requireJson } from "../middleware/require-json";
 import { backendRoutes } from "./backends";
 import { apiRouter } from "./openapi";
 import { serverRoutes } from "./servers";
+import { spanRoutes } from "./spans";
 import { tokenRoutes } from "./tokens";
 
 /** Builds the `/api` sub-application. */
@@ -40,5 +41,6 @@ export function adminApi() {
   api.route("/backends", backendRoutes);
   api.route("/servers", serverRoutes);
   api.route("/tokens", tokenRoutes);
+  api.route("/spans", spanRoutes);
   return api;
 }

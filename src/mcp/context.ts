@@ -3,6 +3,7 @@
  */
 import type { ConfigSnapshot } from "../config/snapshot";
 import type { Bindings } from "../env";
+import type { SpanRecorder } from "../observability/span";
 import type { Endpoint } from "./federation";
 import type { JsonRpcResponse } from "./jsonrpc";
 import type { Session } from "./sessions";
@@ -17,6 +18,8 @@ export interface McpContext {
   defer: (work: Promise<unknown>) => void;
   /** The W3C `traceparent` sent to backends: the client's trace, with this request's span as parent. */
   traceparent: string;
+  /** This request's spans (collected in memory, flushed off the request path). */
+  spans: SpanRecorder;
 }
 
 /** A handler's answer: one JSON response, or an SSE stream that ends with it. */

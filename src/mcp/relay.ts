@@ -75,13 +75,26 @@ export async function forward(
       ? { jsonrpc: "2.0", id: request.id, result: mapResult(reply.result) }
       : { ...reply, id: request.id };
 
+  const tool = request.method === "tools/call" ? request.params?.name : undefined;
+  const span = ctx.spans.start("backend", {
+    backend: backend.name,
+    method: request.method,
+    ...(typeof tool === "string" && { tool }),
+  });
+  /** Ends the backend span from the reply the client gets. */
+  const done = (reply: JsonRpcResponse, failure?: BackendFailure): JsonRpcResponse => {
+    if (failure) span.end("error", { error: failure.kind });
+    else if ("error" in reply) span.end("error", { "rpc.error": reply.error.code });
+    else span.end("ok");
+    return reply;
+  };
   const idle = idleAbort(backend.timeoutMs, backend.name);
   let upstream: UpstreamSession;
   let res: Response;
   try {
     upstream = await ctx.session.upstream(backend);
     const send = (session: UpstreamSession) =>
-      postMessage(backend, request, { session, signal: idle.signal, traceparent: ctx.traceparent });
+      postMessage(backend, request, { session, signal: idle.signal, traceparent: span.traceparent });
     try {
       res = await send(upstream);
     } catch (err) {
@@ -93,17 +106,19 @@ export async function forward(
     }
   } catch (err) {
     idle.stop();
-    if (err instanceof SessionError) throw err;
-    if (err instanceof BackendFailure) return { kind: "json", body: backendErrorResponse(request.id, err) };
+    if (err instanceof BackendFailure) return { kind: "json", body: done(backendErrorResponse(request.id, err), err) };
+    span.end("error", { error: err instanceof SessionError ? "session" : "internal" });
     throw err;
   }
 
   const prefix = ctx.endpoint.prefix;
   if (!(res.headers.get("content-type") ?? "").includes("text/event-stream")) {
     try {
-      return { kind: "json", body: finish(await readReply(backend.name, res, request.id)) };
+      return { kind: "json", body: done(finish(await readReply(backend.name, res, request.id))) };
     } catch (err) {
-      if (err instanceof BackendFailure) return { kind: "json", body: backendErrorResponse(request.id, err) };
+      if (err instanceof BackendFailure)
+        return { kind: "json", body: done(backendErrorResponse(request.id, err), err) };
+      span.end("error", { error: "internal" });
       throw err;
     } finally {
       idle.stop();
@@ -112,7 +127,7 @@ export async function forward(
 
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const writer = writable.getWriter();
-  const resume = resumer(backend, { session: upstream, signal: idle.signal, traceparent: ctx.traceparent });
+  const resume = resumer(backend, { session: upstream, signal: idle.signal, traceparent: span.traceparent });
   const relay = (async () => {
     let final: JsonRpcResponse;
     try {
@@ -124,13 +139,17 @@ export async function forward(
           ...(resume && { resume }),
         }),
       );
+      done(final);
     } catch (err) {
       final =
         err instanceof BackendFailure
-          ? backendErrorResponse(request.id, err)
+          ? done(backendErrorResponse(request.id, err), err)
           : errorResponse(request.id, ErrorCode.InternalError, "Relay failed");
+      if (!(err instanceof BackendFailure)) span.end("error", { error: "internal" });
     } finally {
       idle.stop();
+      // The request's span ended when the stream started; this call's span ends now.
+      ctx.spans.flush();
     }
     try {
       await writer.write(encodeSseMessage(final));

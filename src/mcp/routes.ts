@@ -9,7 +9,8 @@ import { authenticate, bearerSecret } from "../auth/authenticate";
 import { canUseMcp } from "../auth/principal";
 import { loadConfig } from "../config/middleware";
 import type { AppEnv } from "../env";
-import { formatTraceparent, requestTrace } from "../observability/trace-context";
+import { SpanRecorder } from "../observability/span";
+import { requestTrace } from "../observability/trace-context";
 import type { McpContext, Outcome } from "./context";
 import { dispatch, dispatchNotification } from "./dispatch";
 import { resolveEndpoint } from "./federation";
@@ -32,7 +33,7 @@ import { BackendFailure } from "./upstream";
 const CHALLENGE = { "WWW-Authenticate": 'Bearer realm="mcp-gateway"' };
 
 /** Authenticates for an endpoint; returns the subject the session is bound to. */
-async function authorize(c: Context<AppEnv>, serverName: string | null): Promise<string> {
+async function authorize(c: Context<AppEnv>, serverName: string | null, spans: SpanRecorder): Promise<string> {
   const server = serverName === null ? null : c.get("config").servers.get(serverName);
   if (serverName !== null && !server)
     throw new TransportError(404, ErrorCode.ServerError, `Unknown server '${serverName}'`);
@@ -42,6 +43,7 @@ async function authorize(c: Context<AppEnv>, serverName: string | null): Promise
   const principal = await authenticate(secret, c.env.ADMIN_TOKEN, c.get("config"));
   if (!principal)
     throw new TransportError(401, ErrorCode.ServerError, "Unauthorized: invalid or expired token", CHALLENGE);
+  spans.root.set({ token: principal.name });
   if (!canUseMcp(principal, serverName))
     throw new TransportError(403, ErrorCode.ServerError, "Forbidden: this token may not use this endpoint");
   return principal.kind === "admin" ? "admin" : principal.id;
@@ -95,7 +97,12 @@ async function readBody(c: Context<AppEnv>): Promise<unknown> {
   }
 }
 
-async function context(c: Context<AppEnv>, serverName: string | null, subject: string): Promise<McpContext> {
+async function context(
+  c: Context<AppEnv>,
+  serverName: string | null,
+  subject: string,
+  spans: SpanRecorder,
+): Promise<McpContext> {
   const config = c.get("config");
   const endpoint = resolveEndpoint(config, serverName);
   if (!endpoint) throw new TransportError(404, ErrorCode.ServerError, `Unknown server '${serverName}'`);
@@ -106,7 +113,8 @@ async function context(c: Context<AppEnv>, serverName: string | null, subject: s
     endpoint,
     session,
     defer: (work) => c.executionCtx.waitUntil(work),
-    traceparent: formatTraceparent(requestTrace(c.req.header("traceparent"))),
+    traceparent: spans.root.traceparent,
+    spans,
   };
 }
 
@@ -140,12 +148,26 @@ async function handleMessage(ctx: McpContext, value: unknown): Promise<Outcome |
   return null;
 }
 
-async function post(c: Context<AppEnv>, serverName: string | null): Promise<Response> {
+/** What a request is about, for its span (names only, never arguments). */
+function describe(spans: SpanRecorder, body: unknown): void {
+  const message = classify(body);
+  if (Array.isArray(body)) spans.root.set({ method: "batch" });
+  if (message?.kind !== "request") return;
+  const { method, params } = message.message;
+  spans.root.set({ method });
+  const name = params?.name;
+  if (typeof name === "string" && method === "tools/call") spans.root.set({ tool: name });
+  if (typeof name === "string" && method === "prompts/get") spans.root.set({ prompt: name });
+  if (typeof params?.uri === "string" && method.startsWith("resources/")) spans.root.set({ resource: params.uri });
+}
+
+async function post(c: Context<AppEnv>, serverName: string | null, spans: SpanRecorder): Promise<Response> {
   checkCaller(c);
-  const subject = await authorize(c, serverName);
+  const subject = await authorize(c, serverName, spans);
   checkAccept(c.req.raw, ["application/json", "text/event-stream"]);
   const headerVersion = checkProtocolVersion(c.req.raw);
   const body = await readBody(c);
+  describe(spans, body);
 
   // initialize opens a session; it must be a lone request (basic/lifecycle).
   const first = classify(body);
@@ -160,7 +182,7 @@ async function post(c: Context<AppEnv>, serverName: string | null): Promise<Resp
     return jsonResponse(result.body, result.sessionId ? { "mcp-session-id": result.sessionId } : {});
   }
 
-  const ctx = await context(c, serverName, subject);
+  const ctx = await context(c, serverName, subject, spans);
   await ctx.session.assertLive();
 
   if (Array.isArray(body)) {
@@ -189,6 +211,7 @@ async function post(c: Context<AppEnv>, serverName: string | null): Promise<Resp
   }
 
   const outcome = await handleMessage(ctx, body);
+  if (outcome?.kind === "json" && "error" in outcome.body) spans.root.set({ "rpc.error": outcome.body.error.code });
   return outcome ? outcomeResponse(outcome) : new Response(null, { status: 202 });
 }
 
@@ -204,29 +227,51 @@ async function lastResponse(stream: ReadableStream<Uint8Array>): Promise<JsonRpc
 }
 
 /** GET: the server-to-client stream of an established session. */
-async function get(c: Context<AppEnv>, serverName: string | null): Promise<Response> {
+async function get(c: Context<AppEnv>, serverName: string | null, spans: SpanRecorder): Promise<Response> {
   checkCaller(c);
-  const subject = await authorize(c, serverName);
+  const subject = await authorize(c, serverName, spans);
   checkAccept(c.req.raw, ["text/event-stream"]);
   checkProtocolVersion(c.req.raw);
-  const ctx = await context(c, serverName, subject);
+  const ctx = await context(c, serverName, subject, spans);
   await ctx.session.assertLive();
   return outcomeResponse({ kind: "sse", stream: listen(ctx) });
 }
 
-async function remove(c: Context<AppEnv>, serverName: string | null): Promise<Response> {
+async function remove(c: Context<AppEnv>, serverName: string | null, spans: SpanRecorder): Promise<Response> {
   checkCaller(c);
-  const subject = await authorize(c, serverName);
+  const subject = await authorize(c, serverName, spans);
   checkProtocolVersion(c.req.raw);
-  const ctx = await context(c, serverName, subject);
+  const ctx = await context(c, serverName, subject, spans);
   await ctx.session.assertLive();
   await ctx.session.end(ctx.config.backends, ctx.defer);
   return new Response(null, { status: 200 });
 }
 
+/**
+ * Runs one MCP request inside its span. The span ends when the response is
+ * produced (a streamed call's backend span ends with its stream), and the
+ * finished spans go to the queue in `waitUntil`: never awaited here.
+ */
 async function handle(c: Context<AppEnv>, serverName: string | null, run: typeof post): Promise<Response> {
+  const spans = new SpanRecorder(requestTrace(c.req.header("traceparent")), c.env.SPANS, (work) =>
+    c.executionCtx.waitUntil(work),
+  );
+  spans.root.set({ server: serverName ?? "*" });
+  const response = await respond(c, serverName, run, spans);
+  const failed = response.status >= 400 || spans.root.attributes["rpc.error"] !== undefined;
+  spans.root.end(failed ? "error" : "ok", { "http.status": response.status });
+  spans.flush();
+  return response;
+}
+
+async function respond(
+  c: Context<AppEnv>,
+  serverName: string | null,
+  run: typeof post,
+  spans: SpanRecorder,
+): Promise<Response> {
   try {
-    return await run(c, serverName);
+    return await run(c, serverName, spans);
   } catch (err) {
     if (err instanceof TransportError) return transportErrorResponse(err);
     if (err instanceof SessionError) {
