@@ -14,9 +14,14 @@
  * `expected-failures.yml`, stream its output, tear everything down and exit
  * with the suite's exit code.
  *
+ * By default the gateway runs as two isolates (separate memory, shared D1
+ * and Durable Objects) behind the harness's round-robin proxy, so every
+ * request of a session alternates isolates, as on Cloudflare where nothing
+ * pins a client to one isolate.
+ *
  * Arguments after `--` go to the suite (`npm run test:conformance --
- * --scenario ping`). Env: `CONFORMANCE_ISOLATES=2` (two isolates behind the
- * round-robin proxy; default 1), `CONFORMANCE_TIMEOUT_MS` (the whole run,
+ * --scenario ping`). Env: `CONFORMANCE_ISOLATES=1` (one isolate, its own
+ * socket, no proxy; default 2), `CONFORMANCE_TIMEOUT_MS` (the whole run,
  * default 600000; then everything is stopped and the exit code is 124),
  * `CONFORMANCE_OUTPUT_DIR` (the suite's per-scenario `checks.json`, default
  * `test/conformance/results`, gitignored; earlier `server-*` results there
@@ -155,6 +160,9 @@ function runSuite(entry: string, url: string, extraArgs: string[]): Promise<numb
   ];
   log(`conformance ${args.slice(1).join(" ")}`);
   return new Promise((resolve) => {
+    // Asynchronously, never spawnSync / execFileSync: the fixture backend and the round-robin
+    // proxy live in this process, and a blocked event loop makes every call the gateway
+    // forwards fail (only what the gateway answers itself, like initialize and ping, passes).
     // Its own process group, so a timeout can end it and anything it starts.
     const child = spawn(process.execPath, args, {
       cwd: PROJECT_ROOT,
@@ -214,7 +222,7 @@ async function reportProblems(): Promise<void> {
 async function main(): Promise<number> {
   const [major = 0] = process.versions.node.split(".").map(Number);
   if (major < 22) throw new Error(`the conformance suite needs Node >= 22 (this is ${process.version}); use npm run`);
-  const isolates = process.env.CONFORMANCE_ISOLATES === "2" ? 2 : 1;
+  const isolates = process.env.CONFORMANCE_ISOLATES === "1" ? 1 : 2;
   const entry = await suiteEntry();
   await clearResults();
 
