@@ -147,7 +147,7 @@ const requireHere = createRequire(import.meta.url);
 const wranglerPackageJson = requireHere.resolve("wrangler/package.json");
 
 /** Miniflare as wrangler resolves it (wrangler's own copy, not the hoisted one the vitest plugin uses). */
-function loadMiniflare(): MiniflareModule {
+export function loadMiniflare(): MiniflareModule {
   const mod = createRequire(wranglerPackageJson)("miniflare") as Partial<MiniflareModule>;
   if (typeof mod.Miniflare !== "function" || typeof mod.convertV4MiniflareOptions !== "function") {
     throw new Error(
