@@ -151,3 +151,9 @@ export function acquireTrial(b: Breaker, now: number, leaseMs: number): Admissio
 export function releaseTrial(b: Breaker): Breaker {
   return b.state === "half-open" ? { ...b, trialUntil: null } : b;
 }
+
+/** What callers are told while the breaker keeps calls away from a backend. */
+export function unavailableMessage(backend: string, retryAtMs: number | null): string {
+  const when = retryAtMs === null ? "shortly" : `after ${new Date(retryAtMs).toISOString()}`;
+  return `Backend '${backend}' is unavailable (circuit breaker open); calls will be retried ${when}`;
+}
