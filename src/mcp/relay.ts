@@ -6,6 +6,7 @@
  * answer can be routed back by any isolate (`names.ts`).
  */
 
+import { guardCall } from "../backends/breaker-client";
 import { forgetCatalogs } from "./catalog";
 import type { McpContext, Outcome } from "./context";
 import { ErrorCode, errorResponse, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse } from "./jsonrpc";
@@ -70,6 +71,8 @@ export async function forward(
 ): Promise<Outcome> {
   const backend = ctx.config.backends.get(backendName);
   if (!backend) return { kind: "json", body: errorResponse(request.id, ErrorCode.InvalidParams, "Unknown backend") };
+  const breaker = await guardCall(ctx, backend, request.id);
+  if (breaker.rejection) return { kind: "json", body: breaker.rejection };
   const finish = (reply: JsonRpcResponse): JsonRpcResponse =>
     "result" in reply
       ? { jsonrpc: "2.0", id: request.id, result: mapResult(reply.result) }
@@ -97,6 +100,7 @@ export async function forward(
     }
   } catch (err) {
     idle.stop();
+    breaker.done(err);
     if (err instanceof SessionError) throw err;
     if (err instanceof BackendFailure) return { kind: "json", body: backendErrorResponse(request.id, err) };
     throw err;
@@ -107,10 +111,12 @@ export async function forward(
     try {
       return { kind: "json", body: finish(await readReply(backend.name, res, request.id)) };
     } catch (err) {
+      breaker.done(err);
       if (err instanceof BackendFailure) return { kind: "json", body: backendErrorResponse(request.id, err) };
       throw err;
     } finally {
       idle.stop();
+      breaker.done();
     }
   }
 
@@ -129,12 +135,14 @@ export async function forward(
         ),
       );
     } catch (err) {
+      breaker.done(err);
       final =
         err instanceof BackendFailure
           ? backendErrorResponse(request.id, err)
           : errorResponse(request.id, ErrorCode.InternalError, "Relay failed");
     } finally {
       idle.stop();
+      breaker.done();
     }
     try {
       await writer.write(encodeSseMessage(final));
