@@ -11,7 +11,8 @@ const WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
 export function requireJson(): MiddlewareHandler {
   return async function requireJsonMiddleware(c, next) {
     // A bodiless action (e.g. POST /api/backends/:name/refresh) needs no content type.
-    if (WITH_BODY.has(c.req.method) && c.req.raw.body !== null) {
+    const bodiless = c.req.raw.body === null || c.req.header("content-length") === "0";
+    if (WITH_BODY.has(c.req.method) && !bodiless) {
       const type = c.req.header("content-type") ?? "";
       if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
         throw new HttpError(415, "unsupported_media_type", "Content-Type must be application/json");
