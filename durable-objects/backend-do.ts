@@ -15,16 +15,13 @@
  * so an expiry under load causes one upstream fetch, not one per caller).
  */
 import { DurableObject } from "cloudflare:workers";
-import type { BreakerSettings } from "../src/backends/breaker";
-import { unavailableMessage } from "../src/backends/breaker";
+import { type BreakerSettings, breakerSettings, trialLeaseMs, unavailableMessage } from "../src/backends/breaker";
 import {
   BackendMonitor,
   type BreakerSnapshot,
-  breakerSettings,
   type HealthView,
   type OutcomeReport,
   type TrialAnswer,
-  trialLeaseMs,
 } from "../src/backends/monitor";
 import { outcomeOf } from "../src/backends/outcome";
 import type { BackendConfig } from "../src/config/snapshot";

@@ -29,7 +29,7 @@ import type { Bindings } from "../env";
 import type { McpContext } from "../mcp/context";
 import { ErrorCode, errorResponse, type JsonRpcId, type JsonRpcResponse } from "../mcp/jsonrpc";
 import { LruMap } from "../util/lru";
-import { type BreakerState, type OutcomeBatch, unavailableMessage } from "./breaker";
+import { type BreakerState, breakerSettings, type OutcomeBatch, trialLeaseMs, unavailableMessage } from "./breaker";
 import type { BreakerSnapshot, OutcomeReport, TrialAnswer } from "./monitor";
 import { type CallOutcome, outcomeOf } from "./outcome";
 
@@ -71,10 +71,6 @@ function stub(env: Bindings, backend: string) {
 
 function keyOf(backend: BackendConfig): string {
   return `${backend.url}|${backend.transport}|${backend.failureThreshold}|${backend.cooldownSeconds}`;
-}
-
-function settingsOf(backend: BackendConfig) {
-  return { failureThreshold: backend.failureThreshold, cooldownMs: backend.cooldownSeconds * 1000 };
 }
 
 function emptyBatch(): OutcomeBatch {
@@ -136,9 +132,8 @@ async function askTrial(env: Bindings, backend: BackendConfig, entry: Entry): Pr
     await entry.trialAsk;
     return entry.snap.state === "closed" ? { ok: true, trial: false } : rejected(entry.snap);
   }
-  const lease = Math.min(backend.timeoutMs + 5_000, 330_000);
   const ask = stub(env, backend.name)
-    .tryAcquireTrial(lease)
+    .tryAcquireTrial(trialLeaseMs(backend))
     .then(
       (answer): TrialAnswer => {
         update(entry, answer);
@@ -183,7 +178,7 @@ export async function admit(env: Bindings, backend: BackendConfig, defer: Defer)
 
 async function send(env: Bindings, backend: BackendConfig, entry: Entry, report: OutcomeReport): Promise<void> {
   try {
-    update(entry, await stub(env, backend.name).report(settingsOf(backend), report));
+    update(entry, await stub(env, backend.name).report(breakerSettings(backend), report));
   } catch {
     // Lost: the breaker sees fewer outcomes, never a wrong one. Failures go on being reported.
   }

@@ -152,6 +152,27 @@ export function releaseTrial(b: Breaker): Breaker {
   return b.state === "half-open" ? { ...b, trialUntil: null } : b;
 }
 
+/** A backend's breaker settings from its config. */
+export function breakerSettings(backend: { failureThreshold: number; cooldownSeconds: number }): BreakerSettings {
+  return { failureThreshold: backend.failureThreshold, cooldownMs: backend.cooldownSeconds * 1000 };
+}
+
+/** How long a granted trial may take (the backend's call timeout and a margin) before another caller may try. */
+export function trialLeaseMs(backend: { timeoutMs: number }): number {
+  return Math.min(backend.timeoutMs + 5_000, 330_000);
+}
+
+/**
+ * While open: when the health probe should run to decide, i.e. the end of
+ * the cooldown plus a jitter of up to 20% of it (at most 5 s), so backends
+ * that failed together are not all probed in the same instant.
+ */
+export function probeAfterCooldown(b: Breaker, random: () => number = Math.random): number | null {
+  if (b.state !== "open" || b.retryAt === null) return null;
+  const cooldown = b.openedAt === null ? 0 : b.retryAt - b.openedAt;
+  return b.retryAt + Math.round(random() * Math.min(5_000, cooldown * 0.2));
+}
+
 /** What callers are told while the breaker keeps calls away from a backend. */
 export function unavailableMessage(backend: string, retryAtMs: number | null): string {
   const when = retryAtMs === null ? "shortly" : `after ${new Date(retryAtMs).toISOString()}`;

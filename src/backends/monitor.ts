@@ -28,9 +28,11 @@ import {
   type Breaker,
   type BreakerSettings,
   type BreakerState,
+  breakerSettings,
   CLOSED,
   effectiveState,
   type OutcomeBatch,
+  probeAfterCooldown,
   recordFailures,
   recordSuccess,
   releaseTrial,
@@ -92,16 +94,6 @@ export function nextCheckDelayMs(intervalSeconds: number, random: () => number =
   return Math.round(intervalSeconds * 1000 * (1 - PROBE_JITTER + 2 * PROBE_JITTER * random()));
 }
 
-/** A backend's breaker settings. */
-export function breakerSettings(backend: Pick<BackendConfig, "failureThreshold" | "cooldownSeconds">): BreakerSettings {
-  return { failureThreshold: backend.failureThreshold, cooldownMs: backend.cooldownSeconds * 1000 };
-}
-
-/** How long a granted trial may take before another caller may try. */
-export function trialLeaseMs(backend: Pick<BackendConfig, "timeoutMs">): number {
-  return Math.min(backend.timeoutMs + 5_000, 330_000);
-}
-
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
@@ -152,8 +144,9 @@ export class BackendMonitor {
     if (next === previous) return;
     this.breakerValue = next;
     this.write("breaker", next);
-    if (next.state === "open" && next.retryAt !== null && next.openedAt !== previous.openedAt) {
-      await this.pullAlarm(next.retryAt);
+    if (next.state === "open" && next.openedAt !== previous.openedAt) {
+      const at = probeAfterCooldown(next);
+      if (at !== null) await this.pullAlarm(at);
     }
   }
 
@@ -258,8 +251,8 @@ export class BackendMonitor {
   private async schedule(config: BackendConfig): Promise<void> {
     const now = Date.now();
     let at = now + nextCheckDelayMs(config.healthIntervalSeconds);
-    const b = this.breaker;
-    if (b.state === "open" && b.retryAt !== null) at = Math.min(at, Math.max(b.retryAt, now + MIN_PROBE_GAP_MS));
+    const afterCooldown = probeAfterCooldown(this.breaker);
+    if (afterCooldown !== null) at = Math.min(at, Math.max(afterCooldown, now + MIN_PROBE_GAP_MS));
     await this.ctx.storage.setAlarm(at);
   }
 

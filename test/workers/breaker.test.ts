@@ -5,6 +5,7 @@ import {
   type Breaker,
   CLOSED,
   effectiveState,
+  probeAfterCooldown,
   recordFailures,
   recordSuccess,
   releaseTrial,
@@ -97,5 +98,14 @@ describe("circuit breaker transitions", () => {
     });
     expect(applyBatch(two, settings, { successes: 0, failures: 1, trailingFailures: 1 }, T).state).toBe("open");
     expect(applyBatch(CLOSED, settings, { successes: 4, failures: 0, trailingFailures: 0 }, T)).toEqual(CLOSED);
+  });
+
+  it("probes an open breaker when the cooldown ends, spread by up to 20% of it (at most 5 s)", () => {
+    const open = failTimes(CLOSED, 3);
+    expect(probeAfterCooldown(CLOSED)).toBeNull();
+    expect(probeAfterCooldown(open, () => 0)).toBe(T + 10_000);
+    expect(probeAfterCooldown(open, () => 1)).toBe(T + 12_000);
+    const long = recordFailures(CLOSED, { failureThreshold: 1, cooldownMs: 3_600_000 }, T);
+    expect(probeAfterCooldown(long, () => 1)).toBe(T + 3_600_000 + 5_000);
   });
 });
