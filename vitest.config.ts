@@ -23,7 +23,7 @@ export default defineConfig(async () => {
     ],
     test: {
       include: ["test/workers/**/*.test.ts"],
-      setupFiles: ["./test/workers/apply-migrations.ts"],
+      setupFiles: ["./test/workers/apply-migrations.ts", "./test/workers/outbound.ts"],
     },
   };
 });

@@ -5,14 +5,25 @@
  * shared/seeds/connection-pool-performance-analysis.md, a global lock
  * serialising every host).
  *
- * This version owns the catalog cache; the breaker and health alarm are added
- * by the backend Durable Object issue.
+ * It owns the backend's circuit breaker and health schedule (one alarm), in
+ * `src/backends/monitor.ts`, and its catalog cache. It is not on the
+ * per-call path: isolates cache its breaker state and report call outcomes
+ * in batches, off the response path (`src/backends/breaker-client.ts`).
  *
  * Catalog cache (design rule 7): per capability profile, persisted in SQLite
  * so it survives eviction, served stale while one refresh runs (single-flight,
  * so an expiry under load causes one upstream fetch, not one per caller).
  */
 import { DurableObject } from "cloudflare:workers";
+import { type BreakerSettings, breakerSettings, trialLeaseMs, unavailableMessage } from "../src/backends/breaker";
+import {
+  BackendMonitor,
+  type BreakerSnapshot,
+  type HealthView,
+  type OutcomeReport,
+  type TrialAnswer,
+} from "../src/backends/monitor";
+import { outcomeOf } from "../src/backends/outcome";
 import type { BackendConfig } from "../src/config/snapshot";
 import type { Bindings } from "../src/env";
 import { fetchCatalog } from "../src/mcp/catalog-fetch";
@@ -20,6 +31,7 @@ import type { Catalog, CatalogAnswer } from "../src/mcp/catalog-types";
 import { legacyResponse } from "../src/mcp/legacy-sse";
 import type { LegacyPoster } from "../src/mcp/upstream";
 import { type LegacyAnswer, SseConnections } from "./sse-connections";
+import { BackendFailure } from "../src/mcp/upstream";
 
 /** A catalog older than this is refreshed in the background while still served. */
 const CATALOG_TTL_MS = 60_000;
@@ -34,9 +46,11 @@ export class BackendDO extends DurableObject<Bindings> {
   /** Catalog fetches from inside this object reach a legacy backend directly, not through a stub. */
   private readonly direct: LegacyPoster = async (backend, message, options) =>
     legacyResponse(backend.name, await this.sse.post(backend, options.session?.sessionId ?? "", message));
+  private readonly monitor: BackendMonitor;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
+    this.monitor = new BackendMonitor(ctx, env, this.direct);
     // Idempotent schema creation; SQL calls are synchronous, so it completes before any RPC runs.
     ctx.storage.sql.exec(`
       CREATE TABLE IF NOT EXISTS backend_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -51,12 +65,24 @@ export class BackendDO extends DurableObject<Bindings> {
     return row ? (JSON.parse(row.body) as Catalog) : null;
   }
 
-  private refresh(backend: BackendConfig, profile: string): Promise<CatalogAnswer> {
+  /**
+   * Fetches a profile's catalog (single-flight). The breaker gates it like a
+   * call (an open breaker means no upstream fetch, the stale catalog stays);
+   * `forced` (an operator's refresh) goes through, and like a trial its
+   * outcome decides a half-open breaker.
+   */
+  private refresh(backend: BackendConfig, profile: string, forced = false): Promise<CatalogAnswer> {
     const pending = this.refreshing.get(profile);
     if (pending !== undefined) return pending;
     const run = (async (): Promise<CatalogAnswer> => {
+      const settings = breakerSettings(backend);
+      const gate = forced
+        ? { admitted: true, trial: true, retryAt: null }
+        : await this.monitor.tryAcquireTrial(trialLeaseMs(backend));
+      if (!gate.admitted) return { ok: false, error: unavailableMessage(backend.name, gate.retryAt) };
       try {
         const catalog = await fetchCatalog(backend, profile, this.direct);
+        await this.monitor.record(settings, "success", gate.trial);
         this.ctx.storage.sql.exec(
           "INSERT OR REPLACE INTO catalog (profile, body, fetched_at) VALUES (?, ?, ?)",
           profile,
@@ -69,11 +95,14 @@ export class BackendDO extends DurableObject<Bindings> {
         );
         return { ok: true, catalog };
       } catch (err) {
-        return { ok: false, error: err instanceof Error ? err.message : "Catalog fetch failed" };
-      } finally {
-        this.refreshing.delete(profile);
+        await this.monitor.record(settings, outcomeOf(err), gate.trial);
+        // BackendFailure messages are written to be shown; anything else is not echoed.
+        const error = err instanceof BackendFailure ? err.message : `Backend '${backend.name}' catalog fetch failed`;
+        return { ok: false, error };
       }
-    })();
+    })().finally(() => {
+      if (this.refreshing.get(profile) === run) this.refreshing.delete(profile);
+    });
     this.refreshing.set(profile, run);
     return run;
   }
@@ -83,6 +112,7 @@ export class BackendDO extends DurableObject<Bindings> {
    * once stale), or fetched now if there is none yet.
    */
   async catalog(backend: BackendConfig, profile: string): Promise<CatalogAnswer> {
+    await this.monitor.adopt(backend);
     const cached = this.stored(profile);
     if (cached) {
       if (Date.now() - cached.fetchedAt > CATALOG_TTL_MS) this.ctx.waitUntil(this.refresh(backend, profile));
@@ -91,10 +121,20 @@ export class BackendDO extends DurableObject<Bindings> {
     return this.refresh(backend, profile);
   }
 
-  /** Drops every cached catalog and fetches the given profile again now. */
+  /**
+   * Re-discovers the catalog of `profile` now (an operator's refresh), then
+   * the other cached profiles in the background. A failure keeps the old
+   * catalogs.
+   */
   async refreshCatalog(backend: BackendConfig, profile: string): Promise<CatalogAnswer> {
-    this.ctx.storage.sql.exec("DELETE FROM catalog");
-    return this.refresh(backend, profile);
+    const answer = await this.refresh(backend, profile, true);
+    if (answer.ok) {
+      const others = this.ctx.storage.sql
+        .exec<{ profile: string }>("SELECT profile FROM catalog WHERE profile != ?", profile)
+        .toArray();
+      for (const row of others) this.ctx.waitUntil(this.refresh(backend, row.profile, true));
+    }
+    return answer;
   }
 
   /**
@@ -106,9 +146,46 @@ export class BackendDO extends DurableObject<Bindings> {
     return this.sse.post(backend, key, message);
   }
 
-  /** Forgets everything (the backend was deleted). */
+
+  /** The admin API created, enabled or changed the backend: store its config, (re)start its health schedule. */
+  async configure(backend: BackendConfig): Promise<void> {
+    if (await this.monitor.configure(backend)) this.ctx.storage.sql.exec("DELETE FROM catalog");
+  }
+
+  /** The backend was disabled: stop probing (catalogs and breaker are kept). */
+  async stop(): Promise<void> {
+    await this.monitor.stop();
+  }
+
+  /** Forgets everything (the backend was deleted); a tombstone keeps the schedule from restarting. */
   async reset(): Promise<void> {
     this.sse.closeAll();
-    await this.ctx.storage.deleteAll();
+    await this.monitor.forget();
+    this.ctx.storage.sql.exec("DELETE FROM catalog");
+  }
+
+  /** Breaker, last probe and next probe. */
+  async health(): Promise<HealthView> {
+    return this.monitor.health();
+  }
+
+  /** The breaker as of now (isolates cache it for about a second). */
+  async breakerState(): Promise<BreakerSnapshot> {
+    return this.monitor.breakerState();
+  }
+
+  /** Admits a call: always while closed, one trial per lease once the cooldown elapsed, never while open. */
+  async tryAcquireTrial(leaseMs: number): Promise<TrialAnswer> {
+    return this.monitor.tryAcquireTrial(leaseMs);
+  }
+
+  /** Call outcomes an isolate collected; answers with the breaker as of now. */
+  async report(settings: BreakerSettings, report: OutcomeReport): Promise<BreakerSnapshot> {
+    return this.monitor.report(settings, report);
+  }
+
+  /** The health schedule. */
+  override async alarm(): Promise<void> {
+    await this.monitor.alarm();
   }
 }

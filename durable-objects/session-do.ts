@@ -25,7 +25,7 @@ export interface SessionRecord {
 export type UpstreamAnswer =
   | { ok: true; session: UpstreamSession }
   | { ok: false; reason: "ended" | "unknown" }
-  | { ok: false; reason: "failed"; kind: string; message: string };
+  | { ok: false; reason: "failed"; kind: string; message: string; status?: number };
 
 /** Upper bound on backends one client session can have upstream sessions with. */
 const MAX_UPSTREAMS = 1000;
@@ -93,8 +93,14 @@ export class SessionDO extends DurableObject<Bindings> {
         }
         return { ok: true, session };
       } catch (err) {
-        const e = err as { kind?: string; message?: string };
-        return { ok: false, reason: "failed", kind: e.kind ?? "network", message: e.message ?? "Backend failed" };
+        const e = err as { kind?: string; message?: string; status?: number };
+        return {
+          ok: false,
+          reason: "failed",
+          kind: e.kind ?? "network",
+          message: e.message ?? "Backend failed",
+          status: e.status,
+        };
       } finally {
         this.inflight.delete(backend.name);
       }

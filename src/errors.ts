@@ -19,6 +19,7 @@ export type ErrorCode =
   | "conflict"
   | "payload_too_large"
   | "unsupported_media_type"
+  | "bad_gateway"
   | "internal_error";
 
 /** One invalid field: a dotted path and what is wrong with it. */

@@ -1,10 +1,16 @@
 /**
- * `/api/backends`: register, list, read, update and remove upstream MCP servers.
+ * `/api/backends`: register, list, read, update and remove upstream MCP
+ * servers; read a backend's health; refresh its catalog. Every change is
+ * also told to the backend's Durable Object (health schedule, breaker,
+ * catalogs), which never reads D1 itself.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { backendHealth, catalogCounts, refreshBackend, removeBackend, syncBackend } from "../backends/lifecycle";
+import { backendConfig } from "../config/d1-source";
 import { database } from "../config/db";
 import { decryptHeaders, keyMaterial } from "../config/header-crypto";
+import type { BackendConfig } from "../config/snapshot";
 import {
   backendView,
   createBackend,
@@ -17,7 +23,15 @@ import { checkBackendUrl, dohResolver } from "../config/url-safety";
 import type { AppEnv } from "../env";
 import { HttpError } from "../errors";
 import { apiRouter, commonErrors, conflict, jsonBody, jsonResponse, noContent, notFound } from "./openapi";
-import { Backend, BackendCreate, BackendUpdate, NameParam } from "./schemas";
+import {
+  Backend,
+  BackendCreate,
+  BackendHealth,
+  BackendUpdate,
+  CatalogRefresh,
+  ErrorResponse,
+  NameParam,
+} from "./schemas";
 
 const DEFAULT_RESOLVER = "https://cloudflare-dns.com/dns-query";
 
@@ -30,6 +44,12 @@ async function assertUrlAllowed(c: Context<AppEnv>, url: string): Promise<void> 
       { path: "url", message: `${verdict.reason}; set ALLOW_PRIVATE_BACKENDS=true to allow it` },
     ]);
   }
+}
+
+/** The stored backend as the request path and its DO see it (headers decrypted); 404 if unknown. */
+async function loadBackend(c: Context<AppEnv>, name: string): Promise<BackendConfig> {
+  const row = await getBackendRow(database(c.env.DB), name);
+  return backendConfig(row, row.headersEncrypted ? keyMaterial(c.env) : "");
 }
 
 const tags = ["backends"];
@@ -49,6 +69,10 @@ export const backendRoutes = apiRouter()
       const input = c.req.valid("json");
       await assertUrlAllowed(c, input.url);
       const view = await createBackend(database(c.env.DB), input, () => keyMaterial(c.env));
+      const backend = await loadBackend(c, view.name);
+      await syncBackend(c.env, backend);
+      // Discover its catalog now, so the first listing finds it (best effort, after the response).
+      if (backend.enabled) c.executionCtx.waitUntil(refreshBackend(c.env, backend));
       return c.json(view, 201);
     },
   )
@@ -94,6 +118,7 @@ export const backendRoutes = apiRouter()
         async (row) => (row.headersEncrypted ? decryptHeaders(row.headersEncrypted, material()) : {}),
         material,
       );
+      await syncBackend(c.env, await loadBackend(c, view.name));
       return c.json(view, 200);
     },
   )
@@ -107,7 +132,52 @@ export const backendRoutes = apiRouter()
       responses: { ...noContent, ...commonErrors, ...notFound, ...conflict },
     }),
     async (c) => {
-      await deleteBackend(database(c.env.DB), c.req.valid("param").name);
+      const { name } = c.req.valid("param");
+      await deleteBackend(database(c.env.DB), name);
+      await removeBackend(c.env, name);
       return c.body(null, 204);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/{name}/health",
+      tags,
+      summary: "A backend's health",
+      description:
+        "Circuit breaker state and the last and next health probe (an MCP `ping`, every `healthIntervalSeconds` ±20%). Times are ISO 8601 or null; `retryAt` is present while the breaker is not closed.",
+      request: { params: NameParam },
+      responses: { 200: jsonResponse(BackendHealth, "The backend's health"), ...commonErrors, ...notFound },
+    }),
+    async (c) => {
+      const { name } = c.req.valid("param");
+      await getBackendRow(database(c.env.DB), name);
+      return c.json(await backendHealth(c.env, name), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/{name}/refresh",
+      tags,
+      summary: "Re-discover a backend's catalog now",
+      description:
+        "Fetches the backend's tools, prompts, resources and resource templates now (joining a refresh already under way) and answers with the counts a client without sampling, elicitation or roots sees. 502 if the backend fails; the previous catalog is kept.",
+      request: { params: NameParam },
+      responses: {
+        200: jsonResponse(CatalogRefresh, "What the backend offers now"),
+        ...commonErrors,
+        ...notFound,
+        502: jsonResponse(ErrorResponse, "The backend failed; `message` says how"),
+      },
+    }),
+    async (c) => {
+      const backend = await loadBackend(c, c.req.valid("param").name);
+      const answer = await refreshBackend(c.env, backend);
+      if (!answer.ok) {
+        throw new HttpError(502, "bad_gateway", answer.error, { backend: backend.name });
+      }
+      const fetchedAt = new Date(answer.catalog.fetchedAt).toISOString();
+      return c.json({ backend: backend.name, ...catalogCounts(answer.catalog), fetchedAt }, 200);
     },
   );

@@ -111,6 +111,38 @@ export const Backend = z
   })
   .openapi("Backend");
 
+const Timestamp = z
+  .string()
+  .nullable()
+  .openapi({ description: "ISO 8601, or null", example: "2026-01-01T00:00:00.000Z" });
+
+export const BackendHealth = z
+  .object({
+    breaker: z.enum(["closed", "open", "half-open"]).openapi({
+      description:
+        "open: calls fail fast; half-open: the cooldown is over and one trial call (or the next probe) decides",
+    }),
+    healthy: z.boolean().openapi({ description: "The breaker is closed and the last probe (if any) succeeded" }),
+    consecutiveFailures: z.number().int(),
+    lastCheckAt: Timestamp.openapi({ description: "When the last health probe finished" }),
+    lastLatencyMs: z.number().nullable().openapi({ description: "Round trip of the last successful probe's ping" }),
+    lastError: z.string().nullable().openapi({ description: "Why the last probe failed; null if it succeeded" }),
+    nextCheckAt: Timestamp.openapi({ description: "When the next probe runs; null while disabled" }),
+    retryAt: z.string().optional().openapi({ description: "While not closed: when calls will be tried again" }),
+  })
+  .openapi("BackendHealth");
+
+export const CatalogRefresh = z
+  .object({
+    backend: Slug,
+    tools: z.number().int(),
+    prompts: z.number().int(),
+    resources: z.number().int(),
+    resourceTemplates: z.number().int(),
+    fetchedAt: z.string(),
+  })
+  .openapi("CatalogRefresh");
+
 const NameList = (max: number) =>
   z
     .array(Slug)

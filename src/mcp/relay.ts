@@ -6,6 +6,7 @@
  * answer can be routed back by any isolate (`names.ts`).
  */
 
+import { guardCall } from "../backends/breaker-client";
 import { forgetCatalogs } from "./catalog";
 import type { McpContext, Outcome } from "./context";
 import { ErrorCode, errorResponse, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse } from "./jsonrpc";
@@ -75,6 +76,9 @@ export async function forward(
       ? { jsonrpc: "2.0", id: request.id, result: mapResult(reply.result) }
       : { ...reply, id: request.id };
 
+  // An open breaker answers from isolate memory: no upstream call, no DO round trip.
+  const breaker = await guardCall(ctx, backend, request.id);
+  if (breaker.rejection) return { kind: "json", body: breaker.rejection };
   const tool = request.method === "tools/call" ? request.params?.name : undefined;
   const span = ctx.spans.start("backend", {
     backend: backend.name,
@@ -106,6 +110,7 @@ export async function forward(
     }
   } catch (err) {
     idle.stop();
+    breaker.done(err);
     if (err instanceof BackendFailure) return { kind: "json", body: done(backendErrorResponse(request.id, err), err) };
     span.end("error", { error: err instanceof SessionError ? "session" : "internal" });
     throw err;
@@ -114,8 +119,11 @@ export async function forward(
   const prefix = ctx.endpoint.prefix;
   if (!(res.headers.get("content-type") ?? "").includes("text/event-stream")) {
     try {
-      return { kind: "json", body: done(finish(await readReply(backend.name, res, request.id))) };
+      const reply = done(finish(await readReply(backend.name, res, request.id)));
+      breaker.done();
+      return { kind: "json", body: reply };
     } catch (err) {
+      breaker.done(err);
       if (err instanceof BackendFailure)
         return { kind: "json", body: done(backendErrorResponse(request.id, err), err) };
       span.end("error", { error: "internal" });
@@ -141,6 +149,7 @@ export async function forward(
       );
       done(final);
     } catch (err) {
+      breaker.done(err);
       final =
         err instanceof BackendFailure
           ? done(backendErrorResponse(request.id, err), err)
@@ -148,6 +157,7 @@ export async function forward(
       if (!(err instanceof BackendFailure)) span.end("error", { error: "internal" });
     } finally {
       idle.stop();
+      breaker.done();
       // The request's span ended when the stream started; this call's span ends now.
       ctx.spans.flush();
     }

@@ -149,7 +149,7 @@ export class Session {
     const answer = await stub(this.env, this.claims.sid).upstream(backend);
     if (!answer.ok) {
       if (answer.reason === "failed") {
-        throw new BackendFailure(backend.name, answer.kind as BackendFailure["kind"], answer.message);
+        throw new BackendFailure(backend.name, answer.kind as BackendFailure["kind"], answer.message, answer.status);
       }
       cache.delete(this.claims.sid);
       throw new SessionError(404, "Session not found");

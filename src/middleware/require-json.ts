@@ -10,7 +10,9 @@ const WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
 /** 415 for a body-carrying request without a JSON content type. */
 export function requireJson(): MiddlewareHandler {
   return async function requireJsonMiddleware(c, next) {
-    if (WITH_BODY.has(c.req.method)) {
+    // A bodiless action (e.g. POST /api/backends/:name/refresh) needs no content type.
+    const bodiless = c.req.raw.body === null || c.req.header("content-length") === "0";
+    if (WITH_BODY.has(c.req.method) && !bodiless) {
       const type = c.req.header("content-type") ?? "";
       if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
         throw new HttpError(415, "unsupported_media_type", "Content-Type must be application/json");
