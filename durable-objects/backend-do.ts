@@ -30,8 +30,8 @@ import { fetchCatalog } from "../src/mcp/catalog-fetch";
 import type { Catalog, CatalogAnswer } from "../src/mcp/catalog-types";
 import { legacyResponse } from "../src/mcp/legacy-sse";
 import type { LegacyPoster } from "../src/mcp/upstream";
-import { type LegacyAnswer, SseConnections } from "./sse-connections";
 import { BackendFailure } from "../src/mcp/upstream";
+import { type LegacyAnswer, SseConnections } from "./sse-connections";
 
 /** A catalog older than this is refreshed in the background while still served. */
 const CATALOG_TTL_MS = 60_000;
@@ -145,7 +145,6 @@ export class BackendDO extends DurableObject<Bindings> {
   async ssePost(backend: BackendConfig, key: string, message: unknown): Promise<LegacyAnswer> {
     return this.sse.post(backend, key, message);
   }
-
 
   /** The admin API created, enabled or changed the backend: store its config, (re)start its health schedule. */
   async configure(backend: BackendConfig): Promise<void> {

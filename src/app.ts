@@ -9,7 +9,7 @@ import { loadConfig } from "./config/middleware";
 import type { AppEnv } from "./env";
 import { HttpError, handleError } from "./errors";
 import { mcpRoutes } from "./mcp/routes";
-import { renderMetrics } from "./observability/metrics";
+import { breakerGauges, renderMetrics } from "./observability/metrics";
 import { allTimeRollups } from "./observability/queries";
 
 /** Builds the Worker's HTTP application. */
@@ -20,8 +20,11 @@ export function createApp() {
 
   // Prometheus scrape: admin credentials, read from the consumer's rollups (never the request path).
   app.get("/metrics", loadConfig(), requireAdmin(), async (c) => {
-    const rows = await allTimeRollups(database(c.env.DB));
-    return c.text(renderMetrics(rows), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+    const [rows, breakers] = await Promise.all([
+      allTimeRollups(database(c.env.DB)),
+      breakerGauges(c.env, [...c.get("config").backends.values()]),
+    ]);
+    return c.text(renderMetrics(rows, breakers), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
   });
 
   app.use("/api/*", loadConfig());

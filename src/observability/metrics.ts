@@ -2,12 +2,44 @@
  * Prometheus text exposition (format 0.0.4) from the all-time rollups (pure).
  * Counters come from rows retention never deletes, so they only go up.
  */
+import type { BackendConfig } from "../config/snapshot";
+import type { Bindings } from "../env";
 import { LATENCY_BUCKETS_MS, type RollupRow } from "./schema";
 
 /** Breaker state per backend, when known. */
 export interface BreakerGauge {
   backend: string;
   state: "closed" | "open" | "half-open";
+}
+
+/** Time a scrape waits for one backend's breaker state. */
+const BREAKER_READ_MS = 500;
+
+/**
+ * The breaker state of every enabled backend, read from their Durable Objects
+ * in parallel (one small RPC each, per scrape); a backend whose object does
+ * not answer in time is left out of the gauge.
+ */
+export async function breakerGauges(env: Bindings, backends: readonly BackendConfig[]): Promise<BreakerGauge[]> {
+  const reads = backends
+    .filter((b) => b.enabled)
+    .slice(0, 1000)
+    .map(async (b): Promise<BreakerGauge | null> => {
+      const stub = env.BACKEND.get(env.BACKEND.idFromName(b.name));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), BREAKER_READ_MS);
+      });
+      try {
+        const state = await Promise.race([stub.breakerState().then((s) => s.state), timeout]);
+        return state ? { backend: b.name, state } : null;
+      } catch {
+        return null;
+      } finally {
+        if (timer !== undefined) clearTimeout(timer);
+      }
+    });
+  return (await Promise.all(reads)).filter((g): g is BreakerGauge => g !== null);
 }
 
 function escapeLabel(value: string): string {

@@ -13,7 +13,7 @@ import { toOtlp } from "../../src/observability/otlp";
 import { bucketIndex, rollupKey } from "../../src/observability/rollups";
 import type { RollupRow } from "../../src/observability/schema";
 import type { Span, SpanSink } from "../../src/observability/span";
-import { ADMIN, api, errorOf } from "./helpers";
+import { ADMIN, api, createBackend, errorOf } from "./helpers";
 
 let seq = 0;
 function hex(n: number, width: number): string {
@@ -203,6 +203,7 @@ describe("span API and metrics", () => {
   it("serves Prometheus text from the rollups", async () => {
     const s = span({ attributes: { backend: "metrics-backend", tool: "metrics-tool" }, durationMs: 30 });
     await consume([s]);
+    const backend = await createBackend();
     const res = await api("GET", "/metrics");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/plain");
@@ -213,6 +214,8 @@ describe("span API and metrics", () => {
     expect(res.text).toContain(
       'mcpgw_tool_call_duration_ms_bucket{tool="metrics-tool",backend="metrics-backend",le="50"} 1',
     );
+    expect(res.text).toContain(`mcpgw_backend_breaker_state{backend="${backend}",state="closed"} 1`);
+    expect(res.text).toContain(`mcpgw_backend_breaker_state{backend="${backend}",state="open"} 0`);
     for (const line of res.text.trim().split("\n")) {
       expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? -?[\d.e+]+)$/);
     }
