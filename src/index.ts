@@ -6,6 +6,7 @@ import { createApp } from "./app";
 import type { Bindings } from "./env";
 
 export { BackendDO } from "../durable-objects/backend-do";
+export { RateLimiterDO } from "../durable-objects/rate-limiter-do";
 export { SessionDO } from "../durable-objects/session-do";
 
 const app = createApp();
