@@ -8,6 +8,7 @@ import { HttpError } from "../errors";
 import { requireJson } from "../middleware/require-json";
 import { backendRoutes } from "./backends";
 import { apiRouter } from "./openapi";
+import { pluginRoutes } from "./plugins";
 import { serverRoutes } from "./servers";
 import { tokenRoutes } from "./tokens";
 
@@ -40,5 +41,6 @@ export function adminApi() {
   api.route("/backends", backendRoutes);
   api.route("/servers", serverRoutes);
   api.route("/tokens", tokenRoutes);
+  api.route("/plugins", pluginRoutes);
   return api;
 }
