@@ -17,6 +17,8 @@ export interface McpContext {
   defer: (work: Promise<unknown>) => void;
   /** The W3C `traceparent` sent to backends: the client's trace, with this request's span as parent. */
   traceparent: string;
+  /** Byte length of the raw request body (the whole batch for a batch), for plugins' size checks. */
+  requestBytes: number;
 }
 
 /** A handler's answer: one JSON response, or an SSE stream that ends with it. */

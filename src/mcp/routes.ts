@@ -75,7 +75,8 @@ function outcomeResponse(outcome: Outcome): Response {
   });
 }
 
-async function readBody(c: Context<AppEnv>): Promise<unknown> {
+/** The parsed body and its raw byte length (plugins read sizes from it, never by re-serialising). */
+async function readBody(c: Context<AppEnv>): Promise<{ value: unknown; bytes: number }> {
   const type = c.req.header("content-type") ?? "";
   if (!type.includes("application/json")) {
     throw new TransportError(
@@ -89,13 +90,18 @@ async function readBody(c: Context<AppEnv>): Promise<unknown> {
   const buffer = await c.req.arrayBuffer();
   if (buffer.byteLength > MAX_MCP_BODY_BYTES) throw new TransportError(413, ErrorCode.ServerError, "Payload Too Large");
   try {
-    return JSON.parse(new TextDecoder().decode(buffer));
+    return { value: JSON.parse(new TextDecoder().decode(buffer)), bytes: buffer.byteLength };
   } catch {
     throw new TransportError(400, ErrorCode.ParseError, "Parse error: Invalid JSON");
   }
 }
 
-async function context(c: Context<AppEnv>, serverName: string | null, subject: string): Promise<McpContext> {
+async function context(
+  c: Context<AppEnv>,
+  serverName: string | null,
+  subject: string,
+  requestBytes = 0,
+): Promise<McpContext> {
   const config = c.get("config");
   const endpoint = resolveEndpoint(config, serverName);
   if (!endpoint) throw new TransportError(404, ErrorCode.ServerError, `Unknown server '${serverName}'`);
@@ -107,6 +113,7 @@ async function context(c: Context<AppEnv>, serverName: string | null, subject: s
     session,
     defer: (work) => c.executionCtx.waitUntil(work),
     traceparent: formatTraceparent(requestTrace(c.req.header("traceparent"))),
+    requestBytes,
   };
 }
 
@@ -145,7 +152,7 @@ async function post(c: Context<AppEnv>, serverName: string | null): Promise<Resp
   const subject = await authorize(c, serverName);
   checkAccept(c.req.raw, ["application/json", "text/event-stream"]);
   const headerVersion = checkProtocolVersion(c.req.raw);
-  const body = await readBody(c);
+  const { value: body, bytes } = await readBody(c);
 
   // initialize opens a session; it must be a lone request (basic/lifecycle).
   const first = classify(body);
@@ -160,7 +167,7 @@ async function post(c: Context<AppEnv>, serverName: string | null): Promise<Resp
     return jsonResponse(result.body, result.sessionId ? { "mcp-session-id": result.sessionId } : {});
   }
 
-  const ctx = await context(c, serverName, subject);
+  const ctx = await context(c, serverName, subject, bytes);
   await ctx.session.assertLive();
 
   if (Array.isArray(body)) {
