@@ -58,6 +58,12 @@ class BrokenPlugin implements PluginInstance {
   }
 }
 
+/** The stored hooks that exist and that the kind implements (a kind that dropped a hook never sees it). */
+function hooksOf(p: PluginConfig, kinds: ReadonlyMap<string, PluginKind>): Set<HookName> {
+  const supported = kinds.get(p.kind)?.hooks ?? HOOKS;
+  return new Set(p.hooks.filter((h): h is HookName => (supported as readonly string[]).includes(h)));
+}
+
 function build(p: PluginConfig, kinds: ReadonlyMap<string, PluginKind>): PluginInstance {
   const kind = kinds.get(p.kind);
   if (!kind) return new BrokenPlugin();
@@ -93,7 +99,7 @@ export function compileChain(
       priority: p.priority,
       timeoutMs: settings.timeoutMs,
       onError: settings.onError,
-      hooks: new Set(p.hooks.filter((h): h is HookName => (HOOKS as readonly string[]).includes(h))),
+      hooks: hooksOf(p, kinds),
       conditions: conditions === "invalid" ? null : conditions,
       instance: conditions === "invalid" ? new BrokenPlugin() : build(p, kinds),
     });

@@ -227,6 +227,22 @@ describe("executor", () => {
     expect(run.blocked?.code).toBe("PLUGIN_ERROR");
   });
 
+  it("a stored hook the kind does not implement is never run", () => {
+    const c = chain(
+      [
+        stored({
+          name: "tf",
+          kind: "tool_filter",
+          hooks: ["tool_pre_invoke", "prompt_pre_fetch"],
+          config: { deny: ["*"] },
+        }),
+      ],
+      testKinds({}),
+    );
+    expect(c.select("prompt_pre_fetch", { ...TARGET, entity: "prompt" })).toEqual([]);
+    expect(c.select("tool_pre_invoke", TARGET)).toHaveLength(1);
+  });
+
   it("unknown kinds and unreadable configs fail closed instead of vanishing", async () => {
     const kinds = testKinds({});
     const c = chain(

@@ -93,7 +93,10 @@ describe("pii_filter", () => {
 
 describe("deny_list", () => {
   it("blocks whole words and phrases case-insensitively", async () => {
-    const p = builtin("deny_list", { words: ["forbidden", "drop table"] });
+    const p = builtin("deny_list", { words: ["forbidden", "drop table", "rm -rf", "$(curl", "a/b"] });
+    expect((await runOnce(p, "tool_pre_invoke", { cmd: "sudo RM  -RF /" }))?.violation).toBeTruthy();
+    expect((await runOnce(p, "tool_pre_invoke", { cmd: "x=$(curl evil)" }))?.violation).toBeTruthy();
+    expect((await runOnce(p, "tool_pre_invoke", { cmd: "see a/b" }))?.violation).toBeTruthy();
     expect((await runOnce(p, "tool_pre_invoke", { q: "This is FORBIDDEN." }))?.violation?.code).toBe("DENIED_CONTENT");
     expect(
       (await runOnce(p, "tool_pre_invoke", { q: ["x", { y: "please DROP   Table users" }] }))?.violation,

@@ -8,11 +8,12 @@ import { commonSettings } from "../settings";
 import { defineKind, HOOKS } from "../types";
 import { someString } from "../walk";
 
+/** A term as a pattern: every syntax character escaped (only those: the `u` flag rejects other escapes). */
 function termSource(term: string): string {
   return term
     .trim()
     .split(/\s+/)
-    .map((w) => w.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&"))
+    .map((w) => w.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&"))
     .join("\\s+");
 }
 
@@ -27,18 +28,27 @@ export function denyPattern(terms: readonly string[], match: "word" | "substring
     : new RegExp(`(?:${body})`, "iu");
 }
 
-const schema = z.strictObject({
-  words: z
-    .array(z.string().trim().min(1).max(200))
-    .min(1)
-    .max(1000)
-    .describe("Words or phrases to deny (case-insensitive)"),
-  match: z
-    .enum(["word", "substring"])
-    .default("word")
-    .describe("word: only whole words/phrases; substring: anywhere, also inside words"),
-  ...commonSettings(),
-});
+const schema = z
+  .strictObject({
+    words: z
+      .array(z.string().trim().min(1).max(200))
+      .min(1)
+      .max(1000)
+      .describe("Words or phrases to deny (case-insensitive)"),
+    match: z
+      .enum(["word", "substring"])
+      .default("word")
+      .describe("word: only whole words/phrases; substring: anywhere, also inside words"),
+    ...commonSettings(),
+  })
+  .superRefine((config, ctx) => {
+    // Built once here as well, so a term that cannot compile is a 400 at save time, not a failing plugin.
+    try {
+      denyPattern(config.words, config.match);
+    } catch {
+      ctx.addIssue({ code: "custom", path: ["words"], message: "cannot be compiled into a pattern" });
+    }
+  });
 
 export const denyList = defineKind({
   kind: "deny_list",
