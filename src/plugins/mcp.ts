@@ -104,6 +104,23 @@ function matchTarget(ctx: McpContext, t: { entity: Entity; name: string; origina
   } satisfies MatchTarget;
 }
 
+/**
+ * Longest wait for a tool's catalog entry. A warm isolate has it in memory; a
+ * cold one asks the backend's Durable Object once. Past this the tool counts
+ * as not catalogued (schema_guard's `require_catalog` decides).
+ */
+const CATALOG_LOOKUP_MS = 500;
+
+function lookupTool(lookup: () => Promise<CatalogItem | undefined>): Promise<CatalogItem | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), CATALOG_LOOKUP_MS);
+  });
+  return Promise.race([lookup().catch(() => undefined), deadline]).finally(() => {
+    if (timer !== undefined) clearTimeout(timer);
+  });
+}
+
 function requestContext(ctx: McpContext, target: CallTarget, match: MatchTarget): RequestContext {
   let state: Map<string, unknown> | undefined;
   let tool: Promise<CatalogItem | undefined> | undefined;
@@ -113,7 +130,7 @@ function requestContext(ctx: McpContext, target: CallTarget, match: MatchTarget)
     requestBytes: ctx.requestBytes,
     env: ctx.env,
     tool: () => {
-      tool ??= target.tool ? target.tool().catch(() => undefined) : Promise.resolve(undefined);
+      tool ??= target.tool ? lookupTool(target.tool) : Promise.resolve(undefined);
       return tool;
     },
     getState: (plugin, key) => state?.get(`${plugin}\0${key}`),
