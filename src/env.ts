@@ -3,6 +3,7 @@
  */
 
 import type { BackendDO } from "../durable-objects/backend-do";
+import type { RateLimiterDO } from "../durable-objects/rate-limiter-do";
 import type { SessionDO } from "../durable-objects/session-do";
 import type { Principal } from "./auth/principal";
 import type { ConfigSnapshot } from "./config/snapshot";
@@ -12,6 +13,10 @@ export interface Bindings {
   DB: D1Database;
   BACKEND: DurableObjectNamespace<BackendDO>;
   SESSION: DurableObjectNamespace<SessionDO>;
+  /** One RateLimiterDO per rate-limit key (the rate_limit plugin). */
+  RATE_LIMITER: DurableObjectNamespace<RateLimiterDO>;
+  /** "false" turns the plugin chain off entirely (default on). */
+  PLUGINS_ENABLED?: string;
   /** Comma-separated extra origins allowed to call the MCP endpoints from browsers. */
   ALLOWED_ORIGINS?: string;
   /** Comma-separated host names the MCP endpoints answer for (DNS-rebinding protection); empty = any. */

@@ -8,6 +8,7 @@ import { HttpError } from "../errors";
 import { requireJson } from "../middleware/require-json";
 import { backendRoutes } from "./backends";
 import { apiRouter } from "./openapi";
+import { pluginRoutes } from "./plugins";
 import { serverRoutes } from "./servers";
 import { spanRoutes } from "./spans";
 import { tokenRoutes } from "./tokens";
@@ -42,5 +43,6 @@ export function adminApi() {
   api.route("/servers", serverRoutes);
   api.route("/tokens", tokenRoutes);
   api.route("/spans", spanRoutes);
+  api.route("/plugins", pluginRoutes);
   return api;
 }

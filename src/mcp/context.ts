@@ -20,6 +20,8 @@ export interface McpContext {
   traceparent: string;
   /** This request's spans (collected in memory, flushed off the request path). */
   spans: SpanRecorder;
+  /** Byte length of the raw request body (the whole batch for a batch), for plugins' size checks. */
+  requestBytes: number;
 }
 
 /** A handler's answer: one JSON response, or an SSE stream that ends with it. */

@@ -3,6 +3,7 @@
  * Listings are answered from cached catalogs; calls are forwarded to the
  * owning backend with its original name.
  */
+import { guardCall, thenMap, visibleTools, withArguments } from "../plugins/mcp";
 import { LruMap } from "../util/lru";
 import { catalogs } from "./catalog";
 import type { Catalog } from "./catalog-types";
@@ -66,6 +67,11 @@ function publicContents(backend: string, prefix: boolean) {
   };
 }
 
+/** The catalog entry of a public tool name (plugins that need the tool's schema or annotations). */
+function toolEntry(ctx: McpContext, name: string) {
+  return async () => (await federatedView(ctx)).toolsByName.get(name)?.item;
+}
+
 async function routeTool(ctx: McpContext, name: string) {
   const index = ctx.endpoint.prefix ? null : (await federatedView(ctx)).toolsByName;
   const route = routeName(ctx.endpoint, name, index);
@@ -114,7 +120,7 @@ export async function dispatch(ctx: McpContext, request: JsonRpcRequest): Promis
       case "ping":
         return json({});
       case "tools/list":
-        return json(page((await federatedView(ctx)).tools, params, "tools"));
+        return json(page(visibleTools(ctx, (await federatedView(ctx)).tools), params, "tools"));
       case "prompts/list":
         return json(page((await federatedView(ctx)).prompts, params, "prompts"));
       case "resources/list":
@@ -122,21 +128,40 @@ export async function dispatch(ctx: McpContext, request: JsonRpcRequest): Promis
       case "resources/templates/list":
         return json(page((await federatedView(ctx)).resourceTemplates, params, "resourceTemplates"));
       case "tools/call": {
-        const route = await routeTool(ctx, stringParam(params, "name"));
-        return await forward(ctx, route.backend, { ...request, params: { ...params, name: route.name } });
+        const name = stringParam(params, "name");
+        const route = await routeTool(ctx, name);
+        const target = { entity: "tool", name, original: route.name, backend: route.backend } as const;
+        const args = params?.arguments ?? {};
+        // Plugin hook point: tool_pre_invoke on `arguments`, tool_post_invoke on the result.
+        return await guardCall(ctx, id, { ...target, tool: toolEntry(ctx, name) }, args, (next, map) =>
+          forward(ctx, route.backend, { ...request, params: withArguments(params, route.name, args, next) }, map),
+        );
       }
       case "prompts/get": {
-        const route = await routePrompt(ctx, stringParam(params, "name"));
-        return await forward(ctx, route.backend, { ...request, params: { ...params, name: route.name } });
+        const name = stringParam(params, "name");
+        const route = await routePrompt(ctx, name);
+        const target = { entity: "prompt", name, original: route.name, backend: route.backend } as const;
+        const args = params?.arguments ?? {};
+        // Plugin hook point: prompt_pre_fetch on `arguments`, prompt_post_fetch on the messages.
+        return await guardCall(ctx, id, target, args, (next, map) =>
+          forward(ctx, route.backend, { ...request, params: withArguments(params, route.name, args, next) }, map),
+        );
       }
       case "resources/read": {
-        const route = await routeResource(ctx, stringParam(params, "uri"));
-        return await forward(
-          ctx,
-          route.backend,
-          { ...request, params: { ...params, uri: route.uri } },
-          publicContents(route.backend, ctx.endpoint.prefix),
-        );
+        const uri = stringParam(params, "uri");
+        const first = await routeResource(ctx, uri);
+        const target = { entity: "resource", name: uri, original: first.uri, backend: first.backend } as const;
+        // Plugin hook point: resource_pre_fetch on the URI (a rewritten URI is routed again), resource_post_fetch on contents.
+        return await guardCall(ctx, id, target, uri, async (next, map) => {
+          const route = next === uri ? first : await routeResource(ctx, String(next));
+          const contents = publicContents(route.backend, ctx.endpoint.prefix);
+          return forward(
+            ctx,
+            route.backend,
+            { ...request, params: { ...params, uri: route.uri } },
+            thenMap(contents, map),
+          );
+        });
       }
       case "resources/subscribe":
       case "resources/unsubscribe": {

@@ -9,7 +9,14 @@
 import { guardCall } from "../backends/breaker-client";
 import { forgetCatalogs } from "./catalog";
 import type { McpContext, Outcome } from "./context";
-import { ErrorCode, errorResponse, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse } from "./jsonrpc";
+import {
+  ErrorCode,
+  errorResponse,
+  type JsonRpcId,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+  RpcError,
+} from "./jsonrpc";
 import { gatewayRequestId, publicUri, splitGatewayRequestId } from "./names";
 import { SessionError } from "./sessions";
 import { encodeSseMessage, encodeSsePriming } from "./sse";
@@ -61,19 +68,21 @@ function idleAbort(ms: number, backend: string): { signal: AbortSignal; touch: (
 /**
  * Sends `request` to `backendName` in the client's session and answers with
  * JSON if the backend does, or an SSE stream relaying the call's messages.
- * `mapResult` rewrites the final result (e.g. resource URIs).
+ * `mapResult` rewrites the final result (e.g. resource URIs, plugins' post
+ * hooks); it may be async, and may throw an RpcError to answer with that
+ * error instead of the result.
  */
 export async function forward(
   ctx: McpContext,
   backendName: string,
   request: JsonRpcRequest,
-  mapResult: (result: Record<string, unknown>) => Record<string, unknown> = (r) => r,
+  mapResult: (result: Record<string, unknown>) => Record<string, unknown> | Promise<Record<string, unknown>> = (r) => r,
 ): Promise<Outcome> {
   const backend = ctx.config.backends.get(backendName);
   if (!backend) return { kind: "json", body: errorResponse(request.id, ErrorCode.InvalidParams, "Unknown backend") };
-  const finish = (reply: JsonRpcResponse): JsonRpcResponse =>
+  const finish = async (reply: JsonRpcResponse): Promise<JsonRpcResponse> =>
     "result" in reply
-      ? { jsonrpc: "2.0", id: request.id, result: mapResult(reply.result) }
+      ? { jsonrpc: "2.0", id: request.id, result: await mapResult(reply.result) }
       : { ...reply, id: request.id };
 
   // An open breaker answers from isolate memory: no upstream call, no DO round trip.
@@ -119,14 +128,14 @@ export async function forward(
   const prefix = ctx.endpoint.prefix;
   if (!(res.headers.get("content-type") ?? "").includes("text/event-stream")) {
     try {
-      const reply = done(finish(await readReply(backend.name, res, request.id)));
+      const reply = await readReply(backend.name, res, request.id);
       breaker.done();
-      return { kind: "json", body: reply };
+      return { kind: "json", body: done(await finish(reply)) };
     } catch (err) {
       breaker.done(err);
       if (err instanceof BackendFailure)
         return { kind: "json", body: done(backendErrorResponse(request.id, err), err) };
-      span.end("error", { error: "internal" });
+      span.end("error", err instanceof RpcError ? { "rpc.error": err.code } : { error: "internal" });
       throw err;
     } finally {
       idle.stop();
@@ -140,7 +149,7 @@ export async function forward(
     let final: JsonRpcResponse;
     try {
       await writer.write(encodeSsePriming());
-      final = finish(
+      final = await finish(
         await readReply(backend.name, res, request.id, {
           onMessage: (message) => writer.write(encodeSseMessage(toClient(backend.name, prefix, message))),
           onEvent: idle.touch,
@@ -153,8 +162,12 @@ export async function forward(
       final =
         err instanceof BackendFailure
           ? done(backendErrorResponse(request.id, err), err)
-          : errorResponse(request.id, ErrorCode.InternalError, "Relay failed");
-      if (!(err instanceof BackendFailure)) span.end("error", { error: "internal" });
+          : err instanceof RpcError
+            ? errorResponse(request.id, err.code, err.message, err.data)
+            : errorResponse(request.id, ErrorCode.InternalError, "Relay failed");
+      if (!(err instanceof BackendFailure)) {
+        span.end("error", err instanceof RpcError ? { "rpc.error": err.code } : { error: "internal" });
+      }
     } finally {
       idle.stop();
       breaker.done();

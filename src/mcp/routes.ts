@@ -77,7 +77,8 @@ function outcomeResponse(outcome: Outcome): Response {
   });
 }
 
-async function readBody(c: Context<AppEnv>): Promise<unknown> {
+/** The parsed body and its raw byte length (plugins read sizes from it, never by re-serialising). */
+async function readBody(c: Context<AppEnv>): Promise<{ value: unknown; bytes: number }> {
   const type = c.req.header("content-type") ?? "";
   if (!type.includes("application/json")) {
     throw new TransportError(
@@ -91,7 +92,7 @@ async function readBody(c: Context<AppEnv>): Promise<unknown> {
   const buffer = await c.req.arrayBuffer();
   if (buffer.byteLength > MAX_MCP_BODY_BYTES) throw new TransportError(413, ErrorCode.ServerError, "Payload Too Large");
   try {
-    return JSON.parse(new TextDecoder().decode(buffer));
+    return { value: JSON.parse(new TextDecoder().decode(buffer)), bytes: buffer.byteLength };
   } catch {
     throw new TransportError(400, ErrorCode.ParseError, "Parse error: Invalid JSON");
   }
@@ -102,6 +103,7 @@ async function context(
   serverName: string | null,
   subject: string,
   spans: SpanRecorder,
+  requestBytes = 0,
 ): Promise<McpContext> {
   const config = c.get("config");
   const endpoint = resolveEndpoint(config, serverName);
@@ -115,6 +117,7 @@ async function context(
     defer: (work) => c.executionCtx.waitUntil(work),
     traceparent: spans.root.traceparent,
     spans,
+    requestBytes,
   };
 }
 
@@ -166,7 +169,7 @@ async function post(c: Context<AppEnv>, serverName: string | null, spans: SpanRe
   const subject = await authorize(c, serverName, spans);
   checkAccept(c.req.raw, ["application/json", "text/event-stream"]);
   const headerVersion = checkProtocolVersion(c.req.raw);
-  const body = await readBody(c);
+  const { value: body, bytes } = await readBody(c);
   describe(spans, body);
 
   // initialize opens a session; it must be a lone request (basic/lifecycle).
@@ -182,7 +185,7 @@ async function post(c: Context<AppEnv>, serverName: string | null, spans: SpanRe
     return jsonResponse(result.body, result.sessionId ? { "mcp-session-id": result.sessionId } : {});
   }
 
-  const ctx = await context(c, serverName, subject, spans);
+  const ctx = await context(c, serverName, subject, spans, bytes);
   await ctx.session.assertLive();
 
   if (Array.isArray(body)) {

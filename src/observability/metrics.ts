@@ -101,7 +101,7 @@ export function renderMetrics(rows: readonly RollupRow[], breakers: readonly Bre
   }
 
   const plugins = byKind("plugin");
-  family("mcpgw_plugin_executions_total", "counter", "Plugin executions by plugin.");
+  family("mcpgw_plugin_executions_total", "counter", "Plugin runs that recorded a violation or failure, by plugin.");
   const executions = new Map<string, number>();
   for (const r of plugins) executions.set(r.name, (executions.get(r.name) ?? 0) + r.count);
   for (const [plugin, n] of executions) out.push(`mcpgw_plugin_executions_total${labels({ plugin })} ${n}`);

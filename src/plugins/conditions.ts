@@ -1,0 +1,131 @@
+/**
+ * Plugin conditions (pure logic): when a plugin applies to a request.
+ *
+ * A plugin without conditions applies to everything its hooks see. Otherwise
+ * it applies when ANY condition object matches (OR across objects), and an
+ * object matches when ALL of its fields match (AND within an object). A field
+ * matches when any of its patterns does.
+ *
+ * - `server_ids`: the backend serving the item, or the virtual server the
+ *   client connected to (`/servers/<name>/mcp`).
+ * - `tools`, `prompts`, `resources`: the public name (or URI) the client used,
+ *   or the backend's own name for it. These fields name an entity: an object
+ *   that has any of them matches only requests for those entities (so
+ *   `{tools: ["alpha__*"]}` never applies to a prompt).
+ * - `user_patterns`: the API token's name (`admin` for ADMIN_TOKEN,
+ *   `anonymous` on servers with `auth: "none"`).
+ *
+ * Patterns are globs: `*` is any run of characters, `?` one character,
+ * everything else is literal and case-sensitive. No regular expressions, so
+ * a condition can never be a ReDoS. Compiled once per config version: plain
+ * names go into a Set, globs into one anchored RegExp per field.
+ */
+import { z } from "zod";
+import type { Entity } from "./types";
+
+const Pattern = z.string().min(1).max(256);
+const PatternList = z.array(Pattern).min(1).max(100);
+
+/** One condition object as configured. */
+export const ConditionSchema = z
+  .strictObject({
+    server_ids: PatternList.optional(),
+    tools: PatternList.optional(),
+    prompts: PatternList.optional(),
+    resources: PatternList.optional(),
+    user_patterns: PatternList.optional(),
+  })
+  .refine((c) => Object.keys(c).length > 0, "a condition needs at least one field");
+
+export const ConditionsSchema = z.array(ConditionSchema).max(20);
+export type Condition = z.infer<typeof ConditionSchema>;
+
+/** What conditions are matched against. */
+export interface MatchTarget {
+  entity: Entity;
+  name: string;
+  original: string;
+  backend: string;
+  server: string | null;
+  user: string;
+}
+
+/** A compiled pattern list: exact names in a Set, globs in one RegExp. */
+export interface Matcher {
+  exact: ReadonlySet<string>;
+  glob: RegExp | null;
+}
+
+function globSource(pattern: string): string {
+  let out = "";
+  for (const ch of pattern) {
+    if (ch === "*") out += "[\\s\\S]*";
+    else if (ch === "?") out += "[\\s\\S]";
+    else out += ch.replace(/[\\^$.|+()[\]{}/-]/g, "\\$&");
+  }
+  return out;
+}
+
+/** Compiles a pattern list. */
+export function compileMatcher(patterns: readonly string[]): Matcher {
+  const exact = new Set<string>();
+  const globs: string[] = [];
+  for (const p of patterns) {
+    if (p.includes("*") || p.includes("?")) globs.push(globSource(p));
+    else exact.add(p);
+  }
+  return { exact, glob: globs.length ? new RegExp(`^(?:${globs.join("|")})$`) : null };
+}
+
+/** True when `value` matches the list. */
+export function matches(m: Matcher, value: string): boolean {
+  return m.exact.has(value) || m.glob?.test(value) === true;
+}
+
+interface CompiledCondition {
+  servers: Matcher | null;
+  users: Matcher | null;
+  /** Per entity: null = the object names no entity (any applies); undefined key = this entity does not match. */
+  entities: Partial<Record<Entity, Matcher>> | null;
+}
+
+/** Compiled conditions; null means "always applies". */
+export type CompiledConditions = readonly CompiledCondition[] | null;
+
+/** Compiles stored conditions (already validated); empty or null means always. */
+export function compileConditions(conditions: readonly Condition[] | null | undefined): CompiledConditions {
+  if (!conditions || conditions.length === 0) return null;
+  return conditions.map((c) => {
+    const named = c.tools || c.prompts || c.resources;
+    return {
+      servers: c.server_ids ? compileMatcher(c.server_ids) : null,
+      users: c.user_patterns ? compileMatcher(c.user_patterns) : null,
+      entities: named
+        ? {
+            ...(c.tools && { tool: compileMatcher(c.tools) }),
+            ...(c.prompts && { prompt: compileMatcher(c.prompts) }),
+            ...(c.resources && { resource: compileMatcher(c.resources) }),
+          }
+        : null,
+    };
+  });
+}
+
+function conditionMatches(c: CompiledCondition, t: MatchTarget): boolean {
+  if (c.servers && !matches(c.servers, t.backend) && !(t.server !== null && matches(c.servers, t.server))) {
+    return false;
+  }
+  if (c.users && !matches(c.users, t.user)) return false;
+  if (c.entities) {
+    const m = c.entities[t.entity];
+    if (!m || (!matches(m, t.name) && !matches(m, t.original))) return false;
+  }
+  return true;
+}
+
+/** True when the plugin applies to the target (OR across condition objects). */
+export function appliesTo(conditions: CompiledConditions, target: MatchTarget): boolean {
+  if (conditions === null) return true;
+  for (const c of conditions) if (conditionMatches(c, target)) return true;
+  return false;
+}
