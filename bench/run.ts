@@ -275,13 +275,15 @@ async function admin(base: string, token: string, method: string, route: string,
 
 /** Plugin instances of the built-in kinds for `gateway-N` rows (cheap, inspect-or-rewrite kinds). */
 function pluginSpecs(n: number): Array<Record<string, unknown>> {
+  const both = ["tool_pre_invoke", "tool_post_invoke"];
   const kinds: Array<{ kind: string; hooks: string[]; config: Record<string, unknown> }> = [
-    { kind: "deny_list", hooks: ["tool_pre_invoke", "tool_post_invoke"], config: { words: ["forbidden-word"] } },
-    { kind: "pii_filter", hooks: ["tool_pre_invoke", "tool_post_invoke"], config: { action: "mask" } },
-    { kind: "payload_size", hooks: ["tool_pre_invoke", "tool_post_invoke"], config: { maxBytes: 65536 } },
-    { kind: "secrets_detection", hooks: ["tool_pre_invoke", "tool_post_invoke"], config: {} },
-    { kind: "output_length_guard", hooks: ["tool_post_invoke"], config: { maxChars: 100000, action: "truncate" } },
+    { kind: "deny_list", hooks: both, config: { words: ["forbidden-word"] } },
+    { kind: "pii_filter", hooks: both, config: { strategy: "mask" } },
+    { kind: "payload_size", hooks: both, config: { max_request_bytes: 65536, max_result_bytes: 65536 } },
+    { kind: "secrets_detection", hooks: both, config: { action: "block" } },
+    { kind: "output_length_guard", hooks: ["tool_post_invoke"], config: { max_chars: 100000, strategy: "truncate" } },
   ];
+
   return Array.from({ length: n }, (_, i) => {
     const spec = kinds[i % kinds.length] as (typeof kinds)[number];
     return {
