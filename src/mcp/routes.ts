@@ -15,7 +15,7 @@ import type { McpContext, Outcome } from "./context";
 import { dispatch, dispatchNotification } from "./dispatch";
 import { resolveEndpoint } from "./federation";
 import { handleInitialize } from "./initialize";
-import { classify, ErrorCode, errorResponse, type JsonRpcResponse, RpcError } from "./jsonrpc";
+import { classify, ErrorCode, errorResponse, type JsonRpcMessage, type JsonRpcResponse, RpcError } from "./jsonrpc";
 import { listen } from "./listen";
 import { allowsBatches, MAX_BATCH, MAX_MCP_BODY_BYTES } from "./protocol";
 import { backendErrorResponse, deliverResponse } from "./relay";
@@ -121,9 +121,8 @@ async function context(
   };
 }
 
-/** Handles one message of an established session; null for notifications and responses. */
-async function handleMessage(ctx: McpContext, value: unknown): Promise<Outcome | null> {
-  const message = classify(value);
+/** Handles one (classified) message of an established session; null for notifications and responses. */
+async function handleMessage(ctx: McpContext, message: JsonRpcMessage | null): Promise<Outcome | null> {
   if (!message) return { kind: "json", body: errorResponse(null, ErrorCode.InvalidRequest, "Invalid Request") };
   if (message.kind === "request") {
     if (message.message.method === "initialize") {
@@ -152,9 +151,7 @@ async function handleMessage(ctx: McpContext, value: unknown): Promise<Outcome |
 }
 
 /** What a request is about, for its span (names only, never arguments). */
-function describe(spans: SpanRecorder, body: unknown): void {
-  const message = classify(body);
-  if (Array.isArray(body)) spans.root.set({ method: "batch" });
+function describe(spans: SpanRecorder, message: JsonRpcMessage | null): void {
   if (message?.kind !== "request") return;
   const { method, params } = message.message;
   spans.root.set({ method });
@@ -170,10 +167,12 @@ async function post(c: Context<AppEnv>, serverName: string | null, spans: SpanRe
   checkAccept(c.req.raw, ["application/json", "text/event-stream"]);
   const headerVersion = checkProtocolVersion(c.req.raw);
   const { value: body, bytes } = await readBody(c);
-  describe(spans, body);
+  // A lone message is validated once here; a batch's members in the batch branch.
+  const first = Array.isArray(body) ? null : classify(body);
+  if (Array.isArray(body)) spans.root.set({ method: "batch" });
+  else describe(spans, first);
 
   // initialize opens a session; it must be a lone request (basic/lifecycle).
-  const first = classify(body);
   if (first?.kind === "request" && first.message.method === "initialize") {
     if (c.req.header("mcp-session-id")) {
       throw new TransportError(400, ErrorCode.InvalidRequest, "Invalid Request: Server already initialized");
@@ -204,7 +203,7 @@ async function post(c: Context<AppEnv>, serverName: string | null, spans: SpanRe
       );
     }
     // Batches answer with one JSON array; in-call messages from backends are not relayed.
-    const outcomes = await Promise.all(body.map((m) => handleMessage(ctx, m)));
+    const outcomes = await Promise.all(body.map((m) => handleMessage(ctx, classify(m))));
     const replies: JsonRpcResponse[] = [];
     for (const o of outcomes) {
       if (o?.kind === "json") replies.push(o.body);
@@ -213,7 +212,7 @@ async function post(c: Context<AppEnv>, serverName: string | null, spans: SpanRe
     return replies.length ? jsonResponse(replies) : new Response(null, { status: 202 });
   }
 
-  const outcome = await handleMessage(ctx, body);
+  const outcome = await handleMessage(ctx, first);
   if (outcome?.kind === "json" && "error" in outcome.body) spans.root.set({ "rpc.error": outcome.body.error.code });
   return outcome ? outcomeResponse(outcome) : new Response(null, { status: 202 });
 }
