@@ -32,6 +32,11 @@ export function randomBytes(n: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(n));
 }
 
+/** `n` random bytes as lower-case hex (trace ids, event ids, connection keys). */
+export function randomHex(n: number): string {
+  return Array.from(randomBytes(n), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** A new API token secret, e.g. `mcpgw_<43 chars>`. */
 export function newTokenSecret(): string {
   return TOKEN_PREFIX + base64url(randomBytes(32));

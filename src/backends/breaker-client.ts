@@ -29,6 +29,7 @@ import type { Bindings } from "../env";
 import type { McpContext } from "../mcp/context";
 import { ErrorCode, errorResponse, type JsonRpcId, type JsonRpcResponse } from "../mcp/jsonrpc";
 import { LruMap } from "../util/lru";
+import { withDeadline } from "../util/time";
 import { type BreakerState, breakerSettings, type OutcomeBatch, trialLeaseMs, unavailableMessage } from "./breaker";
 import type { BreakerSnapshot, OutcomeReport, TrialAnswer } from "./monitor";
 import { type CallOutcome, outcomeOf } from "./outcome";
@@ -110,16 +111,6 @@ async function readState(env: Bindings, backend: BackendConfig, entry: Entry): P
   } finally {
     entry.refreshing = false;
   }
-}
-
-function withDeadline(work: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
-  return Promise.race([work, deadline]).finally(() => {
-    if (timer !== undefined) clearTimeout(timer);
-  });
 }
 
 function rejected(snap: BreakerSnapshot): Admission {

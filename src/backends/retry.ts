@@ -3,6 +3,7 @@
  * Only for idempotent work (a `ping`, a listing): callers decide which errors
  * are worth another attempt.
  */
+import { sleep as defaultSleep } from "../util/time";
 
 export interface RetryOptions {
   /** Total attempts, including the first (≥ 1). */
@@ -21,8 +22,6 @@ export function backoffDelay(retry: number, baseMs: number, capMs: number, rando
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(retry, 30));
   return Math.floor(random() * ceiling);
 }
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Runs `work` until it succeeds, fails with a non-retryable error, or the attempts are used up. */
 export async function withRetry<T>(work: () => Promise<T>, options: RetryOptions): Promise<T> {

@@ -9,6 +9,7 @@
 import type { BackendConfig } from "../config/snapshot";
 import type { Bindings } from "../env";
 import { LruMap } from "../util/lru";
+import { withDeadline } from "../util/time";
 import type { Catalog, CatalogAnswer } from "./catalog-types";
 import { ALL_PROFILES } from "./sessions";
 
@@ -40,16 +41,6 @@ async function ask(env: Bindings, backend: BackendConfig, profile: string): Prom
   const entry: Entry = { answer, at: Date.now(), url: backend.url };
   entries.set(`${backend.name}|${profile}`, entry);
   return entry;
-}
-
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  return Promise.race([work, deadline]).finally(() => {
-    if (timer !== undefined) clearTimeout(timer);
-  });
 }
 
 /**

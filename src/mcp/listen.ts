@@ -18,6 +18,7 @@
  * failed write) aborts everything, so nothing outlives it.
  */
 import type { BackendConfig } from "../config/snapshot";
+import { sleep } from "../util/time";
 import type { McpContext } from "./context";
 import { toClient } from "./relay";
 import { encodeSseComment, encodeSseMessage, encodeSsePriming, parseSse } from "./sse";
@@ -31,21 +32,6 @@ const POLL_MAX_MS = 15_000;
 /** Reconnect backoff for an upstream stream that ended: doubles up to the cap. */
 const RECONNECT_MIN_MS = 1_000;
 const RECONNECT_MAX_MS = 30_000;
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
-}
 
 /** Relays one backend's GET stream until the client leaves or the backend cannot serve one. */
 async function follow(

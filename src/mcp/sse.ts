@@ -2,6 +2,8 @@
  * Server-Sent Events: encoding events for clients and parsing upstream streams.
  */
 
+import { randomHex } from "../auth/secrets";
+
 const encoder = new TextEncoder();
 
 /** One parsed SSE event. */
@@ -27,8 +29,7 @@ export const CLIENT_RETRY_MS = 2_000;
  * prime the client to reconnect; SEP-1699). Clients skip it as a message.
  */
 export function encodeSsePriming(): Uint8Array {
-  const id = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
-  return encoder.encode(`id: ${id}\nretry: ${CLIENT_RETRY_MS}\ndata: \n\n`);
+  return encoder.encode(`id: ${randomHex(8)}\nretry: ${CLIENT_RETRY_MS}\ndata: \n\n`);
 }
 
 /** Encodes an SSE comment (keeps idle connections open through proxies). */

@@ -6,7 +6,9 @@
  * plain requests a total timeout, relayed calls an idle timeout that any
  * upstream event resets (a sampling answer may take a human's time).
  */
+import { randomHex } from "../auth/secrets";
 import type { BackendConfig } from "../config/snapshot";
+import { sleep } from "../util/time";
 import { type JsonRpcId, type JsonRpcResponse, ResponseSchema } from "./jsonrpc";
 import { viaBackendObject } from "./legacy-sse";
 import { LATEST_PROTOCOL_VERSION, SERVER_INFO } from "./protocol";
@@ -167,10 +169,6 @@ const MAX_RESUMES = 10;
 /** Upper bound on the `retry` delay a backend may ask for between resumptions. */
 const MAX_RETRY_DELAY_MS = 5_000;
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /**
  * Reads the reply to request `id` from a backend response, JSON or SSE,
  * resuming an SSE stream the backend closes early when `options.resume` allows.
@@ -297,12 +295,6 @@ export async function notify(
   await res.body?.cancel();
 }
 
-/** A fresh key naming a legacy-SSE connection (the gateway's "session id" for such a backend). */
-function legacyConnectionKey(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /**
  * Opens an upstream session: `initialize` with the client's capabilities, then
  * `notifications/initialized`. Stateless backends return no session id; a
@@ -316,8 +308,7 @@ export async function initialize(
   const signal = AbortSignal.timeout(options.timeoutMs ?? backend.timeoutMs);
   const id = "gw-init";
   const via = options.via && { via: options.via };
-  const legacy =
-    backend.transport === "sse" ? { sessionId: legacyConnectionKey(), protocolVersion: "2024-11-05" } : null;
+  const legacy = backend.transport === "sse" ? { sessionId: randomHex(16), protocolVersion: "2024-11-05" } : null;
   try {
     const res = await postMessage(
       backend,

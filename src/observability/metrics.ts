@@ -4,6 +4,7 @@
  */
 import type { BackendConfig } from "../config/snapshot";
 import type { Bindings } from "../env";
+import { withDeadline } from "../util/time";
 import { LATENCY_BUCKETS_MS, type RollupRow } from "./schema";
 
 /** Breaker state per backend, when known. */
@@ -26,18 +27,12 @@ export async function breakerGauges(env: Bindings, backends: readonly BackendCon
     .slice(0, 1000)
     .map(async (b): Promise<BreakerGauge | null> => {
       const stub = env.BACKEND.get(env.BACKEND.idFromName(b.name));
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<null>((resolve) => {
-        timer = setTimeout(() => resolve(null), BREAKER_READ_MS);
-      });
-      try {
-        const state = await Promise.race([stub.breakerState().then((s) => s.state), timeout]);
-        return state ? { backend: b.name, state } : null;
-      } catch {
-        return null;
-      } finally {
-        if (timer !== undefined) clearTimeout(timer);
-      }
+      const read = stub.breakerState().then(
+        (snapshot) => snapshot.state,
+        () => undefined,
+      );
+      const state = await withDeadline(read, BREAKER_READ_MS);
+      return state ? { backend: b.name, state } : null;
     });
   return (await Promise.all(reads)).filter((g): g is BreakerGauge => g !== null);
 }

@@ -13,12 +13,9 @@ export interface TraceContext {
   flags: string;
 }
 
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+import { randomHex } from "../auth/secrets";
 
-function randomHex(bytes: number): string {
-  const buffer = crypto.getRandomValues(new Uint8Array(bytes));
-  return Array.from(buffer, (b) => b.toString(16).padStart(2, "0")).join("");
-}
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /** Parses a `traceparent` header; null when absent or invalid (all-zero ids are invalid). */
 export function parseTraceparent(header: string | null | undefined): TraceContext | null {
