@@ -72,6 +72,27 @@ function toolEntry(ctx: McpContext, name: string) {
   return async () => (await federatedView(ctx)).toolsByName.get(name)?.item;
 }
 
+/** Forwards a tool call or prompt fetch through the plugin chain's pre and post hooks on its arguments. */
+function forwardNamed(
+  ctx: McpContext,
+  request: JsonRpcRequest,
+  entity: "tool" | "prompt",
+  name: string,
+  route: { backend: string; name: string },
+): Promise<Outcome> {
+  const params = request.params;
+  const args = params?.arguments ?? {};
+  const target = { entity, name, original: route.name, backend: route.backend };
+  return guardCall(
+    ctx,
+    request.id,
+    entity === "tool" ? { ...target, tool: toolEntry(ctx, name) } : target,
+    args,
+    (next, map) =>
+      forward(ctx, route.backend, { ...request, params: withArguments(params, route.name, args, next) }, map),
+  );
+}
+
 async function routeTool(ctx: McpContext, name: string) {
   const index = ctx.endpoint.prefix ? null : (await federatedView(ctx)).toolsByName;
   const route = routeName(ctx.endpoint, name, index);
@@ -128,24 +149,14 @@ export async function dispatch(ctx: McpContext, request: JsonRpcRequest): Promis
       case "resources/templates/list":
         return json(page((await federatedView(ctx)).resourceTemplates, params, "resourceTemplates"));
       case "tools/call": {
-        const name = stringParam(params, "name");
-        const route = await routeTool(ctx, name);
-        const target = { entity: "tool", name, original: route.name, backend: route.backend } as const;
-        const args = params?.arguments ?? {};
         // Plugin hook point: tool_pre_invoke on `arguments`, tool_post_invoke on the result.
-        return await guardCall(ctx, id, { ...target, tool: toolEntry(ctx, name) }, args, (next, map) =>
-          forward(ctx, route.backend, { ...request, params: withArguments(params, route.name, args, next) }, map),
-        );
+        const name = stringParam(params, "name");
+        return await forwardNamed(ctx, request, "tool", name, await routeTool(ctx, name));
       }
       case "prompts/get": {
-        const name = stringParam(params, "name");
-        const route = await routePrompt(ctx, name);
-        const target = { entity: "prompt", name, original: route.name, backend: route.backend } as const;
-        const args = params?.arguments ?? {};
         // Plugin hook point: prompt_pre_fetch on `arguments`, prompt_post_fetch on the messages.
-        return await guardCall(ctx, id, target, args, (next, map) =>
-          forward(ctx, route.backend, { ...request, params: withArguments(params, route.name, args, next) }, map),
-        );
+        const name = stringParam(params, "name");
+        return await forwardNamed(ctx, request, "prompt", name, await routePrompt(ctx, name));
       }
       case "resources/read": {
         const uri = stringParam(params, "uri");
