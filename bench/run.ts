@@ -15,13 +15,26 @@
  *
  * Writes bench/results/latest.json (rows) and bench/results/latest.md.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import autocannon from "autocannon";
 import { loadMiniflare, PROJECT_ROOT, startGateway } from "../test/helpers/gateway.ts";
+import {
+  admin,
+  type Check,
+  checkResult,
+  children,
+  cpuMs,
+  load,
+  newWorkerd,
+  openSession,
+  setPlugins,
+  startEverything,
+  startFastBackend,
+  toolCall,
+  toolsList,
+  workerdPids,
+} from "./harness.ts";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const DURATION_S = QUICK ? 3 : 10;
@@ -39,201 +52,6 @@ interface Row {
   errors: number;
   cpu_ms_per_req: number | null;
   requests: number;
-}
-
-type Check = (body: string, id: number) => boolean;
-
-// ---------------------------------------------------------------------------
-// processes
-
-const children: ChildProcess[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const address = s.address();
-      s.close(() => (address && typeof address === "object" ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
-async function startFastBackend(): Promise<string> {
-  const child = spawn(
-    process.execPath,
-    ["--experimental-strip-types", path.join(PROJECT_ROOT, "bench/fast-backend.ts")],
-    {
-      stdio: ["ignore", "pipe", "inherit"],
-    },
-  );
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    child.stdout?.once("data", (chunk: Buffer) => resolve((JSON.parse(chunk.toString()) as { url: string }).url));
-    child.once("exit", (code) => reject(new Error(`fast backend exited ${code}`)));
-  });
-}
-
-async function startEverything(): Promise<string> {
-  const port = await freePort();
-  const entry = path.join(PROJECT_ROOT, "node_modules/@modelcontextprotocol/server-everything/dist/index.js");
-  const child = spawn(process.execPath, [entry, "streamableHttp"], {
-    env: { ...process.env, PORT: String(port) },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  children.push(child);
-  await new Promise<void>((resolve, reject) => {
-    child.stderr?.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes("listening")) resolve();
-    });
-    child.once("exit", (code) => reject(new Error(`server-everything exited ${code}`)));
-  });
-  return `http://127.0.0.1:${port}/mcp`;
-}
-
-/** PIDs of the workerd processes this process started (to find the one a Miniflare just started). */
-function workerdPids(): Set<number> {
-  const pids = new Set<number>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === process.pid && readFileSync(`/proc/${entry}/comm`, "utf8").trim() === "workerd") {
-        pids.add(Number(entry));
-      }
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return pids;
-}
-
-function newWorkerd(before: Set<number>): number | null {
-  const added = [...workerdPids()].filter((p) => !before.has(p));
-  return added.length === 1 ? (added[0] ?? null) : null;
-}
-
-/** User + system CPU of a process, in ms (from /proc/<pid>/stat; clock ticks are 10 ms on Linux). */
-function cpuMs(pid: number | null): number {
-  if (pid === null) return 0;
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-// ---------------------------------------------------------------------------
-// MCP plumbing
-
-function parseReply(body: string): { id?: unknown; result?: unknown } | null {
-  try {
-    if (body.startsWith("{")) return JSON.parse(body) as { id?: unknown; result?: unknown };
-    const data = body
-      .split("\n")
-      .filter((l) => l.startsWith("data: ") && l.length > 7)
-      .map((l) => JSON.parse(l.slice(6)) as { id?: unknown; result?: unknown; method?: string });
-    return data.reverse().find((m) => m.method === undefined) ?? null;
-  } catch {
-    return null;
-  }
-}
-
-const checkResult: Check = (body, id) => {
-  const reply = parseReply(body);
-  return reply !== null && reply.id === id && reply.result !== undefined;
-};
-
-const JSON_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
-
-/** Opens an MCP session at `url`; returns the headers later requests need. */
-async function openSession(url: string, auth: Record<string, string> = {}): Promise<Record<string, string>> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { ...JSON_HEADERS, ...auth },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 0,
-      method: "initialize",
-      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "bench", version: "1" } },
-    }),
-  });
-  await res.text();
-  if (!res.ok) throw new Error(`initialize at ${url}: HTTP ${res.status}`);
-  const session = res.headers.get("mcp-session-id");
-  const headers: Record<string, string> = {
-    ...JSON_HEADERS,
-    ...auth,
-    "mcp-protocol-version": "2025-11-25",
-    ...(session && { "mcp-session-id": session }),
-  };
-  const done = await fetch(url, {
-    method: "POST",
-    headers,
-    body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
-  });
-  await done.text();
-  return headers;
-}
-
-function toolCall(name: string) {
-  return (id: number) => ({
-    jsonrpc: "2.0",
-    id,
-    method: "tools/call",
-    params: { name, arguments: { text: `hi ${id}` } },
-  });
-}
-
-function toolsList(expected: number): { body: (id: number) => unknown; check: Check } {
-  return {
-    body: (id) => ({ jsonrpc: "2.0", id, method: "tools/list" }),
-    check: (body, id) => {
-      const reply = parseReply(body) as { id?: unknown; result?: { tools?: unknown[] } } | null;
-      return reply?.id === id && reply.result?.tools?.length === expected;
-    },
-  };
-}
-
-// ---------------------------------------------------------------------------
-// load
-
-let nextId = 1;
-
-async function load(
-  url: string,
-  headers: Record<string, string>,
-  body: (id: number) => unknown,
-  check: Check,
-  connections: number,
-  seconds: number,
-): Promise<{ requests: number; errors: number; p50: number; p99: number; seconds: number }> {
-  let errors = 0;
-  const result = await autocannon({
-    url,
-    connections,
-    pipelining: 1,
-    duration: seconds,
-    requests: [
-      {
-        method: "POST",
-        headers,
-        setupRequest: (req, context) => {
-          const id = nextId++;
-          (context as { id?: number }).id = id;
-          return { ...req, body: JSON.stringify(body(id)) };
-        },
-        onResponse: (status, responseBody, context) => {
-          if (status !== 200 || !check(responseBody, (context as { id?: number }).id ?? -1)) errors++;
-        },
-      },
-    ],
-  });
-  return {
-    requests: result.requests.total,
-    errors: errors + result.errors + result.timeouts,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    seconds: result.duration,
-  };
 }
 
 async function measure(
@@ -259,61 +77,6 @@ async function measure(
   };
   console.log(JSON.stringify(row));
   return row;
-}
-
-// ---------------------------------------------------------------------------
-// gateway configuration
-
-async function admin(base: string, token: string, method: string, route: string, body?: unknown): Promise<Response> {
-  const res = await fetch(`${base}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  return res;
-}
-
-/** Plugin instances of the built-in kinds for `gateway-N` rows (cheap, inspect-or-rewrite kinds). */
-function pluginSpecs(n: number): Array<Record<string, unknown>> {
-  const both = ["tool_pre_invoke", "tool_post_invoke"];
-  const kinds: Array<{ kind: string; hooks: string[]; config: Record<string, unknown> }> = [
-    { kind: "deny_list", hooks: both, config: { words: ["forbidden-word"] } },
-    { kind: "pii_filter", hooks: both, config: { strategy: "mask" } },
-    { kind: "payload_size", hooks: both, config: { max_request_bytes: 65536, max_result_bytes: 65536 } },
-    { kind: "secrets_detection", hooks: both, config: { action: "block" } },
-    { kind: "output_length_guard", hooks: ["tool_post_invoke"], config: { max_chars: 100000, strategy: "truncate" } },
-  ];
-
-  return Array.from({ length: n }, (_, i) => {
-    const spec = kinds[i % kinds.length] as (typeof kinds)[number];
-    return {
-      name: `bench-${i}`,
-      kind: spec.kind,
-      mode: "enforce",
-      priority: 10 + (i % 3),
-      hooks: spec.hooks,
-      config: spec.config,
-    };
-  });
-}
-
-async function setPlugins(base: string, token: string, n: number): Promise<boolean> {
-  const existing = await admin(base, token, "GET", "/api/plugins");
-  if (existing.status === 404) return n === 0;
-  for (const p of (await existing.json()) as Array<{ name: string }>) {
-    await (await admin(base, token, "DELETE", `/api/plugins/${p.name}`)).text();
-  }
-  for (const spec of pluginSpecs(n)) {
-    const res = await admin(base, token, "POST", "/api/plugins", spec);
-    if (res.status !== 201) {
-      console.error(`plugin ${spec.name}: HTTP ${res.status} ${await res.text()}`);
-      return false;
-    }
-    await res.text();
-  }
-  // Let the isolate's config cache pick up the new version.
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  return true;
 }
 
 // ---------------------------------------------------------------------------

@@ -32,9 +32,18 @@ export function randomBytes(n: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(n));
 }
 
+/** Two lower-case hex digits per byte value (trace ids are made on every request). */
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
+function hex(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) out += HEX[b];
+  return out;
+}
+
 /** `n` random bytes as lower-case hex (trace ids, event ids, connection keys). */
 export function randomHex(n: number): string {
-  return Array.from(randomBytes(n), (b) => b.toString(16).padStart(2, "0")).join("");
+  return hex(randomBytes(n));
 }
 
 /** A new API token secret, e.g. `mcpgw_<43 chars>`. */
@@ -49,10 +58,17 @@ export function newId(prefix: string): string {
 
 /** Lowercase hex SHA-256 of a UTF-8 string. */
 export async function sha256Hex(value: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(value)));
-  let hex = "";
-  for (const b of digest) hex += b.toString(16).padStart(2, "0");
-  return hex;
+  return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(value))));
+}
+
+/** Digest of the expected secret, computed once per isolate (it is a deployment constant). */
+let expectedDigest: { secret: string; digest: Promise<ArrayBuffer> } | undefined;
+
+function digestOfExpected(expected: string): Promise<ArrayBuffer> {
+  if (expectedDigest?.secret !== expected) {
+    expectedDigest = { secret: expected, digest: crypto.subtle.digest("SHA-256", encoder.encode(expected)) };
+  }
+  return expectedDigest.digest;
 }
 
 /**
@@ -62,7 +78,7 @@ export async function sha256Hex(value: string): Promise<string> {
 export async function secretsEqual(given: string, expected: string): Promise<boolean> {
   const [a, b] = await Promise.all([
     crypto.subtle.digest("SHA-256", encoder.encode(given)),
-    crypto.subtle.digest("SHA-256", encoder.encode(expected)),
+    digestOfExpected(expected),
   ]);
   return crypto.subtle.timingSafeEqual(a, b);
 }

@@ -6,7 +6,16 @@ import { z } from "zod";
 export const JsonRpcIdSchema = z.union([z.string().max(256), z.number().int()]);
 export type JsonRpcId = z.infer<typeof JsonRpcIdSchema>;
 
-const Params = z.record(z.string(), z.unknown());
+/**
+ * A JSON object (params, result). Checked, not copied: `z.record` rebuilt
+ * every key of every message and reply on the hot path for no extra safety
+ * (handlers validate the fields they read).
+ */
+const JsonObject = z.custom<Record<string, unknown>>(
+  (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+  { message: "Expected a JSON object" },
+);
+const Params = JsonObject;
 
 export const RequestSchema = z.object({
   jsonrpc: z.literal("2.0"),
@@ -25,7 +34,7 @@ export const ErrorObjectSchema = z.object({
   data: z.unknown().optional(),
 });
 export const ResponseSchema = z.union([
-  z.object({ jsonrpc: z.literal("2.0"), id: JsonRpcIdSchema, result: z.record(z.string(), z.unknown()) }),
+  z.object({ jsonrpc: z.literal("2.0"), id: JsonRpcIdSchema, result: JsonObject }),
   z.object({ jsonrpc: z.literal("2.0"), id: JsonRpcIdSchema.nullable(), error: ErrorObjectSchema }),
 ]);
 

@@ -1,9 +1,10 @@
 /**
  * D1 tables written by the span queue consumer (never by the request path).
  *
- * `spans` is keyed by span id, so a redelivered message is a no-op; its
- * `rolled_up` flag makes the rollup upserts idempotent too (they only count a
- * span whose flag is still 0, and set it in the same transaction).
+ * `spans` is keyed by span id, so a redelivered message is a no-op; the
+ * rollup upserts are idempotent too, because they only count spans not yet
+ * stored, in the transaction that stores them (`consumer.ts`). `rolled_up`
+ * is always 1 since then; it stays so no migration rewrites the table.
  * `span_rollups` holds per-minute aggregates, plus all-time rows at
  * `minute = 0` that retention never deletes (Prometheus counters must not go
  * backwards).

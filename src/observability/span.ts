@@ -3,11 +3,13 @@
  *
  * Design rule 2 (seeds: plugin-framework-performance-analysis, issue 1: a
  * gateway writing spans to its database inside the plugin path): spans are
- * collected in memory while the request runs, and handed to the Queue in one
- * `sendBatch` inside `waitUntil` once the response is produced. Nothing on
- * the request path awaits observability, and a failing queue is ignored.
+ * collected in memory while the request runs, and handed to the isolate's
+ * shipper (`shipper.ts`) once the response is produced; it sends them to the
+ * Queue in batches inside `waitUntil`. Nothing on the request path awaits
+ * observability, and a failing queue is ignored.
  */
 import { z } from "zod";
+import { type SpanShipper, spanShipper } from "./shipper";
 import { formatTraceparent, newSpanId, type TraceContext } from "./trace-context";
 
 const AttributeValue = z.union([z.string().max(256), z.number(), z.boolean()]);
@@ -78,6 +80,7 @@ export class SpanRecorder {
     private readonly trace: TraceContext & { parentSpanId?: string },
     private readonly sink: SpanSink | undefined,
     private readonly defer: (work: Promise<unknown>) => void,
+    private readonly shipper: SpanShipper = spanShipper,
   ) {
     this.root = this.open("request", trace.spanId, trace.parentSpanId ?? null, {});
   }
@@ -116,15 +119,14 @@ export class SpanRecorder {
     };
   }
 
-  /** Hands every finished span to the queue in one `sendBatch`, in `waitUntil`; never awaited, never throws. */
+  /**
+   * Hands the finished spans to the isolate's shipper, which batches them with
+   * other requests' spans and sends them in `waitUntil`; never awaited, never throws.
+   */
   flush(): void {
     if (this.finished.length === 0 || !this.sink) return;
-    const batch = this.finished.map((body) => ({ body, contentType: "json" as const }));
+    const spans = this.finished;
     this.finished = [];
-    try {
-      this.defer(this.sink.sendBatch(batch).catch(() => undefined));
-    } catch {
-      // A binding that throws synchronously must not fail the request either.
-    }
+    this.shipper.ship(spans, this.sink, this.defer);
   }
 }

@@ -44,6 +44,13 @@ export interface GatewayOptions {
   port?: number;
   /** Print Miniflare's and the Worker's logs (default: env `E2E_GATEWAY_LOG=1`). */
   log?: boolean;
+  /**
+   * false: no `SPANS` queue (producer or consumer), so the process runs only
+   * the request path (the benchmark's decomposition row). Default true.
+   */
+  spans?: boolean;
+  /** Open workerd's V8 inspector on this port (for CPU profiles, `npm run bench:profile`). */
+  inspectorPort?: number;
 }
 
 export interface Gateway {
@@ -408,6 +415,10 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   const vars = { ADMIN_TOKEN: adminToken, ALLOW_PRIVATE_BACKENDS: "true", ...opts.vars };
   const directPort = isolates === 1 ? (opts.port ?? 0) : 0;
   const first = baseWorkerOptions(config, bundle, vars);
+  if (opts.spans === false) {
+    first.queueProducers = {};
+    first.queueConsumers = {};
+  }
   first.unsafeDirectSockets = [{ host: HOST, port: directPort }];
   const workers = [first];
   if (isolates === 2) workers.push({ ...secondWorkerOptions(first), unsafeDirectSockets: [{ host: HOST, port: 0 }] });
@@ -420,6 +431,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
       logRequests: false,
       telemetry: { enabled: false },
       unsafeLocalExplorer: false,
+      ...(opts.inspectorPort !== undefined && { inspectorPort: opts.inspectorPort }),
       resourcePersistencePath: storage,
       log: log ? new miniflare.Log(miniflare.LogLevel.DEBUG) : new miniflare.Log(miniflare.LogLevel.WARN),
       workers,

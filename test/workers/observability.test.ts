@@ -12,6 +12,7 @@ import { renderMetrics } from "../../src/observability/metrics";
 import { toOtlp } from "../../src/observability/otlp";
 import { bucketIndex, rollupKey } from "../../src/observability/rollups";
 import type { RollupRow } from "../../src/observability/schema";
+import { packMessages, type SpanBatchMessage, SpanShipper } from "../../src/observability/shipper";
 import type { Span, SpanSink } from "../../src/observability/span";
 import { ADMIN, api, createBackend, errorOf } from "./helpers";
 
@@ -73,25 +74,54 @@ function initialize(): Request {
 }
 
 describe("span producer", () => {
-  it("hands the request's spans to the queue in one sendBatch after the response", async () => {
+  it("hands the request's spans to the queue after the response, batched with concurrent requests' spans", async () => {
     const sent: Array<Array<MessageSendRequest<unknown>>> = [];
     const sink: SpanSink = {
       async sendBatch(messages) {
         sent.push([...messages]);
       },
     };
-    const ctx = createExecutionContext();
-    const res = await worker.fetch(initialize(), { ...env, SPANS: sink as Queue<unknown> }, ctx);
-    expect(res.status).toBe(200);
-    await waitOnExecutionContext(ctx);
+    const first = createExecutionContext();
+    const second = createExecutionContext();
+    const [a, b] = await Promise.all([
+      worker.fetch(initialize(), { ...env, SPANS: sink as Queue<unknown> }, first),
+      worker.fetch(initialize(), { ...env, SPANS: sink as Queue<unknown> }, second),
+    ]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    // Nothing is sent on the request path: the shipper lingers for other requests' spans.
+    expect(sent).toHaveLength(0);
+    await Promise.all([waitOnExecutionContext(first), waitOnExecutionContext(second)]);
+    // Both requests' spans left in one sendBatch of one message.
     expect(sent).toHaveLength(1);
-    const body = sent[0]?.[0]?.body as Span;
-    expect(body).toMatchObject({
-      name: "request",
-      status: "ok",
-      attributes: { method: "initialize", "http.status": 200 },
-    });
-    expect(body.attributes).not.toHaveProperty("arguments");
+    expect(sent[0]).toHaveLength(1);
+    const body = sent[0]?.[0]?.body as SpanBatchMessage;
+    expect(body.spans).toHaveLength(2);
+    for (const span of body.spans) {
+      expect(span).toMatchObject({
+        name: "request",
+        status: "ok",
+        attributes: { method: "initialize", "http.status": 200 },
+      });
+      expect(span.attributes).not.toHaveProperty("arguments");
+    }
+  });
+
+  it("packs large bursts into several bounded messages and drops the newest when a stuck queue fills the buffer", async () => {
+    const many = Array.from({ length: 1000 }, () =>
+      span({ attributes: { tool: "x".repeat(200), method: "tools/call" } }),
+    );
+    const messages = packMessages(many);
+    expect(messages.length).toBeGreaterThan(1);
+    expect(messages.flatMap((m) => m.spans)).toHaveLength(1000);
+    for (const m of messages) expect(JSON.stringify(m).length).toBeLessThan(128 * 1024);
+
+    const shipper = new SpanShipper(1);
+    const hanging: SpanSink = { sendBatch: () => new Promise(() => undefined) };
+    const deferred: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 12; i++) shipper.ship(many, hanging, (w) => deferred.push(w));
+    // One drain runs (and hangs); the rest only buffered, up to the bound.
+    expect(deferred).toHaveLength(1);
+    expect(shipper.dropped(hanging)).toBeGreaterThan(0);
   });
 
   it("answers the same whether the queue hangs, rejects or throws", async () => {
@@ -137,6 +167,30 @@ describe("span consumer", () => {
     expect(redelivered.explicitAcks).toHaveLength(2);
     const rows = await rollups(String(a.attributes.tool));
     for (const r of rows) expect(r.count).toBe(1);
+  });
+
+  it("writes batch messages in one transaction per chunk, keeping the good spans of a partly malformed message", async () => {
+    const tool = `batch-tool-${seq}`;
+    const good = Array.from({ length: 30 }, (_, i) =>
+      span({ durationMs: i < 10 ? 3 : 30, status: i % 3 === 0 ? "error" : "ok", attributes: { tool, backend: "b" } }),
+    );
+    const result = await consume([
+      { spans: good.slice(0, 20) },
+      { spans: [...good.slice(20), { ...span(), spanId: "not-hex" }] },
+    ]);
+    expect(result.explicitAcks).toHaveLength(2);
+    const rows = await rollups(tool);
+    expect(rows).toHaveLength(2);
+    for (const r of rows) expect(r).toMatchObject({ count: 30, errors: 10 });
+    const buckets = await env.DB.prepare(
+      "SELECT SUM(b0) AS b0, SUM(b3) AS b3, SUM(sum_ms) AS sum_ms FROM span_rollups WHERE kind = 'tool' AND name = ? AND minute = 0",
+    )
+      .bind(tool)
+      .first<{ b0: number; b3: number; sum_ms: number }>();
+    expect(buckets).toEqual({ b0: 10, b3: 20, sum_ms: 10 * 3 + 20 * 30 });
+    // Redelivering both messages, even together with one of them twice, changes nothing.
+    await consume([{ spans: good.slice(0, 20) }, { spans: good.slice(20) }, { spans: good.slice(0, 20) }], 2);
+    for (const r of await rollups(tool)) expect(r.count).toBe(30);
   });
 
   it("acknowledges and drops malformed messages without failing the good ones", async () => {

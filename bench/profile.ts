@@ -1,0 +1,188 @@
+/**
+ * `npm run bench:profile`: a V8 CPU profile of the gateway's workerd isolate
+ * under load, to find what a benchmark row spends its CPU on.
+ *
+ * Starts the fast backend and the production bundle on workerd (Miniflare with
+ * workerd's inspector open), registers the backend behind a virtual server,
+ * adds `PROFILE_PLUGINS` plugins (default 5, the `gateway-5` row's), then
+ * records a profile through the Chrome DevTools Protocol while autocannon
+ * drives `tools/call` at 16 connections for `PROFILE_SECONDS` (default 5).
+ *
+ * Writes bench/results/profile.cpuprofile (open it in Chrome DevTools or
+ * speedscope) and prints the functions with the most self time, and the
+ * total time under each of the gateway's own source files. `PROFILE_CDP=0`
+ * only measures CPU per request, without the profiler's own overhead;
+ * `PROFILE_SPANS=0` leaves the span queue unbound (request path only).
+ */
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { PROJECT_ROOT, startGateway } from "../test/helpers/gateway.ts";
+import {
+  admin,
+  checkResult,
+  children,
+  cpuMs,
+  freePort,
+  load,
+  newWorkerd,
+  openSession,
+  setPlugins,
+  startFastBackend,
+  threadCpuMs,
+  toolCall,
+  workerdPids,
+} from "./harness.ts";
+
+const PLUGINS = Number.parseInt(process.env.PROFILE_PLUGINS ?? "5", 10);
+const SECONDS = Number.parseInt(process.env.PROFILE_SECONDS ?? "5", 10);
+const CONNECTIONS = Number.parseInt(process.env.PROFILE_CONNECTIONS ?? "16", 10);
+/** PROFILE_CDP=0 measures CPU per request without the profiler attached (it slows the isolate down). */
+const PROFILE = process.env.PROFILE_CDP !== "0";
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+  children?: number[];
+}
+
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+/** A minimal Chrome DevTools Protocol client over the inspector's WebSocket. */
+async function connect(port: number): Promise<{ send: (method: string, params?: unknown) => Promise<unknown> }> {
+  const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as Array<{
+    id: string;
+    title?: string;
+    webSocketDebuggerUrl?: string;
+  }>;
+  // The gateway worker's target (Miniflare also runs its own internal workers).
+  const target = targets.find((t) => t.webSocketDebuggerUrl && /gateway|mcp/i.test(t.title ?? t.id)) ?? targets[0];
+  if (!target?.webSocketDebuggerUrl) throw new Error(`no inspector target: ${JSON.stringify(targets)}`);
+  console.error(`profiling inspector target ${target.title ?? target.id}`);
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise<void>((resolve, reject) => {
+    ws.addEventListener("open", () => resolve(), { once: true });
+    ws.addEventListener("error", () => reject(new Error("inspector websocket failed")), { once: true });
+  });
+  let next = 1;
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  ws.addEventListener("message", (event) => {
+    const msg = JSON.parse(String(event.data)) as { id?: number; result?: unknown; error?: { message: string } };
+    if (msg.id === undefined) return;
+    const waiter = pending.get(msg.id);
+    pending.delete(msg.id);
+    if (msg.error) waiter?.reject(new Error(msg.error.message));
+    else waiter?.resolve(msg.result);
+  });
+  return {
+    send: (method, params) =>
+      new Promise((resolve, reject) => {
+        const id = next++;
+        pending.set(id, { resolve, reject });
+        ws.send(JSON.stringify({ id, method, params }));
+      }),
+  };
+}
+
+/** Self time per function and inclusive time per gateway source file, in ms. */
+function summarize(profile: Profile): string {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const selfMs = new Map<number, number>();
+  profile.samples.forEach((id, i) => {
+    selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  });
+  const total = [...selfMs.values()].reduce((a, b) => a + b, 0);
+
+  const selfByFn = new Map<string, number>();
+  const inclusiveByFile = new Map<string, number>();
+  const inclusiveByFn = new Map<string, number>();
+  for (const [id, ms] of selfMs) {
+    const node = byId.get(id);
+    if (!node) continue;
+    const f = node.callFrame;
+    const key = `${f.functionName || "(anonymous)"} ${path.basename(f.url) || ""}:${f.lineNumber + 1}`;
+    selfByFn.set(key, (selfByFn.get(key) ?? 0) + ms);
+    // Inclusive per file: count each sample once per distinct file on its stack.
+    const seen = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const frame = byId.get(cur)?.callFrame;
+      const url = frame?.url ?? "";
+      if (url && !seen.has(url)) {
+        seen.add(url);
+        inclusiveByFile.set(url, (inclusiveByFile.get(url) ?? 0) + ms);
+      }
+      const fn = frame && `${frame.functionName || "(anonymous)"} ${path.basename(url)}:${frame.lineNumber + 1}`;
+      if (fn && url && !seen.has(fn)) {
+        seen.add(fn);
+        inclusiveByFn.set(fn, (inclusiveByFn.get(fn) ?? 0) + ms);
+      }
+    }
+  }
+  const top = (m: Map<string, number>, n: number) =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, v]) => `${v.toFixed(1).padStart(8)} ms ${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`)
+      .join("\n");
+  return `sampled ${total.toFixed(0)} ms\n\nself time, top 40:\n${top(selfByFn, 40)}\n\ninclusive by script:\n${top(inclusiveByFile, 15)}\n\ninclusive by function, top 60:\n${top(inclusiveByFn, 60)}`;
+}
+
+async function main(): Promise<void> {
+  const fast = await startFastBackend();
+  const inspectorPort = await freePort();
+  const before = workerdPids();
+  const gateway = await startGateway({ isolates: 1, inspectorPort, spans: process.env.PROFILE_SPANS !== "0" });
+  const pid = newWorkerd(before);
+  const base = gateway.isolateUrls[0] ?? gateway.url;
+  const token = gateway.adminToken;
+  try {
+    await (await admin(base, token, "POST", "/api/backends", { name: "fast", url: fast })).text();
+    await (await admin(base, token, "POST", "/api/servers", { name: "fast", backends: ["fast"] })).text();
+    if (!(await setPlugins(base, token, PLUGINS))) throw new Error("plugins unavailable");
+    const url = `${base}/servers/fast/mcp`;
+    const headers = await openSession(url, { authorization: `Bearer ${token}` });
+    await load(url, headers, toolCall("fast__echo"), checkResult, CONNECTIONS, 2);
+
+    const cdp = PROFILE ? await connect(inspectorPort) : null;
+    await cdp?.send("Profiler.enable");
+    await cdp?.send("Profiler.setSamplingInterval", { interval: 100 });
+    await cdp?.send("Profiler.start");
+    const cpuBefore = cpuMs(pid);
+    const threadsBefore = threadCpuMs(pid);
+    const run = await load(url, headers, toolCall("fast__echo"), checkResult, CONNECTIONS, SECONDS);
+    const cpu = cpuMs(pid) - cpuBefore;
+    const threads = [...threadCpuMs(pid)]
+      .map(([thread, ms]) => [thread, ms - (threadsBefore.get(thread) ?? 0)] as const)
+      .filter(([, ms]) => ms > 0)
+      .sort((a, b) => b[1] - a[1]);
+    console.log(
+      `${run.requests} requests, ${run.errors} errors, ${(run.requests / run.seconds).toFixed(0)} rps, ` +
+        `workerd CPU ${(cpu / run.requests).toFixed(3)} ms/req (plugins: ${PLUGINS}, connections: ${CONNECTIONS})`,
+    );
+    console.log(`workerd threads (CPU ms): ${threads.map(([t, ms]) => `${t}=${ms}`).join(", ")}`);
+    if (!cdp) return;
+    const { profile } = (await cdp.send("Profiler.stop")) as { profile: Profile };
+
+    const out = path.join(PROJECT_ROOT, "bench/results/profile.cpuprofile");
+    writeFileSync(out, JSON.stringify(profile));
+    writeFileSync(path.join(PROJECT_ROOT, "bench/results/profile-summary.txt"), summarize(profile));
+    console.log(summarize(profile));
+    console.log(`\nwrote ${path.relative(PROJECT_ROOT, out)}`);
+  } finally {
+    await gateway.stop();
+    for (const child of children) child.kill();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  for (const child of children) child.kill();
+  process.exit(1);
+});
