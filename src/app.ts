@@ -5,7 +5,7 @@ import { Hono } from "hono";
 import { adminApi } from "./api";
 import { requireAdmin } from "./auth/require-admin";
 import { database } from "./config/db";
-import { loadConfig } from "./config/middleware";
+import { configCache, loadConfig } from "./config/middleware";
 import type { AppEnv } from "./env";
 import { HttpError, handleError } from "./errors";
 import { mcpRoutes } from "./mcp/routes";
@@ -24,7 +24,9 @@ export function createApp() {
       allTimeRollups(database(c.env.DB)),
       breakerGauges(c.env, [...c.get("config").backends.values()]),
     ]);
-    return c.text(renderMetrics(rows, breakers), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+    return c.text(renderMetrics(rows, breakers, configCache.reads), 200, {
+      "content-type": "text/plain; version=0.0.4; charset=utf-8",
+    });
   });
 
   app.use("/api/*", loadConfig());

@@ -39,6 +39,8 @@ export class ConfigCache {
   private readonly freshMs: number;
   private readonly maxStaleMs: number;
   private readonly now: () => number;
+  /** D1 round trips this cache made: version checks and full loads (this isolate only). */
+  readonly reads = { version: 0, load: 0 };
 
   constructor(options: ConfigCacheOptions = {}) {
     this.freshMs = options.freshMs ?? 1_000;
@@ -85,10 +87,12 @@ export class ConfigCache {
     };
     const run = async () => {
       const current = this.current;
+      if (current) this.reads.version++;
       if (current && (await source.version()) === current.version) {
         markChecked();
         return current;
       }
+      this.reads.load++;
       const next = await source.load();
       // A slower concurrent load must never replace a newer snapshot.
       if (!this.current || next.version >= this.current.version) this.current = next;

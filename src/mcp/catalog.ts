@@ -85,8 +85,16 @@ export async function catalogs(
   return { catalogs: result, failed };
 }
 
+let epoch = 0;
+
+/** Changes whenever `forgetCatalogs` runs, so views built from the forgotten catalogs are rebuilt. */
+export function catalogEpoch(): number {
+  return epoch;
+}
+
 /** Drops the isolate's cached catalogs of a backend (after a list_changed or a refresh). */
 export function forgetCatalogs(backend: string): void {
+  epoch++;
   for (const profile of ALL_PROFILES) {
     entries.delete(`${backend}|${profile}`);
   }

@@ -24,5 +24,10 @@ export interface McpContext {
   requestBytes: number;
 }
 
-/** A handler's answer: one JSON response, or an SSE stream that ends with it. */
-export type Outcome = { kind: "json"; body: JsonRpcResponse } | { kind: "sse"; stream: ReadableStream<Uint8Array> };
+/**
+ * A handler's answer: one JSON response, or an SSE stream that ends with it.
+ * `serialized`, when present, is `body` already as JSON text (cached listings).
+ */
+export type Outcome =
+  | { kind: "json"; body: JsonRpcResponse; serialized?: string }
+  | { kind: "sse"; stream: ReadableStream<Uint8Array> };

@@ -5,7 +5,7 @@
  */
 import { guardCall, thenMap, visibleTools, withArguments } from "../plugins/mcp";
 import { LruMap } from "../util/lru";
-import { catalogs } from "./catalog";
+import { catalogEpoch, catalogs } from "./catalog";
 import type { Catalog } from "./catalog-types";
 import type { McpContext, Outcome } from "./context";
 import { buildView, type FederatedView, routeName, routeUri, type ViewEntry } from "./federation";
@@ -17,20 +17,74 @@ import { BackendFailure, notify, request as upstreamRequest } from "./upstream";
 /** Items per listing page (MCP server/utilities/pagination: cursors are opaque). */
 export const PAGE_SIZE = 500;
 
-const views = new LruMap<string, { stamp: string; view: FederatedView }>(500);
+/**
+ * A view is used without looking at its catalogs for this long: checking is
+ * O(backends), and listings must cost the same at 10 and 100 backends
+ * (issue 8). Catalogs themselves are refreshed every 5 s (`catalog.ts`), and
+ * a list_changed or refresh (`forgetCatalogs`) invalidates views at once.
+ */
+const VIEW_CHECK_MS = 1_000;
+
+interface CachedView {
+  stamp: string;
+  view: FederatedView;
+  checkedAt: number;
+  version: number;
+  epoch: number;
+}
+
+const views = new LruMap<string, CachedView>(500);
 
 /** The endpoint's merged view for the session's capability profile (cached per config version and catalog stamps). */
 export async function federatedView(ctx: McpContext): Promise<FederatedView> {
   const profile = ctx.session.claims.prof;
+  const key = `${ctx.endpoint.key}|${profile}`;
+  const cached = views.get(key);
+  const now = Date.now();
+  if (
+    cached &&
+    cached.version === ctx.config.version &&
+    cached.epoch === catalogEpoch() &&
+    now - cached.checkedAt < VIEW_CHECK_MS
+  ) {
+    return cached.view;
+  }
+  const epoch = catalogEpoch();
   const { catalogs: found } = await catalogs(ctx.env, ctx.endpoint.backends, profile, ctx.defer);
   let stamp = `${ctx.config.version}`;
   for (const b of ctx.endpoint.backends) stamp += `|${found.get(b.name)?.fetchedAt ?? 0}`;
-  const key = `${ctx.endpoint.key}|${profile}`;
-  const cached = views.get(key);
-  if (cached?.stamp === stamp) return cached.view;
-  const view = buildView(ctx.endpoint, found as Map<string, Catalog>);
-  views.set(key, { stamp, view });
+  const view = cached?.stamp === stamp ? cached.view : buildView(ctx.endpoint, found as Map<string, Catalog>);
+  views.set(key, { stamp, view, checkedAt: now, version: ctx.config.version, epoch });
   return view;
+}
+
+/** Listing pages as JSON text, per (immutable, cached) entry list and cursor: a warm listing serialises nothing. */
+const pages = new WeakMap<readonly ViewEntry[], LruMap<string, { result: Record<string, unknown>; json: string }>>();
+
+/** A listing answer: one page of `entries` under `key`, its JSON cached with the entry list it came from. */
+function listing(
+  id: JsonRpcRequest["id"],
+  entries: readonly ViewEntry[],
+  params: Record<string, unknown> | undefined,
+  key: string,
+): Outcome {
+  const cursor = params?.cursor;
+  let memo = pages.get(entries);
+  let hit = typeof cursor === "string" || cursor === undefined ? memo?.get(cursor ?? "") : undefined;
+  if (!hit) {
+    const result = page(entries, params, key);
+    hit = { result, json: JSON.stringify(result) };
+    if (!memo) {
+      memo = new LruMap(16);
+      pages.set(entries, memo);
+    }
+    memo.set(typeof cursor === "string" ? cursor : "", hit);
+  }
+  return {
+    kind: "json",
+    body: resultResponse(id, hit.result),
+    serialized: `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${hit.json}}`,
+  };
 }
 
 function page(entries: readonly ViewEntry[], params: Record<string, unknown> | undefined, key: string) {
@@ -141,13 +195,13 @@ export async function dispatch(ctx: McpContext, request: JsonRpcRequest): Promis
       case "ping":
         return json({});
       case "tools/list":
-        return json(page(visibleTools(ctx, (await federatedView(ctx)).tools), params, "tools"));
+        return listing(id, visibleTools(ctx, (await federatedView(ctx)).tools), params, "tools");
       case "prompts/list":
-        return json(page((await federatedView(ctx)).prompts, params, "prompts"));
+        return listing(id, (await federatedView(ctx)).prompts, params, "prompts");
       case "resources/list":
-        return json(page((await federatedView(ctx)).resources, params, "resources"));
+        return listing(id, (await federatedView(ctx)).resources, params, "resources");
       case "resources/templates/list":
-        return json(page((await federatedView(ctx)).resourceTemplates, params, "resourceTemplates"));
+        return listing(id, (await federatedView(ctx)).resourceTemplates, params, "resourceTemplates");
       case "tools/call": {
         // Plugin hook point: tool_pre_invoke on `arguments`, tool_post_invoke on the result.
         const name = stringParam(params, "name");

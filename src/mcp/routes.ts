@@ -62,15 +62,15 @@ function checkCaller(c: Context<AppEnv>): void {
   checkOrigin(c.req.raw, list(c.env.ALLOWED_ORIGINS));
 }
 
-function jsonResponse(body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
+function jsonResponse(body: unknown, headers: Record<string, string> = {}, serialized?: string): Response {
+  return new Response(serialized ?? JSON.stringify(body), {
     status: 200,
     headers: { "content-type": "application/json", ...headers },
   });
 }
 
 function outcomeResponse(outcome: Outcome): Response {
-  if (outcome.kind === "json") return jsonResponse(outcome.body);
+  if (outcome.kind === "json") return jsonResponse(outcome.body, {}, outcome.serialized);
   return new Response(outcome.stream, {
     status: 200,
     headers: { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" },

@@ -53,7 +53,11 @@ function buckets(row: RollupRow): number[] {
 }
 
 /** Renders the metrics page. */
-export function renderMetrics(rows: readonly RollupRow[], breakers: readonly BreakerGauge[] = []): string {
+export function renderMetrics(
+  rows: readonly RollupRow[],
+  breakers: readonly BreakerGauge[] = [],
+  configReads?: { version: number; load: number },
+): string {
   const out: string[] = [];
   const family = (name: string, type: string, help: string) =>
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -110,6 +114,13 @@ export function renderMetrics(rows: readonly RollupRow[], breakers: readonly Bre
     for (const state of ["closed", "open", "half-open"] as const) {
       out.push(`mcpgw_backend_breaker_state${labels({ backend: b.backend, state })} ${b.state === state ? 1 : 0}`);
     }
+  }
+  if (configReads) {
+    // Per isolate: a scrape reaches one isolate. Shows the request path's D1 cost (design rule 1:
+    // at most one version check per second per isolate, whatever the request rate).
+    family("mcpgw_isolate_config_reads_total", "counter", "D1 config reads by the isolate that served this scrape.");
+    out.push(`mcpgw_isolate_config_reads_total${labels({ kind: "version" })} ${configReads.version}`);
+    out.push(`mcpgw_isolate_config_reads_total${labels({ kind: "load" })} ${configReads.load}`);
   }
   return `${out.join("\n")}\n`;
 }

@@ -273,6 +273,14 @@ describe("span API and metrics", () => {
     for (const line of res.text.trim().split("\n")) {
       expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? -?[\d.e+]+)$/);
     }
+    // The isolate's D1 config reads: the write above forced a load; a warm request adds none.
+    const reads = (text: string) =>
+      ["version", "load"].map((kind) =>
+        Number(new RegExp(`mcpgw_isolate_config_reads_total\\{kind="${kind}"\\} (\\d+)`).exec(text)?.[1]),
+      );
+    const [, loads] = reads(res.text);
+    expect(loads).toBeGreaterThan(0);
+    expect(reads((await api("GET", "/metrics")).text)).toEqual(reads(res.text));
   });
 });
 
