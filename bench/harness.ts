@@ -4,9 +4,10 @@
  * CPU time, MCP session setup, the autocannon load loop with per-request ids
  * and reply checks, and gateway configuration through the admin API.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
+import os from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
 import { PROJECT_ROOT } from "../test/helpers/gateway.ts";
@@ -90,6 +91,28 @@ export function cpuMs(pid: number | null): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * On a machine with 2+ cores, the measured workerd gets core 0 to itself and
+ * the load generator and backends share the others, so a row's CPU time is
+ * not inflated by the three processes preempting each other on the same
+ * cores (the rows were about ±25% apart between identical runs without it).
+ * `BENCH_PIN=0` turns it off; without `taskset` it does nothing.
+ */
+export const PINNING = os.cpus().length >= 2 && process.env.BENCH_PIN !== "0";
+
+/** Pins every thread of `pid` to the given CPU list (e.g. "0" or "1-3"); false if not possible. */
+export function pinTo(pid: number | null, cpus: string): boolean {
+  if (!PINNING || pid === null) return false;
+  const result = spawnSync("taskset", ["-a", "-p", "-c", cpus, String(pid)], { stdio: "ignore" });
+  return result.status === 0;
+}
+
+/** The CPUs of everything but the measured workerd ("1" on 2 cores, "1-N" above). */
+export function otherCpus(): string {
+  const n = os.cpus().length;
+  return n > 2 ? `1-${n - 1}` : "1";
 }
 
 /** User + system CPU per thread of a process, in ms, keyed by "tid name". */

@@ -26,6 +26,8 @@ import {
   load,
   newWorkerd,
   openSession,
+  otherCpus,
+  pinTo,
   setPlugins,
   startFastBackend,
   threadCpuMs,
@@ -135,11 +137,13 @@ function summarize(profile: Profile): string {
 }
 
 async function main(): Promise<void> {
+  pinTo(process.pid, otherCpus());
   const fast = await startFastBackend();
   const inspectorPort = await freePort();
   const before = workerdPids();
   const gateway = await startGateway({ isolates: 1, inspectorPort, spans: process.env.PROFILE_SPANS !== "0" });
   const pid = newWorkerd(before);
+  pinTo(pid, "0");
   const base = gateway.isolateUrls[0] ?? gateway.url;
   const token = gateway.adminToken;
   try {

@@ -28,6 +28,8 @@ import {
   load,
   newWorkerd,
   openSession,
+  otherCpus,
+  pinTo,
   setPlugins,
   startEverything,
   startFastBackend,
@@ -51,20 +53,32 @@ interface Row {
   p99_ms: number;
   errors: number;
   cpu_ms_per_req: number | null;
+  /** D1 round trips per call on the request path (the isolate's config reads, from /metrics); null off the gateway. */
+  d1_queries_per_call: number | null;
   requests: number;
+}
+
+/** What a row drives: URL, MCP session headers, the serving workerd's PID, and (gateway only) how to read its D1 count. */
+interface Target {
+  url: string;
+  headers: Record<string, string>;
+  pid: number | null;
+  d1Reads?: () => Promise<number>;
 }
 
 async function measure(
   scenario: string,
-  target: { url: string; headers: Record<string, string>; pid: number | null },
+  target: Target,
   body: (id: number) => unknown,
   check: Check,
   connections: number,
 ): Promise<Row> {
   await load(target.url, target.headers, body, check, connections, WARMUP_S);
+  const readsBefore = await target.d1Reads?.();
   const cpuBefore = cpuMs(target.pid);
   const run = await load(target.url, target.headers, body, check, connections, DURATION_S);
   const cpu = cpuMs(target.pid) - cpuBefore;
+  const readsAfter = await target.d1Reads?.();
   const row: Row = {
     scenario,
     connections,
@@ -73,6 +87,10 @@ async function measure(
     p99_ms: run.p99,
     errors: run.errors,
     cpu_ms_per_req: target.pid === null || run.requests === 0 ? null : Number((cpu / run.requests).toFixed(3)),
+    d1_queries_per_call:
+      readsBefore === undefined || readsAfter === undefined || run.requests === 0
+        ? null
+        : Number(((readsAfter - readsBefore) / run.requests).toFixed(4)),
     requests: run.requests,
   };
   console.log(JSON.stringify(row));
@@ -86,21 +104,68 @@ function table(rows: Row[]): string {
   const find = (scenario: string, c: number) => rows.find((r) => r.scenario === scenario && r.connections === c);
   const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? (a / b).toFixed(2) : "n/a");
   const lines = [
-    "| scenario | conns | rps | p50 ms | p99 ms | errors | CPU ms/req | rps ÷ passthrough | CPU ÷ passthrough | rps ÷ direct |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| scenario | conns | rps | p50 ms | p99 ms | errors | CPU ms/req | D1 queries/call | rps ÷ passthrough | CPU ÷ passthrough | rps ÷ direct |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const r of rows) {
     const pass = find("passthrough", r.connections);
     const direct = find("direct", r.connections);
     lines.push(
-      `| ${r.scenario} | ${r.connections} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.errors} | ${r.cpu_ms_per_req ?? "n/a"} | ${ratio(r.rps, pass?.rps)} | ${ratio(r.cpu_ms_per_req, pass?.cpu_ms_per_req)} | ${ratio(r.rps, direct?.rps)} |`,
+      `| ${r.scenario} | ${r.connections} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.errors} | ${r.cpu_ms_per_req ?? "n/a"} | ${r.d1_queries_per_call ?? "n/a"} | ${ratio(r.rps, pass?.rps)} | ${ratio(r.cpu_ms_per_req, pass?.cpu_ms_per_req)} | ${ratio(r.rps, direct?.rps)} |`,
     );
   }
   return lines.join("\n");
 }
 
+/** The isolate's D1 config reads so far (version checks + loads), from the gateway's /metrics. */
+async function d1Reads(base: string, token: string): Promise<number> {
+  const text = await (await admin(base, token, "GET", "/metrics")).text();
+  let total = 0;
+  for (const m of text.matchAll(/^mcpgw_isolate_config_reads_total\{[^}]*\} (\d+)$/gm)) total += Number(m[1]);
+  return total;
+}
+
+/** A gateway endpoint as a row target: an MCP session on it, its workerd PID and its D1 counter. */
+async function gatewayTarget(base: string, token: string, pid: number | null, server: string): Promise<Target> {
+  const url = `${base}/servers/${server}/mcp`;
+  return {
+    url,
+    headers: await openSession(url, { authorization: `Bearer ${token}` }),
+    pid,
+    d1Reads: () => d1Reads(base, token),
+  };
+}
+
+/**
+ * The request path alone: a second gateway without the `SPANS` queue, so its
+ * workerd runs no queue broker, consumer or D1 span writes (which a
+ * deployment runs off the serving isolate). Same backend, same plugins.
+ */
+async function requestPathRows(fast: string): Promise<Row[]> {
+  const rows: Row[] = [];
+  const before = workerdPids();
+  const gateway = await startGateway({ isolates: 1, spans: false });
+  const pid = newWorkerd(before);
+  pinTo(pid, "0");
+  const base = gateway.isolateUrls[0] ?? gateway.url;
+  try {
+    await (await admin(base, gateway.adminToken, "POST", "/api/backends", { name: "fast", url: fast })).text();
+    await (await admin(base, gateway.adminToken, "POST", "/api/servers", { name: "fast", backends: ["fast"] })).text();
+    const target = await gatewayTarget(base, gateway.adminToken, pid, "fast");
+    for (const n of [0, 5]) {
+      if (!(await setPlugins(base, gateway.adminToken, n))) continue;
+      rows.push(await measure(`gateway-${n}-no-spans`, target, toolCall("fast__echo"), checkResult, 16));
+    }
+  } finally {
+    await gateway.stop();
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
   const rows: Row[] = [];
+  // The load generator (this process) and the backends (its children) stay off core 0.
+  const pinned = pinTo(process.pid, otherCpus());
   const [fast, everything] = await Promise.all([startFastBackend(), startEverything()]);
 
   // The pass-through floor: one Worker on its own workerd, forwarding body and headers unchanged.
@@ -123,13 +188,14 @@ async function main(): Promise<void> {
   );
   const passUrl = (await passthrough.unsafeGetDirectURL("passthrough")).href;
   const passPid = newWorkerd(beforePass);
+  pinTo(passPid, "0");
 
   const beforeGateway = workerdPids();
   const gateway = await startGateway({ isolates: 1 });
   const gatewayPid = newWorkerd(beforeGateway);
+  pinTo(gatewayPid, "0");
   const base = gateway.isolateUrls[0] ?? gateway.url;
   const token = gateway.adminToken;
-  const auth = { authorization: `Bearer ${token}` };
 
   try {
     for (const [name, url] of [
@@ -146,11 +212,7 @@ async function main(): Promise<void> {
 
     const direct = { url: fast, headers: await openSession(fast), pid: null };
     const pass = { url: passUrl, headers: await openSession(passUrl), pid: passPid };
-    const gw = {
-      url: `${base}/servers/fast/mcp`,
-      headers: await openSession(`${base}/servers/fast/mcp`, auth),
-      pid: gatewayPid,
-    };
+    const gw = await gatewayTarget(base, token, gatewayPid, "fast");
     for (const c of CONNECTIONS) {
       rows.push(await measure("direct", direct, toolCall("echo"), checkResult, c));
       rows.push(await measure("passthrough", pass, toolCall("echo"), checkResult, c));
@@ -166,11 +228,7 @@ async function main(): Promise<void> {
 
     // server-everything: a real SDK server (stateful, SSE replies), direct and through the gateway.
     const everyDirect = { url: everything, headers: await openSession(everything), pid: null };
-    const everyGw = {
-      url: `${base}/servers/everything/mcp`,
-      headers: await openSession(`${base}/servers/everything/mcp`, auth),
-      pid: gatewayPid,
-    };
+    const everyGw = await gatewayTarget(base, token, gatewayPid, "everything");
     rows.push(await measure("everything-direct", everyDirect, toolCall("echo"), checkResult, 16));
     rows.push(await measure("everything-gateway-0", everyGw, toolCall("everything__echo"), checkResult, 16));
 
@@ -184,8 +242,8 @@ async function main(): Promise<void> {
     ] as const) {
       const backends = Array.from({ length: count }, (_, i) => `f${i + 1}`);
       await (await admin(base, token, "POST", "/api/servers", { name: server, backends })).text();
-      const url = `${base}/servers/${server}/mcp`;
-      const target = { url, headers: await openSession(url, auth), pid: gatewayPid };
+      const target = await gatewayTarget(base, token, gatewayPid, server);
+      const url = target.url;
       const listing = toolsList(count);
       // Warm: wait until every backend's catalog is cached.
       for (let attempt = 0; attempt < 60; attempt++) {
@@ -200,6 +258,9 @@ async function main(): Promise<void> {
       for (const c of CONNECTIONS)
         rows.push(await measure(`tools-list-${count}`, target, listing.body, listing.check, c));
     }
+
+    await gateway.stop();
+    rows.push(...(await requestPathRows(fast)));
   } finally {
     await gateway.stop();
     await passthrough.dispose();
@@ -207,7 +268,7 @@ async function main(): Promise<void> {
   }
 
   const cpu = os.cpus();
-  const machine = `${cpu[0]?.model ?? "unknown CPU"}, ${cpu.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${QUICK ? "quick" : "full"} run (${DURATION_S} s per row)`;
+  const machine = `${cpu[0]?.model ?? "unknown CPU"}, ${cpu.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${QUICK ? "quick" : "full"} run (${DURATION_S} s per row)${pinned ? ", workerd pinned to core 0, load and backends on the others" : ""}`;
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(path.join(RESULTS, "latest.json"), `${JSON.stringify({ machine, rows }, null, 2)}\n`);
   writeFileSync(
