@@ -2,11 +2,11 @@
  * Serves the production bundle on workerd (Miniflare 5, no `wrangler dev`)
  * for ad-hoc measurement, and prints the URL and admin token.
  *
- *   npm exec -- node --experimental-strip-types test/helpers/serve-bundle.ts
- *   PORT=8788 ISOLATES=2 npm exec -- tsx test/helpers/serve-bundle.ts
+ *   npm run serve:bundle
+ *   PORT=8788 ISOLATES=2 npm run serve:bundle
  *
- * (`npm exec` puts the project's Node 22 first on PATH; wrangler and
- * Miniflare need Node >= 22.12.) Env: PORT (default 0 = free port),
+ * (npm puts the project's Node 22 first on PATH; wrangler and Miniflare
+ * need Node >= 22.12.) Env: PORT (default 0 = free port),
  * ISOLATES (1 or 2, default 1), E2E_GATEWAY_LOG=1 to print Worker logs.
  * Stops on SIGINT / SIGTERM.
  */

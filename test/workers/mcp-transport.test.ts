@@ -92,6 +92,36 @@ describe("MCP endpoint: initialize and sessions", () => {
     expect(list.body?.result).toEqual({ tools: [] });
   });
 
+  it("answers cached listings with each request's own id, in JSON and in batches", async () => {
+    const name = uniqueName("listing");
+    await api("POST", "/api/servers", { body: { name, backends: [] } });
+    const sid = await session(`/servers/${name}/mcp`);
+    const path = `/servers/${name}/mcp`;
+    for (const id of [7, "seven", 8]) {
+      const res = await mcp(path, { jsonrpc: "2.0", id, method: "tools/list" }, { session: sid });
+      expect(res.body).toEqual({ jsonrpc: "2.0", id, result: { tools: [] } });
+    }
+    const bad = await mcp(
+      path,
+      { jsonrpc: "2.0", id: 9, method: "tools/list", params: { cursor: "x" } },
+      { session: sid },
+    );
+    expect(bad.body?.error?.code).toBe(-32602);
+    const legacy = (await mcp(path, initialize("2025-03-26"))).headers.get("mcp-session-id") as string;
+    const batch = await mcp(
+      path,
+      [
+        { jsonrpc: "2.0", id: 10, method: "tools/list" },
+        { jsonrpc: "2.0", id: 11, method: "prompts/list" },
+      ],
+      { session: legacy, headers: { "mcp-protocol-version": "2025-03-26" } },
+    );
+    expect(batch.body).toEqual([
+      { jsonrpc: "2.0", id: 10, result: { tools: [] } },
+      { jsonrpc: "2.0", id: 11, result: { prompts: [] } },
+    ]);
+  });
+
   it("400 without a session id on a non-initialize request", async () => {
     const res = await mcp("/mcp", { jsonrpc: "2.0", id: 2, method: "ping" });
     expect(res.status).toBe(400);
