@@ -15,18 +15,17 @@ const JsonObject = z.custom<Record<string, unknown>>(
   (value) => typeof value === "object" && value !== null && !Array.isArray(value),
   { message: "Expected a JSON object" },
 );
-const Params = JsonObject;
 
 export const RequestSchema = z.object({
   jsonrpc: z.literal("2.0"),
   id: JsonRpcIdSchema,
   method: z.string().min(1).max(256),
-  params: Params.optional(),
+  params: JsonObject.optional(),
 });
 export const NotificationSchema = z.object({
   jsonrpc: z.literal("2.0"),
   method: z.string().min(1).max(256),
-  params: Params.optional(),
+  params: JsonObject.optional(),
 });
 export const ErrorObjectSchema = z.object({
   code: z.number().int(),

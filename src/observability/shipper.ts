@@ -16,7 +16,7 @@
  * while a stuck queue is timed out); a drain that never finished (its
  * request's context was cancelled) is replaced after `STALE_DRAIN_MS`.
  */
-import { withDeadline } from "../util/time";
+import { sleep, withDeadline } from "../util/time";
 import type { Span, SpanSink } from "./span";
 
 /** How long a drain waits for other requests' spans before it sends. */
@@ -82,9 +82,9 @@ export class SpanShipper {
       state = { spans: [], drainingSince: null, dropped: 0 };
       this.pending.set(sink, state);
     }
-    const room = MAX_BUFFERED_SPANS - state.spans.length;
-    state.spans.push(...spans.slice(0, Math.max(0, room)));
-    state.dropped += Math.max(0, spans.length - room);
+    const room = Math.max(0, MAX_BUFFERED_SPANS - state.spans.length);
+    state.spans.push(...spans.slice(0, room));
+    state.dropped += spans.length - Math.min(room, spans.length);
     const now = Date.now();
     if (state.drainingSince !== null && now - state.drainingSince < STALE_DRAIN_MS) return;
     state.drainingSince = now;
@@ -103,23 +103,23 @@ export class SpanShipper {
 
   private async drain(sink: SpanSink, state: Pending, since: number): Promise<void> {
     try {
-      await new Promise((resolve) => setTimeout(resolve, this.lingerMs));
+      await sleep(this.lingerMs);
       while (state.spans.length > 0 && state.drainingSince === since) {
         const messages = packMessages(state.spans.splice(0, state.spans.length));
         for (let i = 0; i < messages.length; i += MAX_MESSAGES_PER_SEND) {
           const batch = messages
             .slice(i, i + MAX_MESSAGES_PER_SEND)
             .map((body) => ({ body, contentType: "json" as const }));
+          let sent: true | undefined;
           try {
-            const sent = await withDeadline(
-              Promise.resolve(sink.sendBatch(batch)).then(() => true),
+            sent = await withDeadline(
+              Promise.resolve(sink.sendBatch(batch)).then(() => true as const),
               SEND_TIMEOUT_MS,
             );
-            if (!sent) state.dropped += batch.reduce((n, m) => n + m.body.spans.length, 0);
           } catch {
             // A failing queue loses these spans; it never fails a request (design rule 2).
-            state.dropped += batch.reduce((n, m) => n + m.body.spans.length, 0);
           }
+          if (!sent) state.dropped += batch.reduce((n, m) => n + m.body.spans.length, 0);
         }
       }
     } finally {

@@ -9,7 +9,7 @@
  * observability, and a failing queue is ignored.
  */
 import { z } from "zod";
-import { type SpanShipper, spanShipper } from "./shipper";
+import { spanShipper } from "./shipper";
 import { formatTraceparent, newSpanId, type TraceContext } from "./trace-context";
 
 const AttributeValue = z.union([z.string().max(256), z.number(), z.boolean()]);
@@ -80,7 +80,6 @@ export class SpanRecorder {
     private readonly trace: TraceContext & { parentSpanId?: string },
     private readonly sink: SpanSink | undefined,
     private readonly defer: (work: Promise<unknown>) => void,
-    private readonly shipper: SpanShipper = spanShipper,
   ) {
     this.root = this.open("request", trace.spanId, trace.parentSpanId ?? null, {});
   }
@@ -127,6 +126,6 @@ export class SpanRecorder {
     if (this.finished.length === 0 || !this.sink) return;
     const spans = this.finished;
     this.finished = [];
-    this.shipper.ship(spans, this.sink, this.defer);
+    spanShipper.ship(spans, this.sink, this.defer);
   }
 }
