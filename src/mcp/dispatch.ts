@@ -41,15 +41,15 @@ export async function federatedView(ctx: McpContext): Promise<FederatedView> {
   const key = `${ctx.endpoint.key}|${profile}`;
   const cached = views.get(key);
   const now = Date.now();
+  const epoch = catalogEpoch();
   if (
     cached &&
     cached.version === ctx.config.version &&
-    cached.epoch === catalogEpoch() &&
+    cached.epoch === epoch &&
     now - cached.checkedAt < VIEW_CHECK_MS
   ) {
     return cached.view;
   }
-  const epoch = catalogEpoch();
   const { catalogs: found } = await catalogs(ctx.env, ctx.endpoint.backends, profile, ctx.defer);
   let stamp = `${ctx.config.version}`;
   for (const b of ctx.endpoint.backends) stamp += `|${found.get(b.name)?.fetchedAt ?? 0}`;
@@ -69,16 +69,19 @@ function listing(
   key: string,
 ): Outcome {
   const cursor = params?.cursor;
+  // No cursor is the first page; "c…" keys keep an empty cursor from hitting it. A cursor that
+  // is not a string is invalid: page() rejects it and nothing is cached.
+  const cacheKey = cursor === undefined ? "" : typeof cursor === "string" ? `c${cursor}` : null;
   let memo = pages.get(entries);
-  let hit = typeof cursor === "string" || cursor === undefined ? memo?.get(cursor ?? "") : undefined;
+  let hit = cacheKey === null ? undefined : memo?.get(cacheKey);
   if (!hit) {
     const result = page(entries, params, key);
     hit = { result, json: JSON.stringify(result) };
-    if (!memo) {
-      memo = new LruMap(16);
+    if (cacheKey !== null) {
+      memo ??= new LruMap(16);
       pages.set(entries, memo);
+      memo.set(cacheKey, hit);
     }
-    memo.set(typeof cursor === "string" ? cursor : "", hit);
   }
   return {
     kind: "json",

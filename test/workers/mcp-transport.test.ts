@@ -107,6 +107,13 @@ describe("MCP endpoint: initialize and sessions", () => {
       { session: sid },
     );
     expect(bad.body?.error?.code).toBe(-32602);
+    // An empty cursor is invalid too, even once the first page is cached.
+    const empty = await mcp(
+      path,
+      { jsonrpc: "2.0", id: 12, method: "tools/list", params: { cursor: "" } },
+      { session: sid },
+    );
+    expect(empty.body?.error?.code).toBe(-32602);
     const legacy = (await mcp(path, initialize("2025-03-26"))).headers.get("mcp-session-id") as string;
     const batch = await mcp(
       path,
