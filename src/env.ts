@@ -24,8 +24,10 @@ export interface Bindings {
   SPANS: Queue<unknown>;
   /** Admin secret; compared in constant time. */
   ADMIN_TOKEN?: string;
-  /** Key material for encrypting backend headers at rest; falls back to a key derived from ADMIN_TOKEN. */
+  /** Current key for secrets at rest and session ids; falls back to ADMIN_TOKEN (see `auth/keys.ts`). */
   ENCRYPTION_KEY?: string;
+  /** Retired keys, comma-separated, still accepted for opening during a rotation. */
+  ENCRYPTION_KEY_PREVIOUS?: string;
   /** "true" allows backends on loopback, private, link-local and metadata addresses. */
   ALLOW_PRIVATE_BACKENDS?: string;
   /** OTLP/HTTP JSON traces endpoint (e.g. https://collector/v1/traces); spans are also exported there when set. */

@@ -7,6 +7,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { MissingKeyError } from "./auth/keys";
 
 /** Stable machine-readable codes, one per status the API uses. */
 export type ErrorCode =
@@ -20,6 +21,7 @@ export type ErrorCode =
   | "payload_too_large"
   | "unsupported_media_type"
   | "bad_gateway"
+  | "service_unavailable"
   | "internal_error";
 
 /** One invalid field: a dotted path and what is wrong with it. */
@@ -72,6 +74,9 @@ export function handleError(err: Error, c: Context): Response {
     const message =
       status === 400 && code === "invalid_json" ? "Request body is not valid JSON" : err.message || "Request failed";
     return c.json(errorBody(code, message), status);
+  }
+  if (err instanceof MissingKeyError) {
+    return c.json(errorBody("service_unavailable", "The gateway has no encryption key configured"), 503);
   }
   console.error("unhandled error", err.name, err.message);
   return c.json(errorBody("internal_error", "Internal error"), 500);

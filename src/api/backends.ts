@@ -7,13 +7,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { backendHealth, catalogCounts, refreshBackend, removeBackend, syncBackend } from "../backends/lifecycle";
-import { backendConfig } from "../config/d1-source";
+import { backendConfig, ringOrNull } from "../config/d1-source";
 import { database } from "../config/db";
-import { decryptHeaders, keyMaterial } from "../config/header-crypto";
+import { keyRing, openHeaders } from "../config/header-crypto";
 import type { BackendConfig } from "../config/snapshot";
 import {
   backendView,
   createBackend,
+  credentialsState,
   deleteBackend,
   getBackendRow,
   listBackends,
@@ -49,7 +50,12 @@ async function assertUrlAllowed(c: Context<AppEnv>, url: string): Promise<void> 
 /** The stored backend as the request path and its DO see it (headers decrypted); 404 if unknown. */
 async function loadBackend(c: Context<AppEnv>, name: string): Promise<BackendConfig> {
   const row = await getBackendRow(database(c.env.DB), name);
-  return backendConfig(row, row.headersEncrypted ? keyMaterial(c.env) : "");
+  return backendConfig(row, row.headersEncrypted ? await ringOrNull(c.env) : null);
+}
+
+/** Opens stored headers with this deployment's keys, never throwing (see `openHeaders`). */
+function opener(c: Context<AppEnv>) {
+  return async (sealed: string) => openHeaders(sealed, await ringOrNull(c.env));
 }
 
 const tags = ["backends"];
@@ -68,7 +74,7 @@ export const backendRoutes = apiRouter()
     async (c) => {
       const input = c.req.valid("json");
       await assertUrlAllowed(c, input.url);
-      const view = await createBackend(database(c.env.DB), input, () => keyMaterial(c.env));
+      const view = await createBackend(database(c.env.DB), input, () => keyRing(c.env));
       const backend = await loadBackend(c, view.name);
       await syncBackend(c.env, backend);
       // Discover its catalog now, so the first listing finds it (best effort, after the response).
@@ -84,7 +90,7 @@ export const backendRoutes = apiRouter()
       summary: "List backends",
       responses: { 200: jsonResponse(z.array(Backend), "All backends"), ...commonErrors },
     }),
-    async (c) => c.json(await listBackends(database(c.env.DB)), 200),
+    async (c) => c.json(await listBackends(database(c.env.DB), opener(c)), 200),
   )
   .openapi(
     createRoute({
@@ -95,7 +101,10 @@ export const backendRoutes = apiRouter()
       request: { params: NameParam },
       responses: { 200: jsonResponse(Backend, "The backend"), ...commonErrors, ...notFound },
     }),
-    async (c) => c.json(backendView(await getBackendRow(database(c.env.DB), c.req.valid("param").name)), 200),
+    async (c) => {
+      const row = await getBackendRow(database(c.env.DB), c.req.valid("param").name);
+      return c.json(backendView(row, await credentialsState(row, opener(c))), 200);
+    },
   )
   .openapi(
     createRoute({
@@ -110,13 +119,8 @@ export const backendRoutes = apiRouter()
     async (c) => {
       const patch = c.req.valid("json");
       if (patch.url !== undefined) await assertUrlAllowed(c, patch.url);
-      const material = () => keyMaterial(c.env);
-      const view = await updateBackend(
-        database(c.env.DB),
-        c.req.valid("param").name,
-        patch,
-        async (row) => (row.headersEncrypted ? decryptHeaders(row.headersEncrypted, material()) : {}),
-        material,
+      const view = await updateBackend(database(c.env.DB), c.req.valid("param").name, patch, opener(c), () =>
+        keyRing(c.env),
       );
       await syncBackend(c.env, await loadBackend(c, view.name));
       return c.json(view, 200);

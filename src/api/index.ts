@@ -7,6 +7,7 @@ import { LIMITS } from "../config/limits";
 import { HttpError } from "../errors";
 import { requireJson } from "../middleware/require-json";
 import { backendRoutes } from "./backends";
+import { keyRoutes } from "./keys";
 import { apiRouter } from "./openapi";
 import { pluginRoutes } from "./plugins";
 import { serverRoutes } from "./servers";
@@ -44,5 +45,6 @@ export function adminApi() {
   api.route("/tokens", tokenRoutes);
   api.route("/spans", spanRoutes);
   api.route("/plugins", pluginRoutes);
+  api.route("/keys", keyRoutes);
   return api;
 }

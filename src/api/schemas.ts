@@ -101,6 +101,10 @@ export const Backend = z
     headers: z.record(z.string(), z.literal(REDACTED)).openapi({
       description: "Header names; values are never returned",
     }),
+    credentials: z.enum(["none", "ok", "unreadable"]).openapi({
+      description:
+        "`unreadable`: the stored header values cannot be decrypted with the configured keys (e.g. the key was changed); calls to this backend fail until they are re-entered with PATCH",
+    }),
     timeoutMs: z.number().int(),
     healthIntervalSeconds: z.number().int(),
     failureThreshold: z.number().int(),

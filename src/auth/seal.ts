@@ -1,23 +1,34 @@
 /**
  * Authenticated encryption of small JSON values (AES-256-GCM, random 96-bit
- * IV). One key per purpose is derived with HKDF from the deployment's key
- * material (ENCRYPTION_KEY, or ADMIN_TOKEN when that is unset), so a value
- * sealed for one purpose can never be opened as another.
+ * IV). One key per purpose is derived with HKDF from each key of the ring
+ * (`keys.ts`), so a value sealed for one purpose can never be opened as
+ * another. Sealed values name the key that sealed them
+ * (`v2.<key id>.<iv>.<ciphertext>`), so rotation can find and re-seal them;
+ * `v1.<iv>.<ciphertext>` values from before key ids are opened by trying the
+ * ring's keys in order.
  */
+import type { KeyRing, SealKey } from "./keys";
 import { base64url, fromBase64url, randomBytes } from "./secrets";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const FORMAT = "v1";
 
 /** What a sealed value is for; each purpose has its own derived key. */
 export type SealPurpose = "backend-headers" | "session";
 
-const keys = new Map<string, Promise<CryptoKey>>();
+/** A sealed value that no key of the ring opens (wrong or retired key, altered or malformed value). */
+export class UnsealError extends Error {
+  constructor(message = "Sealed value cannot be opened with the configured keys") {
+    super(message);
+    this.name = "UnsealError";
+  }
+}
+
+const derived = new Map<string, Promise<CryptoKey>>();
 
 function keyFor(material: string, purpose: SealPurpose): Promise<CryptoKey> {
   const cacheKey = `${purpose}\0${material}`;
-  let key = keys.get(cacheKey);
+  let key = derived.get(cacheKey);
   if (!key) {
     key = (async () => {
       const base = await crypto.subtle.importKey("raw", encoder.encode(material), "HKDF", false, ["deriveKey"]);
@@ -29,33 +40,65 @@ function keyFor(material: string, purpose: SealPurpose): Promise<CryptoKey> {
         ["encrypt", "decrypt"],
       );
     })();
-    // Bounded: a deployment has one or two key materials and two purposes.
-    if (keys.size > 16) keys.clear();
-    keys.set(cacheKey, key);
+    // Bounded: a deployment has a few keys and two purposes.
+    if (derived.size > 32) derived.clear();
+    derived.set(cacheKey, key);
   }
   return key;
 }
 
-/** The key material configured for this deployment. */
-export function keyMaterial(env: { ENCRYPTION_KEY?: string; ADMIN_TOKEN?: string }): string {
-  const material = env.ENCRYPTION_KEY || env.ADMIN_TOKEN;
-  if (!material) throw new Error("Neither ENCRYPTION_KEY nor ADMIN_TOKEN is configured");
-  return material;
-}
-
-/** Seals a JSON value to `v1.<iv>.<ciphertext>` (URL- and header-safe). */
-export async function seal(value: unknown, material: string, purpose: SealPurpose): Promise<string> {
+/** Seals a JSON value with the ring's current key to `v2.<kid>.<iv>.<ct>` (URL- and header-safe). */
+export async function seal(value: unknown, ring: KeyRing, purpose: SealPurpose): Promise<string> {
   const iv = randomBytes(12);
   const plain = encoder.encode(JSON.stringify(value));
-  const ct = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await keyFor(material, purpose), plain);
-  return `${FORMAT}.${base64url(iv)}.${base64url(new Uint8Array(ct))}`;
+  const ct = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await keyFor(ring.current.material, purpose), plain);
+  return `v2.${ring.current.id}.${base64url(iv)}.${base64url(new Uint8Array(ct))}`;
 }
 
-/** Opens what `seal` produced. Throws if the key or purpose is wrong or the value was altered. */
-export async function unseal(sealed: string, material: string, purpose: SealPurpose): Promise<unknown> {
-  const [format, iv, ct, extra] = sealed.split(".");
-  if (format !== FORMAT || !iv || !ct || extra !== undefined) throw new Error("Unknown sealed format");
-  const key = await keyFor(material, purpose);
-  const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: fromBase64url(iv) }, key, fromBase64url(ct));
+async function tryOpen(key: SealKey, purpose: SealPurpose, iv: string, ct: string): Promise<unknown> {
+  const plain = await crypto.subtle.decrypt(
+    { name: "AES-GCM", iv: fromBase64url(iv) },
+    await keyFor(key.material, purpose),
+    fromBase64url(ct),
+  );
   return JSON.parse(decoder.decode(plain));
+}
+
+/**
+ * Opens what `seal` produced and says which key did. Throws UnsealError,
+ * never anything else, when no key of the ring opens it: the value is
+ * attacker-controlled wherever it comes from a client.
+ */
+export async function open(
+  sealed: string,
+  ring: KeyRing,
+  purpose: SealPurpose,
+): Promise<{ value: unknown; keyId: string }> {
+  const parts = sealed.split(".");
+  let candidates: readonly SealKey[];
+  let iv: string | undefined;
+  let ct: string | undefined;
+  if (parts[0] === "v2" && parts.length === 4) {
+    candidates = ring.keys.filter((k) => k.id === parts[1]);
+    [, , iv, ct] = parts;
+  } else if (parts[0] === "v1" && parts.length === 3) {
+    candidates = ring.keys;
+    [, iv, ct] = parts;
+  } else {
+    throw new UnsealError("Unknown sealed format");
+  }
+  if (!iv || !ct) throw new UnsealError("Unknown sealed format");
+  for (const key of candidates) {
+    try {
+      return { value: await tryOpen(key, purpose, iv, ct), keyId: key.id };
+    } catch {
+      // Wrong key, altered value or invalid base64: try the next key, then refuse.
+    }
+  }
+  throw new UnsealError();
+}
+
+/** Opens a sealed value (see `open`). */
+export async function unseal(sealed: string, ring: KeyRing, purpose: SealPurpose): Promise<unknown> {
+  return (await open(sealed, ring, purpose)).value;
 }

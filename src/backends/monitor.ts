@@ -18,7 +18,7 @@
  * stops it (`stop`, `forget`), and leaves a tombstone so an isolate with an
  * older config cannot start it again.
  */
-import { decryptHeaders, encryptHeaders, keyMaterial } from "../config/header-crypto";
+import { encryptHeaders, keyRing, openHeaders } from "../config/header-crypto";
 import type { BackendConfig } from "../config/snapshot";
 import type { Bindings } from "../env";
 import { BackendFailure, type LegacyPoster, terminate, type UpstreamSession } from "../mcp/upstream";
@@ -171,8 +171,9 @@ export class BackendMonitor {
       return null;
     }
     const { sealedHeaders, ...rest } = stored;
-    const headers = sealedHeaders ? await decryptHeaders(sealedHeaders, keyMaterial(this.env)) : {};
-    this.configValue = { ...rest, headers };
+    // A key the deployment no longer has flags this backend (its calls fail clearly), never throws.
+    const opened = await openHeaders(sealedHeaders, await keyRing(this.env).catch(() => null));
+    this.configValue = { ...rest, headers: opened.headers, ...(!opened.readable && { headersUnreadable: true }) };
     return this.configValue;
   }
 
@@ -199,7 +200,7 @@ export class BackendMonitor {
       await this.commit(CLOSED);
     }
     const sealedHeaders =
-      Object.keys(backend.headers).length > 0 ? await encryptHeaders(backend.headers, keyMaterial(this.env)) : null;
+      Object.keys(backend.headers).length > 0 ? await encryptHeaders(backend.headers, await keyRing(this.env)) : null;
     const { headers: _plain, ...rest } = backend;
     this.write("config", { ...rest, sealedHeaders } satisfies StoredConfig);
     this.configValue = backend;

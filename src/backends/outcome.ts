@@ -6,7 +6,8 @@
  * - `success`: the backend answered, even if the answer is an error (a tool's
  *   `isError` result, a JSON-RPC error, an HTTP 4xx, "unknown session").
  * - `neutral`: the call never reached the backend or failed for the gateway's
- *   own reasons (a client session that ended, an unsupported transport).
+ *   own reasons (a client session that ended, an unsupported transport,
+ *   stored credentials no configured key decrypts).
  */
 import { BackendFailure } from "../mcp/upstream";
 
@@ -27,6 +28,8 @@ export function outcomeOf(err?: unknown): CallOutcome {
     case "session-expired":
       return "success";
     case "unsupported":
+    case "credentials":
+      // Our own stored credentials are unusable: says nothing about the backend's health.
       return "neutral";
   }
 }

@@ -2,15 +2,17 @@
  * Loads configuration snapshots from D1 (the `ConfigSource` used in production).
  */
 import { eq } from "drizzle-orm";
+import type { KeyRing } from "../auth/keys";
 import type { ConfigSource } from "./cache";
 import { type Db, database, readVersion } from "./db";
-import { decryptHeaders, keyMaterial } from "./header-crypto";
+import { keyRing, openHeaders } from "./header-crypto";
 import { apiTokens, type BackendRow, backends, configMeta, plugins, servers } from "./schema";
 import type { BackendConfig, ConfigSnapshot, PluginConfig, ServerConfig, TokenConfig } from "./snapshot";
 
 interface SourceEnv {
   DB: D1Database;
   ENCRYPTION_KEY?: string;
+  ENCRYPTION_KEY_PREVIOUS?: string;
   ADMIN_TOKEN?: string;
 }
 
@@ -22,13 +24,18 @@ export function d1ConfigSource(env: SourceEnv): ConfigSource {
   };
 }
 
-/** A stored backend as the request path needs it (headers decrypted with `material`). */
-export async function backendConfig(b: BackendRow, material: string): Promise<BackendConfig> {
+/**
+ * A stored backend as the request path needs it. Headers no key of `ring`
+ * opens leave this backend flagged (`headersUnreadable`), never a thrown load.
+ */
+export async function backendConfig(b: BackendRow, ring: KeyRing | null): Promise<BackendConfig> {
+  const opened = await openHeaders(b.headersEncrypted, ring);
   return {
     name: b.name,
     url: b.url,
     transport: b.transport,
-    headers: b.headersEncrypted ? await decryptHeaders(b.headersEncrypted, material) : {},
+    headers: opened.headers,
+    ...(!opened.readable && { headersUnreadable: true }),
     timeoutMs: b.timeoutMs,
     healthIntervalSeconds: b.healthIntervalSeconds,
     failureThreshold: b.failureThreshold,
@@ -47,8 +54,8 @@ export async function loadSnapshot(db: Db, env: SourceEnv): Promise<ConfigSnapsh
     db.select().from(plugins),
   ]);
 
-  const material = backendRows.some((b) => b.headersEncrypted) ? keyMaterial(env) : "";
-  const backendList = await Promise.all(backendRows.map((b) => backendConfig(b, material)));
+  const ring = backendRows.some((b) => b.headersEncrypted) ? await ringOrNull(env) : null;
+  const backendList = await Promise.all(backendRows.map((b) => backendConfig(b, ring)));
   const serverList = serverRows.map(
     (s): ServerConfig => ({ name: s.name, backends: s.backends, tools: s.tools, prefix: s.prefix, auth: s.auth }),
   );
@@ -81,4 +88,13 @@ export async function loadSnapshot(db: Db, env: SourceEnv): Promise<ConfigSnapsh
     tokensByHash: new Map(tokenList),
     plugins: pluginList,
   };
+}
+
+/** The key ring, or null when the deployment has no key (then sealed values are unreadable, not fatal). */
+export async function ringOrNull(env: SourceEnv): Promise<KeyRing | null> {
+  try {
+    return await keyRing(env);
+  } catch {
+    return null;
+  }
 }

@@ -10,6 +10,12 @@ export interface BackendConfig {
   url: string;
   transport: "streamable-http" | "sse";
   headers: Readonly<Record<string, string>>;
+  /**
+   * True when the stored headers could not be decrypted with any configured
+   * key (`headers` is then empty): calls to this backend fail with a
+   * JSON-RPC error asking for them to be re-entered; nothing else is affected.
+   */
+  headersUnreadable?: boolean;
   timeoutMs: number;
   healthIntervalSeconds: number;
   /** Circuit breaker: consecutive failures that open it. */

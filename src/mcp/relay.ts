@@ -20,7 +20,14 @@ import {
 import { gatewayRequestId, publicUri, splitGatewayRequestId } from "./names";
 import { SessionError } from "./sessions";
 import { encodeSseMessage, encodeSsePriming } from "./sse";
-import { BackendFailure, postMessage, readReply, resumer, type UpstreamSession } from "./upstream";
+import {
+  assertCredentialsReadable,
+  BackendFailure,
+  postMessage,
+  readReply,
+  resumer,
+  type UpstreamSession,
+} from "./upstream";
 
 /** The JSON-RPC error a client sees for a failed backend call: which backend and why, no secrets. */
 export function backendErrorResponse(id: JsonRpcId | null, err: BackendFailure): JsonRpcResponse {
@@ -105,6 +112,8 @@ export async function forward(
   let upstream: UpstreamSession;
   let res: Response;
   try {
+    // Before the session's DO is asked for an upstream session it could not open either.
+    assertCredentialsReadable(backend);
     upstream = await ctx.session.upstream(backend);
     const send = (session: UpstreamSession) =>
       postMessage(backend, request, { session, signal: idle.signal, traceparent: span.traceparent });

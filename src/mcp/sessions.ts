@@ -17,7 +17,8 @@
  * The stateless protocol revision (2026-07-28) will add a path that skips
  * this module; nothing else reads session ids.
  */
-import { keyMaterial, seal, unseal } from "../auth/seal";
+import { keyRing } from "../auth/keys";
+import { seal, unseal } from "../auth/seal";
 import { base64url, randomBytes } from "../auth/secrets";
 import type { BackendConfig } from "../config/snapshot";
 import type { Bindings } from "../env";
@@ -91,10 +92,10 @@ const cache = new LruMap<string, CachedSession>(10_000);
 /**
  * Per-isolate cache of opened session ids (bounded): AES-GCM and base64 of
  * the header were a measurable share of a warm call's CPU. Keyed by the
- * exact header value and checked against the key material, so a rotated
- * ENCRYPTION_KEY stops old ids here as it does in `unseal`.
+ * exact header value and checked against the key ring, so a key retired
+ * from the ring stops old ids here as it does in `unseal`.
  */
-const opened = new LruMap<string, { material: string; claims: SessionClaims }>(10_000);
+const opened = new LruMap<string, { ring: string; claims: SessionClaims }>(10_000);
 
 function stub(env: Bindings, sid: string) {
   return env.SESSION.get(env.SESSION.idFromName(sid));
@@ -118,7 +119,7 @@ export async function createSession(
   };
   await stub(env, claims.sid).start({ init, expiresAt: claims.exp });
   cache.set(claims.sid, { liveCheckedAt: Date.now(), upstream: new Map() });
-  return { id: await seal(claims, keyMaterial(env), "session"), claims };
+  return { id: await seal(claims, await keyRing(env), "session"), claims };
 }
 
 /** A usable session for one request. */
@@ -214,18 +215,18 @@ export async function openSession(
   endpoint: string,
 ): Promise<Session> {
   if (!header) throw new SessionError(400, "Bad Request: Mcp-Session-Id header is required");
-  const material = keyMaterial(env);
+  const ring = await keyRing(env);
   const known = opened.get(header);
   let claims: SessionClaims;
-  if (known?.material === material) {
+  if (known?.ring === ring.fingerprint) {
     claims = known.claims;
   } else {
     try {
-      claims = (await unseal(header, material, "session")) as SessionClaims;
+      claims = (await unseal(header, ring, "session")) as SessionClaims;
     } catch {
       throw new SessionError(404, "Session not found");
     }
-    opened.set(header, { material, claims });
+    opened.set(header, { ring: ring.fingerprint, claims });
   }
   if (claims.exp <= Date.now() || claims.sub !== subject || claims.ep !== endpoint) {
     throw new SessionError(404, "Session not found");

@@ -15,7 +15,14 @@ import { LATEST_PROTOCOL_VERSION, SERVER_INFO } from "./protocol";
 import { parseSse } from "./sse";
 
 /** Why a backend call failed; the message is safe to show to clients. */
-export type FailureKind = "network" | "timeout" | "http" | "malformed" | "session-expired" | "unsupported";
+export type FailureKind =
+  | "network"
+  | "timeout"
+  | "http"
+  | "malformed"
+  | "session-expired"
+  | "unsupported"
+  | "credentials";
 
 /** A backend call that failed for a transport reason (not a tool's own error). */
 export class BackendFailure extends Error {
@@ -76,8 +83,23 @@ export const CLOSE_CONNECTION = { gateway: "close-connection" } as const;
 
 const MAX_JSON_REPLY_BYTES = 16 * 1024 * 1024;
 
+/**
+ * Refuses to call a backend whose stored headers no configured key opens: it
+ * would be called without its credentials. Only this backend fails; the
+ * operator re-enters the headers (hardening issue, defect 1).
+ */
+export function assertCredentialsReadable(backend: BackendConfig): void {
+  if (!backend.headersUnreadable) return;
+  throw new BackendFailure(
+    backend.name,
+    "credentials",
+    `Backend '${backend.name}' cannot be called: its stored headers cannot be decrypted with the configured keys; re-enter them (PATCH /api/backends/${backend.name})`,
+  );
+}
+
 /** Headers for an upstream request: the backend's own, plus protocol headers. */
 export function upstreamHeaders(backend: BackendConfig, options: CallOptions, accept: string): Headers {
+  assertCredentialsReadable(backend);
   const headers = new Headers(backend.headers);
   headers.set("content-type", "application/json");
   headers.set("accept", accept);
@@ -99,6 +121,7 @@ function describeFetchError(backend: string, err: unknown, signal: AbortSignal |
 
 /** POSTs one JSON-RPC message to a backend; maps transport failures to BackendFailure. */
 export async function postMessage(backend: BackendConfig, message: unknown, options: CallOptions): Promise<Response> {
+  assertCredentialsReadable(backend);
   let res: Response;
   try {
     const legacy = backend.transport === "sse" ? (options.via ?? viaBackendObject) : undefined;

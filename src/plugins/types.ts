@@ -78,6 +78,7 @@ export type MaybePromise<T> = T | Promise<T>;
 export interface PluginEnv {
   RATE_LIMITER?: DurableObjectNamespace<RateLimiterDO>;
   ENCRYPTION_KEY?: string;
+  ENCRYPTION_KEY_PREVIOUS?: string;
   ADMIN_TOKEN?: string;
 }
 
@@ -136,6 +137,7 @@ export interface SaveEnv {
   ALLOW_PRIVATE_BACKENDS?: string;
   DNS_RESOLVER_URL?: string;
   ENCRYPTION_KEY?: string;
+  ENCRYPTION_KEY_PREVIOUS?: string;
   ADMIN_TOKEN?: string;
 }
 

@@ -51,6 +51,13 @@ export interface GatewayOptions {
   spans?: boolean;
   /** Open workerd's V8 inspector on this port (for CPU profiles, `npm run bench:profile`). */
   inspectorPort?: number;
+  /**
+   * Keep local state (D1, Durable Objects) in this directory and leave it on
+   * stop, so a later gateway can start on the same state (a restart).
+   */
+  storage?: string;
+  /** The admin token (default: a random one). */
+  adminToken?: string;
 }
 
 export interface Gateway {
@@ -380,7 +387,11 @@ async function applyMigrations(mf: MiniflareInstance, config: WranglerConfig, wo
         `CREATE TABLE IF NOT EXISTS ${table} (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
       ),
     ]);
-    const files = (await readdir(dir)).filter((file) => file.endsWith(".sql")).sort();
+    // A restart on kept storage applies only what is new, like wrangler.
+    const applied = new Set(
+      (await db.prepare(`SELECT name FROM ${table}`).all<{ name: string }>()).results.map((r) => r.name),
+    );
+    const files = (await readdir(dir)).filter((file) => file.endsWith(".sql") && !applied.has(file)).sort();
     for (const file of files) {
       const sql = await readFile(path.join(dir, file), "utf8");
       const statements = unstable_splitSqlQuery(sql)
@@ -409,8 +420,9 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   const bundle = await buildBundle();
   const config = readWranglerConfig();
   const miniflare = loadMiniflare();
-  const adminToken = randomBytes(24).toString("base64url");
-  const storage = await mkdtemp(path.join(tmpdir(), "mcpgw-e2e-"));
+  const adminToken = opts.adminToken ?? randomBytes(24).toString("base64url");
+  const keepStorage = opts.storage !== undefined;
+  const storage = opts.storage ?? (await mkdtemp(path.join(tmpdir(), "mcpgw-e2e-")));
 
   const vars = { ADMIN_TOKEN: adminToken, ALLOW_PRIVATE_BACKENDS: "true", ...opts.vars };
   const directPort = isolates === 1 ? (opts.port ?? 0) : 0;
@@ -439,7 +451,9 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   );
 
   // Backstop for a process that exits without stop(); a killed one leaves only this directory.
-  const removeStorage = (): void => rmSync(storage, { recursive: true, force: true });
+  const removeStorage = (): void => {
+    if (!keepStorage) rmSync(storage, { recursive: true, force: true });
+  };
   process.once("exit", removeStorage);
   let proxy: RoundRobinProxy | undefined;
   let stopped: Promise<void> | undefined;
@@ -447,7 +461,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     stopped ??= (async () => {
       await proxy?.close().catch(() => undefined);
       await mf.dispose().catch(() => undefined);
-      await rm(storage, { recursive: true, force: true });
+      if (!keepStorage) await rm(storage, { recursive: true, force: true });
       process.off("exit", removeStorage);
     })();
     return stopped;

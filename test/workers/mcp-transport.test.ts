@@ -69,7 +69,7 @@ describe("MCP endpoint: initialize and sessions", () => {
       serverInfo: { name: "mcp-edge-gateway" },
       capabilities: { tools: { listChanged: true } },
     });
-    expect(res.headers.get("mcp-session-id")).toMatch(/^v1\./);
+    expect(res.headers.get("mcp-session-id")).toMatch(/^v2\.[0-9a-f]{16}\./);
   });
 
   it("offers its latest version when the client asks for an unknown one", async () => {

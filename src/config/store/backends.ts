@@ -6,22 +6,36 @@
 import type { z } from "@hono/zod-openapi";
 import { count, eq, sql } from "drizzle-orm";
 import { type Backend, type BackendCreate, type BackendUpdate, REDACTED } from "../../api/schemas";
+import type { KeyRing } from "../../auth/keys";
 import { HttpError } from "../../errors";
 import type { Db } from "../db";
-import { encryptHeaders } from "../header-crypto";
+import { encryptHeaders, type OpenedHeaders } from "../header-crypto";
 import { LIMITS } from "../limits";
 import { type BackendRow, backends, servers } from "../schema";
 import { assertBelowLimit, commit, nowIso } from "./write";
 
 export type BackendView = z.infer<typeof Backend>;
 
-/** The API view of a stored backend: header names only. */
-export function backendView(row: BackendRow): BackendView {
+/** Whether a backend's stored headers can be used: none stored, readable, or sealed under a key the deployment lacks. */
+export type CredentialsState = "none" | "ok" | "unreadable";
+
+/** The credentials state of a row, given a way to open its headers. */
+export async function credentialsState(
+  row: BackendRow,
+  openStored: (sealed: string) => Promise<OpenedHeaders>,
+): Promise<CredentialsState> {
+  if (!row.headersEncrypted) return "none";
+  return (await openStored(row.headersEncrypted)).readable ? "ok" : "unreadable";
+}
+
+/** The API view of a stored backend: header names only, and whether their values can be used. */
+export function backendView(row: BackendRow, credentials: CredentialsState): BackendView {
   return {
     name: row.name,
     url: row.url,
     transport: row.transport,
     headers: Object.fromEntries(row.headerNames.map((h) => [h, REDACTED])),
+    credentials,
     timeoutMs: row.timeoutMs,
     healthIntervalSeconds: row.healthIntervalSeconds,
     failureThreshold: row.failureThreshold,
@@ -33,9 +47,12 @@ export function backendView(row: BackendRow): BackendView {
 }
 
 /** All backends, by name. */
-export async function listBackends(db: Db): Promise<BackendView[]> {
+export async function listBackends(
+  db: Db,
+  openStored: (sealed: string) => Promise<OpenedHeaders>,
+): Promise<BackendView[]> {
   const rows = await db.select().from(backends).orderBy(backends.name);
-  return rows.map(backendView);
+  return Promise.all(rows.map(async (row) => backendView(row, await credentialsState(row, openStored))));
 }
 
 /** One backend row, or 404. */
@@ -45,16 +62,16 @@ export async function getBackendRow(db: Db, name: string): Promise<BackendRow> {
   return row;
 }
 
-async function sealHeaders(headers: Record<string, string> | undefined, material: string) {
+async function sealHeaders(headers: Record<string, string> | undefined, ring: () => Promise<KeyRing>) {
   if (!headers || Object.keys(headers).length === 0) return { headersEncrypted: null, headerNames: [] };
-  return { headersEncrypted: await encryptHeaders(headers, material), headerNames: Object.keys(headers).sort() };
+  return { headersEncrypted: await encryptHeaders(headers, await ring()), headerNames: Object.keys(headers).sort() };
 }
 
 /** Stores a new backend; 409 if the name is taken or the limit is reached. */
 export async function createBackend(
   db: Db,
   input: z.infer<typeof BackendCreate>,
-  keyMaterial: () => string,
+  ring: () => Promise<KeyRing>,
 ): Promise<BackendView> {
   const [total] = await db.select({ n: count() }).from(backends);
   assertBelowLimit(total?.n ?? 0, LIMITS.backends, "backend");
@@ -63,7 +80,7 @@ export async function createBackend(
     name: input.name,
     url: input.url,
     transport: input.transport ?? "streamable-http",
-    ...(await sealHeaders(input.headers, input.headers && Object.keys(input.headers).length ? keyMaterial() : "")),
+    ...(await sealHeaders(input.headers, ring)),
     timeoutMs: input.timeoutMs ?? 30_000,
     healthIntervalSeconds: input.healthIntervalSeconds ?? 30,
     failureThreshold: input.failureThreshold ?? 5,
@@ -73,7 +90,7 @@ export async function createBackend(
     updatedAt: now,
   };
   await commit(db, [db.insert(backends).values(row)], `Backend '${input.name}' already exists`);
-  return backendView(row);
+  return backendView(row, row.headersEncrypted ? "ok" : "none");
 }
 
 /**
@@ -85,24 +102,32 @@ export async function updateBackend(
   db: Db,
   name: string,
   patch: z.infer<typeof BackendUpdate>,
-  decryptExisting: (row: BackendRow) => Promise<Record<string, string>>,
-  keyMaterial: () => string,
+  openStored: (sealed: string) => Promise<OpenedHeaders>,
+  ring: () => Promise<KeyRing>,
 ): Promise<BackendView> {
   const current = await getBackendRow(db, name);
   let sealed: { headersEncrypted: string | null; headerNames: string[] } | undefined;
   if (patch.headers) {
     const keepsMasked = Object.values(patch.headers).some((v) => v === REDACTED);
-    const existing = keepsMasked ? await decryptExisting(current) : {};
+    const existing =
+      keepsMasked && current.headersEncrypted
+        ? await openStored(current.headersEncrypted)
+        : { readable: true, headers: {} as Record<string, string> };
     const merged: Record<string, string> = {};
     for (const [h, v] of Object.entries(patch.headers)) {
       if (v !== REDACTED) merged[h] = v;
-      else if (existing[h] !== undefined) merged[h] = existing[h];
+      else if (existing.headers[h] !== undefined) merged[h] = existing.headers[h];
       else
         throw new HttpError(400, "validation_failed", "Invalid request", [
-          { path: `headers.${h}`, message: "has no stored value to keep" },
+          {
+            path: `headers.${h}`,
+            message: existing.readable
+              ? "has no stored value to keep"
+              : "cannot keep its stored value: it cannot be decrypted with the configured keys; send the value again",
+          },
         ]);
     }
-    sealed = await sealHeaders(merged, Object.keys(merged).length ? keyMaterial() : "");
+    sealed = await sealHeaders(merged, ring);
   }
   const next: BackendRow = {
     ...current,
@@ -117,7 +142,8 @@ export async function updateBackend(
     updatedAt: nowIso(),
   };
   await commit(db, [db.update(backends).set(next).where(eq(backends.name, name))], "Conflict");
-  return backendView(next);
+  const credentials = sealed ? (sealed.headersEncrypted ? "ok" : "none") : await credentialsState(next, openStored);
+  return backendView(next, credentials);
 }
 
 /** Deletes a backend; 409 while a virtual server still lists it. */

@@ -18,7 +18,7 @@
  */
 import { z } from "zod";
 import { REDACTED } from "../../api/schemas";
-import { decryptHeaders, encryptHeaders, keyMaterial } from "../../config/header-crypto";
+import { decryptHeaders, encryptHeaders, keyRing } from "../../config/header-crypto";
 import { checkBackendUrl, dohResolver } from "../../config/url-safety";
 import { commonSettings } from "../settings";
 import { ConfigIssues, defineKind, HOOKS, type HookSpec, type PluginEnv, type RequestContext } from "../types";
@@ -137,7 +137,11 @@ export const webhook = defineKind({
     const needsPrevious = Object.values(headers).some((v) => v === REDACTED);
     let kept: Record<string, string> = {};
     if (needsPrevious && typeof previous?.headers_sealed === "string") {
-      kept = await decryptHeaders(previous.headers_sealed, keyMaterial(env));
+      try {
+        kept = await decryptHeaders(previous.headers_sealed, await keyRing(env));
+      } catch {
+        // A retired key: the masked values cannot be kept, the caller must send them again (below).
+      }
     }
     const plain: Record<string, string> = {};
     for (const [name, value] of Object.entries(headers)) {
@@ -148,7 +152,7 @@ export const webhook = defineKind({
     return {
       ...rest,
       headers: Object.fromEntries(Object.keys(plain).map((h) => [h, REDACTED])),
-      headers_sealed: await encryptHeaders(plain, keyMaterial(env)),
+      headers_sealed: await encryptHeaders(plain, await keyRing(env)),
     };
   },
   view(stored) {
@@ -160,7 +164,7 @@ export const webhook = defineKind({
     const headersFor = (env: PluginEnv) => {
       const sealed = config.headers_sealed;
       if (!sealed) return Promise.resolve({});
-      headers ??= decryptHeaders(sealed, keyMaterial(env));
+      headers ??= keyRing(env).then((ring) => decryptHeaders(sealed, ring));
       return headers;
     };
     return {
