@@ -1,13 +1,18 @@
 /**
  * Isolate-level configuration cache (design rule 1: no database I/O on the hot path).
  *
- * - Fresh (checked less than `freshMs` ago): served from memory, zero queries.
- * - Stale but recent (< `maxStaleMs`): served from memory at once, and a
+ * - Fresh (checked less than `freshMs`, 1 s, ago): served from memory, zero queries.
+ * - Stale but recent (< `maxStaleMs`, 2 s): served from memory at once, and a
  *   background check (`SELECT version`, plus a full reload only if it changed)
- *   is handed to `defer` (ctx.waitUntil). Under steady traffic every request is
- *   served this way, so edits reach every isolate within about `freshMs`.
- * - Older than `maxStaleMs` (an idle isolate) or never loaded: the request waits
- *   for the check, so a revoked token never gets through an isolate that slept.
+ *   is handed to `defer` (ctx.waitUntil). Under steady traffic (a request a
+ *   second or more per isolate) every request is served this way.
+ * - Older than `maxStaleMs` (a quiet isolate) or never loaded: the request waits
+ *   for the check.
+ *
+ * So no isolate answers from a snapshot older than `maxStaleMs`: every edit,
+ * and above all a revoked token, is in force everywhere within 2 s (plus one
+ * D1 round trip), which is what the README promises (hardening issue,
+ * defect 6: the stale window used to be 10 s).
  *
  * Checks are single-flight: concurrent callers share one in-flight check.
  * The module is pure (the source and clock are injected) so it is unit-tested
@@ -44,7 +49,7 @@ export class ConfigCache {
 
   constructor(options: ConfigCacheOptions = {}) {
     this.freshMs = options.freshMs ?? 1_000;
-    this.maxStaleMs = options.maxStaleMs ?? 10_000;
+    this.maxStaleMs = options.maxStaleMs ?? 2_000;
     this.now = options.now ?? Date.now;
   }
 

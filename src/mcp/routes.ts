@@ -20,6 +20,7 @@ import { listen } from "./listen";
 import { allowsBatches, MAX_BATCH, MAX_MCP_BODY_BYTES } from "./protocol";
 import { backendErrorResponse, deliverResponse } from "./relay";
 import { openSession, SessionError } from "./sessions";
+import { parseSse } from "./sse";
 import {
   checkAccept,
   checkHost,
@@ -185,47 +186,71 @@ async function post(c: Context<AppEnv>, serverName: string | null, spans: SpanRe
   }
 
   const ctx = await context(c, serverName, subject, spans, bytes);
-  await ctx.session.assertLive();
+  // Liveness is checked concurrently with the work, never cached (hardening issue, defect 5).
+  const live = ctx.session.assertLive();
+  const work = Array.isArray(body) ? batch(ctx, body, headerVersion) : single(ctx, first, spans);
+  return whileLive(live, work);
+}
 
-  if (Array.isArray(body)) {
-    if (!allowsBatches(ctx.session.claims.pv) && !allowsBatches(headerVersion)) {
-      throw new TransportError(
-        400,
-        ErrorCode.InvalidRequest,
-        "Invalid Request: batches are not supported in this protocol version",
-      );
-    }
-    if (body.length === 0 || body.length > MAX_BATCH) {
-      throw new TransportError(
-        400,
-        ErrorCode.InvalidRequest,
-        `Invalid Request: a batch holds 1 to ${MAX_BATCH} messages`,
-      );
-    }
-    // Batches answer with one JSON array; in-call messages from backends are not relayed.
-    const outcomes = await Promise.all(body.map((m) => handleMessage(ctx, classify(m))));
-    const replies: JsonRpcResponse[] = [];
-    for (const o of outcomes) {
-      if (o?.kind === "json") replies.push(o.body);
-      else if (o?.kind === "sse") replies.push(...(await lastResponse(o.stream)));
-    }
-    return replies.length ? jsonResponse(replies) : new Response(null, { status: 202 });
+/**
+ * Waits for the request's answer and its session's liveness. A session found
+ * ended drops the answer (a started stream is cancelled) for a 404: MCP
+ * 2025-11-25 basic/transports says a terminated session's requests MUST get 404.
+ */
+async function whileLive(live: Promise<void>, work: Promise<Response>): Promise<Response> {
+  const [alive, answer] = await Promise.allSettled([live, work]);
+  if (alive.status === "rejected") {
+    if (answer.status === "fulfilled") await answer.value.body?.cancel().catch(() => undefined);
+    throw alive.reason;
   }
+  if (answer.status === "rejected") throw answer.reason;
+  return answer.value;
+}
 
-  const outcome = await handleMessage(ctx, first);
+async function single(ctx: McpContext, message: JsonRpcMessage | null, spans: SpanRecorder): Promise<Response> {
+  const outcome = await handleMessage(ctx, message);
   if (outcome?.kind === "json" && "error" in outcome.body) spans.root.set({ "rpc.error": outcome.body.error.code });
   return outcome ? outcomeResponse(outcome) : new Response(null, { status: 202 });
 }
 
-/** The final response on a relayed stream (for batches). */
-async function lastResponse(stream: ReadableStream<Uint8Array>): Promise<JsonRpcResponse[]> {
-  const text = await new Response(stream).text();
-  const data = text
-    .split("\n")
-    .filter((l) => l.startsWith("data: "))
-    .map((l) => JSON.parse(l.slice(6)) as Record<string, unknown>);
-  const final = data.reverse().find((m) => !("method" in m));
-  return final ? [final as JsonRpcResponse] : [];
+/** A JSON-RPC batch (2025-03-26 only): one JSON array of the members' responses; in-call messages are not relayed. */
+async function batch(ctx: McpContext, body: unknown[], headerVersion: string): Promise<Response> {
+  if (!allowsBatches(ctx.session.claims.pv) && !allowsBatches(headerVersion)) {
+    throw new TransportError(
+      400,
+      ErrorCode.InvalidRequest,
+      "Invalid Request: batches are not supported in this protocol version",
+    );
+  }
+  if (body.length === 0 || body.length > MAX_BATCH) {
+    throw new TransportError(
+      400,
+      ErrorCode.InvalidRequest,
+      `Invalid Request: a batch holds 1 to ${MAX_BATCH} messages`,
+    );
+  }
+  const outcomes = await Promise.all(body.map((m) => handleMessage(ctx, classify(m))));
+  const replies: JsonRpcResponse[] = [];
+  for (const o of outcomes) {
+    if (o?.kind === "json") replies.push(o.body);
+    else if (o?.kind === "sse") replies.push(...(await finalResponse(o.stream)));
+  }
+  return replies.length ? jsonResponse(replies) : new Response(null, { status: 202 });
+}
+
+/**
+ * The final response on a relayed call's stream (for batches). Events are
+ * read with the SSE parser: the priming event has empty data, and progress
+ * or server-to-client requests come before the response.
+ */
+async function finalResponse(stream: ReadableStream<Uint8Array>): Promise<JsonRpcResponse[]> {
+  let final: JsonRpcResponse | undefined;
+  for await (const event of parseSse(stream)) {
+    if (event.data === "") continue;
+    const message = classify(JSON.parse(event.data));
+    if (message?.kind === "response") final = message.message;
+  }
+  return final ? [final] : [];
 }
 
 /** GET: the server-to-client stream of an established session. */

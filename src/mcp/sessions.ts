@@ -8,11 +8,12 @@
  *   expiry. Validating it needs no I/O, and another token cannot use it.
  * - A SessionDO per session (named by the random key) holds what changes
  *   during the session: the upstream session per backend, and termination.
- *   Isolates cache its answers in a bounded LRU, so a warm call reaches
- *   neither D1 nor the DO. A DELETE reaches every isolate's next backend
- *   call at once (the upstream sessions are closed, the backend answers 404,
- *   the isolate re-checks the DO); calls the gateway answers itself see the
- *   end within `LIVENESS_TTL_MS`.
+ *   Isolates cache the upstream sessions it returns in a bounded LRU.
+ *   Liveness is not cached: every request asks the DO whether the session
+ *   ended, concurrently with the request's own work, and an answer for an
+ *   ended session is dropped for a 404, so a DELETE on one isolate is seen by
+ *   every isolate from the moment it returns (MCP 2025-11-25
+ *   basic/transports, session management; hardening issue, defect 5).
  *
  * The stateless protocol revision (2026-07-28) will add a path that skips
  * this module; nothing else reads session ids.
@@ -28,7 +29,6 @@ import { BackendFailure, type ClientInit, terminate, type UpstreamSession } from
 
 /** Sessions expire this long after initialize; clients then re-initialize (basic/transports, 404). */
 export const SESSION_TTL_MS = 24 * 60 * 60 * 1000;
-const LIVENESS_TTL_MS = 1000;
 
 /** What the sealed session id says. */
 export interface SessionClaims {
@@ -82,7 +82,6 @@ export function profileCapabilities(profile: string): Record<string, unknown> {
 }
 
 interface CachedSession {
-  liveCheckedAt: number;
   upstream: Map<string, UpstreamSession>;
 }
 
@@ -118,7 +117,7 @@ export async function createSession(
     exp: Date.now() + SESSION_TTL_MS,
   };
   await stub(env, claims.sid).start({ init, expiresAt: claims.exp });
-  cache.set(claims.sid, { liveCheckedAt: Date.now(), upstream: new Map() });
+  cache.set(claims.sid, { upstream: new Map() });
   return { id: await seal(claims, await keyRing(env), "session"), claims };
 }
 
@@ -132,22 +131,19 @@ export class Session {
   private entry(): CachedSession {
     let entry = cache.get(this.claims.sid);
     if (!entry) {
-      entry = { liveCheckedAt: 0, upstream: new Map() };
+      entry = { upstream: new Map() };
       cache.set(this.claims.sid, entry);
     }
     return entry;
   }
 
-  /** Throws 404 if the session ended (checked at most every LIVENESS_TTL_MS per isolate). */
+  /** Throws 404 if the session ended; asks the SessionDO every time (one small RPC, see the module comment). */
   async assertLive(): Promise<void> {
-    const entry = this.entry();
-    if (Date.now() - entry.liveCheckedAt < LIVENESS_TTL_MS) return;
     const status = await stub(this.env, this.claims.sid).status();
     if (status !== "live") {
       cache.delete(this.claims.sid);
       throw new SessionError(404, "Session not found");
     }
-    entry.liveCheckedAt = Date.now();
   }
 
   /** The upstream session for a backend (cached; opened once via the SessionDO). */
@@ -177,15 +173,12 @@ export class Session {
       cache.delete(this.claims.sid);
       return null;
     }
-    const entry = this.entry();
-    entry.liveCheckedAt = Date.now();
     return new Map(opened.map(({ backend, session }) => [backend, session]));
   }
 
-  /** Forgets an upstream session the backend no longer knows; re-checks whether the client session ended. */
+  /** Forgets an upstream session the backend no longer knows. */
   async forget(backend: string, session: UpstreamSession): Promise<void> {
     this.entry().upstream.delete(backend);
-    this.entry().liveCheckedAt = 0;
     await stub(this.env, this.claims.sid).forget(backend, session.sessionId);
   }
 

@@ -1,3 +1,4 @@
+// Covers the isolate config cache: freshness, background revalidation, the 2 s staleness bound, outages.
 import { describe, expect, it } from "vitest";
 import { ConfigCache, type ConfigSource } from "../../src/config/cache";
 import type { ConfigSnapshot } from "../../src/config/snapshot";
@@ -86,6 +87,27 @@ describe("ConfigCache", () => {
     const deferred: Promise<unknown>[] = [];
     expect((await cache.get(source, (p) => deferred.push(p))).version).toBe(7);
     expect(deferred).toHaveLength(0);
+  });
+
+  it("by default never answers from a snapshot older than 2 s (the README's revocation bound)", async () => {
+    const { source, state } = fakeSource();
+    const t = clock();
+    const cache = new ConfigCache({ now: t.now });
+    await cache.get(source, () => undefined);
+    state.version = 2; // e.g. a token was revoked on another isolate
+    t.t += 1_500;
+    const deferred: Promise<unknown>[] = [];
+    // Between 1 and 2 s: the old snapshot, with a background check.
+    expect((await cache.get(source, (p) => deferred.push(p))).version).toBe(1);
+    expect(deferred).toHaveLength(1);
+    await Promise.all(deferred);
+    expect((await cache.get(source, () => undefined)).version).toBe(2);
+    // Quiet for just over 2 s: the request waits for the check instead of trusting memory.
+    state.version = 3;
+    t.t += 2_001;
+    const waited: Promise<unknown>[] = [];
+    expect((await cache.get(source, (p) => waited.push(p))).version).toBe(3);
+    expect(waited).toHaveLength(0);
   });
 
   it("shares one load among concurrent cold callers", async () => {
