@@ -4,6 +4,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { LIMITS } from "../config/limits";
+import { MAX_URL_LENGTH, urlProblem } from "../config/url-safety";
 
 /** The value shown instead of a secret header value. */
 export const REDACTED = "********";
@@ -49,17 +50,18 @@ export const Headers = z
   .refine((h) => Object.keys(h).length <= LIMITS.headersPerBackend, `at most ${LIMITS.headersPerBackend} headers`)
   .openapi({ example: { Authorization: "Bearer upstream-secret" } });
 
-/** Backend URLs must be http(s) without embedded credentials (put those in headers). */
+/**
+ * Backend URLs must be http(s) without embedded credentials (put those in
+ * headers). One check that never throws (`urlProblem`): a malformed URL is a
+ * 400 naming the field, not an exception inside a refinement.
+ */
 export const BackendUrl = z
   .string()
-  .max(2048)
-  .url()
-  .refine((u) => /^https?:$/.test(new URL(u).protocol), "must be an http or https URL")
-  .refine((u) => {
-    const url = new URL(u);
-    return !url.username && !url.password;
-  }, "must not contain credentials; use headers")
-  .openapi({ example: "https://mcp.example.com/mcp" });
+  .superRefine((u, ctx) => {
+    const problem = urlProblem(u);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })
+  .openapi({ format: "uri", maxLength: MAX_URL_LENGTH, example: "https://mcp.example.com/mcp" });
 
 const backendFields = {
   url: BackendUrl,

@@ -15,16 +15,27 @@
  * - `user_patterns`: the API token's name (`admin` for ADMIN_TOKEN,
  *   `anonymous` on servers with `auth: "none"`).
  *
- * Patterns are globs: `*` is any run of characters, `?` one character,
- * everything else is literal and case-sensitive. No regular expressions, so
- * a condition can never be a ReDoS. Compiled once per config version: plain
- * names go into a Set, globs into one anchored RegExp per field.
+ * Patterns are globs: `*` is any run of characters, `?` one character (a
+ * code point), everything else is literal and case-sensitive. Compiled once
+ * per config version: plain names go into a Set, globs into one RE2 pattern
+ * per field. RE2, not a JavaScript RegExp: a glob such as `*a*a*a*a*a*b`
+ * compiled for a backtracking engine takes polynomial time in the name's
+ * length (seconds for a 100-character resource URI); RE2 is linear.
  */
 import { z } from "zod";
+import { type LinearRegex, linearRegex, quoteLiteral } from "./regex-safety";
 import type { Entity } from "./types";
 
 const Pattern = z.string().min(1).max(256);
-const PatternList = z.array(Pattern).min(1).max(100);
+const PatternList = z
+  .array(Pattern)
+  .min(1)
+  .max(100)
+  .superRefine((patterns, ctx) => {
+    if (patterns.length > 100) return; // already an issue; not worth compiling
+    const problem = matcherProblem(patterns);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
 
 /** One condition object as configured. */
 export const ConditionSchema = z
@@ -50,23 +61,21 @@ export interface MatchTarget {
   user: string;
 }
 
-/** A compiled pattern list: exact names in a Set, globs in one RegExp. */
+/** A compiled pattern list: exact names in a Set, globs in one RE2 pattern (matched whole). */
 export interface Matcher {
   exact: ReadonlySet<string>;
-  glob: RegExp | null;
+  glob: LinearRegex | null;
 }
 
+/** A glob in RE2 syntax: literal runs quoted, `*` and `?` as any characters (newlines included). */
 function globSource(pattern: string): string {
-  let out = "";
-  for (const ch of pattern) {
-    if (ch === "*") out += "[\\s\\S]*";
-    else if (ch === "?") out += "[\\s\\S]";
-    else out += ch.replace(/[\\^$.|+()[\]{}/-]/g, "\\$&");
-  }
-  return out;
+  return pattern
+    .split(/([*?])/)
+    .map((part) => (part === "*" ? "(?s:.*)" : part === "?" ? "(?s:.)" : part && quoteLiteral(part)))
+    .join("");
 }
 
-/** Compiles a pattern list. */
+/** Compiles a pattern list (throws only if RE2 finds it too large; the schemas check that). */
 export function compileMatcher(patterns: readonly string[]): Matcher {
   const exact = new Set<string>();
   const globs: string[] = [];
@@ -74,12 +83,22 @@ export function compileMatcher(patterns: readonly string[]): Matcher {
     if (p.includes("*") || p.includes("?")) globs.push(globSource(p));
     else exact.add(p);
   }
-  return { exact, glob: globs.length ? new RegExp(`^(?:${globs.join("|")})$`) : null };
+  return { exact, glob: globs.length ? linearRegex(globs.map((g) => `(?:${g})`).join("|")) : null };
 }
 
-/** True when `value` matches the list. */
+/** A zod refinement message when a pattern list cannot be compiled, else null. */
+export function matcherProblem(patterns: readonly string[]): string | null {
+  try {
+    compileMatcher(patterns);
+    return null;
+  } catch {
+    return "are too many or too long to compile";
+  }
+}
+
+/** True when `value` matches the list (a glob must match the whole value). */
 export function matches(m: Matcher, value: string): boolean {
-  return m.exact.has(value) || m.glob?.test(value) === true;
+  return m.exact.has(value) || m.glob?.testExact(value) === true;
 }
 
 interface CompiledCondition {

@@ -1,15 +1,23 @@
 /**
  * `tool_filter`: allows or denies tools by name or glob pattern. A pattern
  * matches a tool's public name (`alpha__echo`) or its name at the backend
- * (`echo`). In enforce mode the tools it denies are also left out of
+ * (`echo`); globs compile to RE2 (conditions.ts), linear in the name. In enforce mode the tools it denies are also left out of
  * `tools/list`, so clients never see what they cannot call.
  */
 import { z } from "zod";
-import { compileMatcher, matches } from "../conditions";
+import { compileMatcher, matcherProblem, matches } from "../conditions";
 import { commonSettings } from "../settings";
 import { defineKind } from "../types";
 
-const Patterns = z.array(z.string().min(1).max(256)).min(1).max(1000);
+const Patterns = z
+  .array(z.string().min(1).max(256))
+  .min(1)
+  .max(1000)
+  .superRefine((patterns, ctx) => {
+    if (patterns.length > 1000) return; // already an issue; not worth compiling
+    const problem = matcherProblem(patterns);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
 
 const schema = z
   .strictObject({

@@ -19,7 +19,7 @@
 import { z } from "zod";
 import { REDACTED } from "../../api/schemas";
 import { decryptHeaders, encryptHeaders, keyRing } from "../../config/header-crypto";
-import { checkBackendUrl, dohResolver } from "../../config/url-safety";
+import { checkBackendUrl, dohResolver, MAX_URL_LENGTH, urlProblem } from "../../config/url-safety";
 import { commonSettings } from "../settings";
 import { ConfigIssues, defineKind, HOOKS, type HookSpec, type PluginEnv, type RequestContext } from "../types";
 
@@ -34,12 +34,13 @@ const HeaderValue = z
 
 const schema = z.strictObject({
   url: z
-    .url({ protocol: /^https?$/ })
-    .max(2048)
-    .refine((u) => {
-      const url = new URL(u);
-      return !url.username && !url.password;
-    }, "must not contain credentials; use headers")
+    .string()
+    .superRefine((u, ctx) => {
+      // Never `new URL` here: it throws on bad input, and zod runs refinements after a failed check.
+      const problem = urlProblem(u);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .meta({ format: "uri", maxLength: MAX_URL_LENGTH })
     .describe("The policy service's endpoint (http or https)"),
   headers: z
     .record(HeaderName, HeaderValue)
