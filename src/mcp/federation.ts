@@ -5,7 +5,7 @@
  */
 import type { BackendConfig, ConfigSnapshot, ServerConfig } from "../config/snapshot";
 import type { Catalog, CatalogItem } from "./catalog-types";
-import { publicName, publicUri, splitPublicName, splitPublicUri, templateMatcher } from "./names";
+import { publicName, publicUri, splitPublicName, splitPublicUri, type TemplateMatcher, templateMatcher } from "./names";
 
 /** An MCP endpoint: `/mcp` (every enabled backend, prefixed) or a virtual server. */
 export interface Endpoint {
@@ -57,7 +57,7 @@ export interface FederatedView {
   toolsByName: Map<string, ViewEntry>;
   promptsByName: Map<string, ViewEntry>;
   resourcesByUri: Map<string, ViewEntry>;
-  templateMatchers: Array<{ backend: string; matcher: RegExp }>;
+  templateMatchers: Array<{ backend: string; matcher: TemplateMatcher }>;
   /** Union of the backends' capabilities. */
   capabilities: Record<string, unknown>;
 }
@@ -131,7 +131,8 @@ export function buildView(endpoint: Endpoint, catalogs: ReadonlyMap<string, Cata
         original,
         item: renamed(template, "uriTemplate", uriTemplate),
       });
-      view.templateMatchers.push({ backend: backend.name, matcher: templateMatcher(original) });
+      const matcher = templateMatcher(original);
+      if (matcher) view.templateMatchers.push({ backend: backend.name, matcher });
     }
   }
   return view;

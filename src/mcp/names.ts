@@ -11,6 +11,7 @@
  *   so ids from two backends never collide at the client and any isolate can
  *   route the client's answer back without shared state.
  */
+import { RE2JS } from "re2js";
 
 const SEPARATOR = "__";
 const NAME_RE = /^[A-Za-z0-9_./-]{1,64}$/;
@@ -73,14 +74,28 @@ export function splitGatewayRequestId(id: unknown): { backend: string; id: JsonR
   }
 }
 
+/** A compiled resource template: `test` says whether a URI matches it. */
+export interface TemplateMatcher {
+  test(uri: string): boolean;
+}
+
 /**
  * Matches a URI against an RFC 6570 level-1 template (`{var}` = one or more
  * characters other than `/`), which is what resource templates use in practice.
+ * The template comes from a backend and the URI from a client, so matching
+ * runs on RE2 (linear time): with JavaScript's backtracking engine a template
+ * such as `{a}-{b}-{c}` and a long crafted URI froze the isolate (design rule 5).
+ * Null when the template is too large for RE2 (then it matches nothing).
  */
-export function templateMatcher(template: string): RegExp {
+export function templateMatcher(template: string): TemplateMatcher | null {
   const pattern = template
     .split(/(\{[^}]+\})/)
-    .map((part) => (part.startsWith("{") ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+    .map((part) => (part.startsWith("{") ? "[^/]+" : part ? RE2JS.quote(part) : ""))
     .join("");
-  return new RegExp(`^${pattern}$`);
+  try {
+    const compiled = RE2JS.compile(pattern);
+    return { test: (uri) => compiled.matches(uri) };
+  } catch {
+    return null;
+  }
 }
