@@ -10,9 +10,15 @@
  *   for the check, so a revoked token never gets through an isolate that slept.
  *
  * Checks are single-flight: concurrent callers share one in-flight check.
+ * D1 failing or slow never fails a request that has a snapshot to serve: an
+ * awaited check gives up after `checkTimeoutMs` and the last good snapshot
+ * answers (the check goes on in the background); only a cold isolate with
+ * no snapshot answers 503.
  * The module is pure (the source and clock are injected) so it is unit-tested
  * without D1.
  */
+import { HttpError, storeUnavailable } from "../errors";
+import { withDeadline } from "../util/time";
 import type { ConfigSnapshot } from "./snapshot";
 
 /** Where snapshots come from (D1 in production, anything in tests). */
@@ -26,6 +32,8 @@ export interface ConfigSource {
 export interface ConfigCacheOptions {
   freshMs?: number;
   maxStaleMs?: number;
+  /** How long an idle isolate's request waits for its check before serving the last snapshot. */
+  checkTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -38,6 +46,7 @@ export class ConfigCache {
   private generation = 0;
   private readonly freshMs: number;
   private readonly maxStaleMs: number;
+  private readonly checkTimeoutMs: number;
   private readonly now: () => number;
   /** D1 round trips this cache made: version checks and full loads (this isolate only). */
   readonly reads = { version: 0, load: 0 };
@@ -45,6 +54,7 @@ export class ConfigCache {
   constructor(options: ConfigCacheOptions = {}) {
     this.freshMs = options.freshMs ?? 1_000;
     this.maxStaleMs = options.maxStaleMs ?? 10_000;
+    this.checkTimeoutMs = options.checkTimeoutMs ?? 2_000;
     this.now = options.now ?? Date.now;
   }
 
@@ -57,13 +67,22 @@ export class ConfigCache {
       if (this.pending === undefined) defer(this.revalidate(source).catch(() => undefined));
       return current;
     }
-    try {
-      return await this.revalidate(source);
-    } catch (err) {
-      // D1 unreachable: keep serving the last good config rather than failing all traffic.
-      if (current) return current;
-      throw err;
+    if (!current) {
+      try {
+        return await this.revalidate(source);
+      } catch (err) {
+        throw err instanceof HttpError ? err : storeUnavailable(err, false);
+      }
     }
+    const checked = await withDeadline(
+      this.revalidate(source).catch(() => undefined),
+      this.checkTimeoutMs,
+    );
+    if (checked) return checked;
+    // D1 failing or slow: keep serving the last good config rather than failing all traffic, and
+    // let the next requests use it without waiting (stale: they check in the background).
+    this.checkedAt = Math.max(this.checkedAt, this.now() - this.freshMs);
+    return current;
   }
 
   /** Forces the next `get` to check the version before answering (after a local write). */

@@ -9,6 +9,7 @@ import { authenticate, bearerSecret } from "../auth/authenticate";
 import { canUseMcp } from "../auth/principal";
 import { loadConfig } from "../config/middleware";
 import type { AppEnv } from "../env";
+import type { HttpError } from "../errors";
 import { SpanRecorder } from "../observability/span";
 import { requestTrace } from "../observability/trace-context";
 import type { McpContext, Outcome } from "./context";
@@ -300,8 +301,11 @@ function methodNotAllowed(): Response {
 export function mcpRoutes() {
   const mcp = new Hono<AppEnv>();
   // Only the MCP paths load config: a stray 404 must not cost a D1 query, nor /api a second load.
-  mcp.use("/mcp", loadConfig());
-  mcp.use("/servers/:name/mcp", loadConfig());
+  // A cold isolate with D1 down answers a JSON-RPC 503 (a warm one serves its last snapshot).
+  const unavailable = (err: HttpError) =>
+    transportErrorResponse(new TransportError(err.status, ErrorCode.ServerError, err.message, err.headers));
+  mcp.use("/mcp", loadConfig(unavailable));
+  mcp.use("/servers/:name/mcp", loadConfig(unavailable));
   mcp.post("/mcp", (c) => handle(c, null, post));
   mcp.delete("/mcp", (c) => handle(c, null, remove));
   mcp.get("/mcp", (c) => handle(c, null, get));
