@@ -6,7 +6,10 @@
  * - `success`: the backend answered, even if the answer is an error (a tool's
  *   `isError` result, a JSON-RPC error, an HTTP 4xx, "unknown session").
  * - `neutral`: the call never reached the backend or failed for the gateway's
- *   own reasons (a client session that ended, an unsupported transport).
+ *   own reasons (a client session that ended, an unsupported transport, a
+ *   Durable Object of the gateway that could not be reached), or the reply
+ *   went over the gateway's size bound (one tool's answer, not the backend's
+ *   availability).
  */
 import { BackendFailure } from "../mcp/upstream";
 
@@ -27,6 +30,8 @@ export function outcomeOf(err?: unknown): CallOutcome {
     case "session-expired":
       return "success";
     case "unsupported":
+    case "unavailable":
+    case "too-large":
       return "neutral";
   }
 }

@@ -44,7 +44,10 @@ export function toClient(backend: string, prefix: boolean, message: Record<strin
   return message;
 }
 
-function idleAbort(ms: number, backend: string): { signal: AbortSignal; touch: () => void; stop: () => void } {
+function idleAbort(
+  ms: number,
+  backend: string,
+): { signal: AbortSignal; touch: () => void; stop: () => void; cancel: () => void } {
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const touch = () => {
@@ -56,11 +59,16 @@ function idleAbort(ms: number, backend: string): { signal: AbortSignal; touch: (
     );
   };
   touch();
+  const stop = () => {
+    if (timer !== undefined) clearTimeout(timer);
+  };
   return {
     signal: controller.signal,
     touch,
-    stop: () => {
-      if (timer !== undefined) clearTimeout(timer);
+    stop,
+    cancel: () => {
+      stop();
+      controller.abort(new Error("the client went away"));
     },
   };
 }
@@ -144,6 +152,13 @@ export async function forward(
 
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const writer = writable.getWriter();
+  // The client went away (its response stream was cancelled): abort the upstream request too, so
+  // the backend sees its connection close instead of working for nobody until the idle timeout.
+  let clientGone = false;
+  writer.closed.catch(() => {
+    clientGone = true;
+    idle.cancel();
+  });
   const resume = resumer(backend, { session: upstream, signal: idle.signal, traceparent: span.traceparent });
   const relay = (async () => {
     let final: JsonRpcResponse;
@@ -158,7 +173,12 @@ export async function forward(
       );
       done(final);
     } catch (err) {
-      breaker.done(err);
+      // A call the client abandoned says nothing about the backend (null: a neutral outcome).
+      breaker.done(clientGone ? null : err);
+      if (clientGone) {
+        span.end("error", { error: "cancelled" });
+        return;
+      }
       final =
         err instanceof BackendFailure
           ? done(backendErrorResponse(request.id, err), err)

@@ -17,6 +17,7 @@
  * The stateless protocol revision (2026-07-28) will add a path that skips
  * this module; nothing else reads session ids.
  */
+import type { UpstreamAnswer } from "../../durable-objects/session-do";
 import { keyMaterial, seal, unseal } from "../auth/seal";
 import { base64url, randomBytes } from "../auth/secrets";
 import type { BackendConfig } from "../config/snapshot";
@@ -48,11 +49,20 @@ export interface SessionClaims {
 /** Thrown when a session id cannot be used; carries the HTTP status the transport answers. */
 export class SessionError extends Error {
   constructor(
-    readonly status: 400 | 404,
+    readonly status: 400 | 404 | 503,
     message: string,
   ) {
     super(message);
     this.name = "SessionError";
+  }
+}
+
+/** A SessionDO call; an object that throws or is overloaded is a 503 the client may retry, never a 500. */
+async function reach<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch {
+    throw new SessionError(503, "Session state is unavailable right now; retry the request");
   }
 }
 
@@ -116,7 +126,7 @@ export async function createSession(
     prof: capabilityProfile(init.capabilities),
     exp: Date.now() + SESSION_TTL_MS,
   };
-  await stub(env, claims.sid).start({ init, expiresAt: claims.exp });
+  await reach(() => stub(env, claims.sid).start({ init, expiresAt: claims.exp }));
   cache.set(claims.sid, { liveCheckedAt: Date.now(), upstream: new Map() });
   return { id: await seal(claims, keyMaterial(env), "session"), claims };
 }
@@ -141,7 +151,7 @@ export class Session {
   async assertLive(): Promise<void> {
     const entry = this.entry();
     if (Date.now() - entry.liveCheckedAt < LIVENESS_TTL_MS) return;
-    const status = await stub(this.env, this.claims.sid).status();
+    const status = await reach(() => stub(this.env, this.claims.sid).status());
     if (status !== "live") {
       cache.delete(this.claims.sid);
       throw new SessionError(404, "Session not found");
@@ -154,7 +164,16 @@ export class Session {
     const entry = this.entry();
     const known = entry.upstream.get(backend.name);
     if (known) return known;
-    const answer = await stub(this.env, this.claims.sid).upstream(backend);
+    let answer: UpstreamAnswer;
+    try {
+      answer = await stub(this.env, this.claims.sid).upstream(backend);
+    } catch {
+      throw new BackendFailure(
+        backend.name,
+        "unavailable",
+        `Backend '${backend.name}' is unavailable: this session's state could not be reached; retry the call`,
+      );
+    }
     if (!answer.ok) {
       if (answer.reason === "failed") {
         throw new BackendFailure(backend.name, answer.kind as BackendFailure["kind"], answer.message, answer.status);
@@ -185,12 +204,15 @@ export class Session {
   async forget(backend: string, session: UpstreamSession): Promise<void> {
     this.entry().upstream.delete(backend);
     this.entry().liveCheckedAt = 0;
-    await stub(this.env, this.claims.sid).forget(backend, session.sessionId);
+    // Best effort: the next call opens a new upstream session either way once the object answers.
+    await stub(this.env, this.claims.sid)
+      .forget(backend, session.sessionId)
+      .catch(() => undefined);
   }
 
   /** Ends the session and closes its upstream sessions (in `defer`). */
   async end(backends: ReadonlyMap<string, BackendConfig>, defer: (work: Promise<unknown>) => void): Promise<void> {
-    const upstreams = await stub(this.env, this.claims.sid).end();
+    const upstreams = await reach(() => stub(this.env, this.claims.sid).end());
     cache.delete(this.claims.sid);
     defer(
       Promise.all(
