@@ -16,7 +16,16 @@ import type { McpContext, Outcome } from "./context";
 import { dispatch, dispatchNotification } from "./dispatch";
 import { resolveEndpoint } from "./federation";
 import { handleInitialize } from "./initialize";
-import { classify, ErrorCode, errorResponse, type JsonRpcMessage, type JsonRpcResponse, RpcError } from "./jsonrpc";
+import {
+  classify,
+  ErrorCode,
+  errorResponse,
+  type JsonRpcId,
+  type JsonRpcMessage,
+  type JsonRpcResponse,
+  RpcError,
+  readableId,
+} from "./jsonrpc";
 import { listen } from "./listen";
 import { allowsBatches, MAX_BATCH, MAX_MCP_BODY_BYTES } from "./protocol";
 import { backendErrorResponse, deliverResponse } from "./relay";
@@ -78,6 +87,9 @@ function outcomeResponse(outcome: Outcome): Response {
   });
 }
 
+/** The id of the request being answered, once its body was read: every error then carries it (JSON-RPC 2.0 §5). */
+const requestIds = new WeakMap<Context<AppEnv>, JsonRpcId>();
+
 /** The parsed body and its raw byte length (plugins read sizes from it, never by re-serialising). */
 async function readBody(c: Context<AppEnv>): Promise<{ value: unknown; bytes: number }> {
   const type = c.req.header("content-type") ?? "";
@@ -123,8 +135,9 @@ async function context(
 }
 
 /** Handles one (classified) message of an established session; null for notifications and responses. */
-async function handleMessage(ctx: McpContext, message: JsonRpcMessage | null): Promise<Outcome | null> {
-  if (!message) return { kind: "json", body: errorResponse(null, ErrorCode.InvalidRequest, "Invalid Request") };
+async function handleMessage(ctx: McpContext, message: JsonRpcMessage | null, raw: unknown): Promise<Outcome | null> {
+  if (!message)
+    return { kind: "json", body: errorResponse(readableId(raw), ErrorCode.InvalidRequest, "Invalid Request") };
   if (message.kind === "request") {
     if (message.message.method === "initialize") {
       return {
@@ -168,6 +181,8 @@ async function post(c: Context<AppEnv>, serverName: string | null, spans: SpanRe
   checkAccept(c.req.raw, ["application/json", "text/event-stream"]);
   const headerVersion = checkProtocolVersion(c.req.raw);
   const { value: body, bytes } = await readBody(c);
+  const id = readableId(body);
+  if (id !== null) requestIds.set(c, id);
   // A lone message is validated once here; a batch's members in the batch branch.
   const first = Array.isArray(body) ? null : classify(body);
   if (Array.isArray(body)) spans.root.set({ method: "batch" });
@@ -204,7 +219,7 @@ async function post(c: Context<AppEnv>, serverName: string | null, spans: SpanRe
       );
     }
     // Batches answer with one JSON array; in-call messages from backends are not relayed.
-    const outcomes = await Promise.all(body.map((m) => handleMessage(ctx, classify(m))));
+    const outcomes = await Promise.all(body.map((m) => handleMessage(ctx, classify(m), m)));
     const replies: JsonRpcResponse[] = [];
     for (const o of outcomes) {
       if (o?.kind === "json") replies.push(o.body);
@@ -213,7 +228,7 @@ async function post(c: Context<AppEnv>, serverName: string | null, spans: SpanRe
     return replies.length ? jsonResponse(replies) : new Response(null, { status: 202 });
   }
 
-  const outcome = await handleMessage(ctx, first);
+  const outcome = await handleMessage(ctx, first, body);
   if (outcome?.kind === "json" && "error" in outcome.body) spans.root.set({ "rpc.error": outcome.body.error.code });
   return outcome ? outcomeResponse(outcome) : new Response(null, { status: 202 });
 }
@@ -276,7 +291,8 @@ async function respond(
   try {
     return await run(c, serverName, spans);
   } catch (err) {
-    if (err instanceof TransportError) return transportErrorResponse(err);
+    const id = requestIds.get(c) ?? null;
+    if (err instanceof TransportError) return transportErrorResponse(err, id);
     if (err instanceof SessionError) {
       return transportErrorResponse(
         new TransportError(
@@ -284,12 +300,13 @@ async function respond(
           err.status === 404 ? ErrorCode.SessionNotFound : ErrorCode.ServerError,
           err.message,
         ),
+        id,
       );
     }
-    if (err instanceof RpcError) return jsonResponse(errorResponse(null, err.code, err.message));
-    if (err instanceof BackendFailure) return jsonResponse(backendErrorResponse(null, err));
+    if (err instanceof RpcError) return jsonResponse(errorResponse(id, err.code, err.message));
+    if (err instanceof BackendFailure) return jsonResponse(backendErrorResponse(id, err));
     console.error("mcp error", err instanceof Error ? `${err.name}: ${err.message}` : "unknown");
-    return transportErrorResponse(new TransportError(500, ErrorCode.InternalError, "Internal error"));
+    return transportErrorResponse(new TransportError(500, ErrorCode.InternalError, "Internal error"), id);
   }
 }
 
