@@ -9,34 +9,14 @@
 import { randomHex } from "../auth/secrets";
 import type { BackendConfig } from "../config/snapshot";
 import { sleep } from "../util/time";
+import { BackendFailure } from "./backend-failure";
 import { type JsonRpcId, type JsonRpcResponse, ResponseSchema } from "./jsonrpc";
 import { viaBackendObject } from "./legacy-sse";
 import { LATEST_PROTOCOL_VERSION, SERVER_INFO } from "./protocol";
-import { parseSse, type SseEvent, SseLimitError } from "./sse";
+import { boundedEvents, MAX_REPLY_BYTES, MAX_REPLY_STREAM_BYTES, readBoundedJson } from "./reply-bounds";
+import { parseSse } from "./sse";
 
-/** Why a backend call failed; the message is safe to show to clients. */
-export type FailureKind =
-  | "network"
-  | "timeout"
-  | "http"
-  | "malformed"
-  | "too-large"
-  | "session-expired"
-  | "unsupported"
-  | "unavailable";
-
-/** A backend call that failed for a transport reason (not a tool's own error). */
-export class BackendFailure extends Error {
-  constructor(
-    readonly backend: string,
-    readonly kind: FailureKind,
-    message: string,
-    readonly status?: number,
-  ) {
-    super(message);
-    this.name = "BackendFailure";
-  }
-}
+export { BackendFailure, type FailureKind } from "./backend-failure";
 
 /** Upstream session state for one backend. `sessionId` is null for stateless backends. */
 export interface UpstreamSession {
@@ -81,17 +61,6 @@ export interface ExchangeOptions {
 
 /** The message a legacy poster treats as "close this connection" (never sent upstream). */
 export const CLOSE_CONNECTION = { gateway: "close-connection" } as const;
-
-/**
- * Largest message a backend may send: a JSON reply, or one SSE event (4 MiB,
- * as large as a client's request may be). A bigger one fails the call with a
- * `too-large` error naming the backend; the rest of the body is not read.
- */
-export const MAX_REPLY_BYTES = 4 * 1024 * 1024;
-/** Most one reply stream may carry in all (progress and log messages included); past it the call fails. */
-export const MAX_REPLY_STREAM_BYTES = 32 * 1024 * 1024;
-
-const MiB = (bytes: number) => `${bytes / (1024 * 1024)} MiB`;
 
 /** Headers for an upstream request: the backend's own, plus protocol headers. */
 export function upstreamHeaders(backend: BackendConfig, options: CallOptions, accept: string): Headers {
@@ -142,39 +111,6 @@ export async function postMessage(backend: BackendConfig, message: unknown, opti
   return res;
 }
 
-function tooLarge(backend: string, what: string, max: number): BackendFailure {
-  return new BackendFailure(backend, "too-large", `Backend '${backend}' sent ${what} larger than ${MiB(max)}`);
-}
-
-/** Reads a JSON body with a size bound: reading stops (and the body is cancelled) at the bound, so an endless body ends too. */
-async function readJson(backend: string, res: Response): Promise<unknown> {
-  const declared = Number(res.headers.get("content-length") ?? "0");
-  if (declared > MAX_REPLY_BYTES) {
-    await res.body?.cancel();
-    throw tooLarge(backend, "a reply", MAX_REPLY_BYTES);
-  }
-  let text = "";
-  if (res.body) {
-    const reader = res.body.getReader();
-    const decoder = new TextDecoder();
-    let bytes = 0;
-    for (let next = await reader.read(); !next.done; next = await reader.read()) {
-      bytes += next.value.byteLength;
-      if (bytes > MAX_REPLY_BYTES) {
-        await reader.cancel().catch(() => undefined);
-        throw tooLarge(backend, "a reply", MAX_REPLY_BYTES);
-      }
-      text += decoder.decode(next.value, { stream: true });
-    }
-    text += decoder.decode();
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new BackendFailure(backend, "malformed", `Backend '${backend}' sent a reply that is not JSON`);
-  }
-}
-
 function asResponse(backend: string, value: unknown, id: JsonRpcId): JsonRpcResponse {
   const parsed = ResponseSchema.safeParse(value);
   if (!parsed.success || parsed.data.id !== id) {
@@ -202,18 +138,6 @@ const MAX_RESUMES = 10;
 /** Upper bound on the `retry` delay a backend may ask for between resumptions. */
 const MAX_RETRY_DELAY_MS = 5_000;
 
-/** Events of a reply stream; a stream over its bounds fails as `too-large`, naming the backend. */
-async function* limited(backend: string, events: AsyncGenerator<SseEvent>): AsyncGenerator<SseEvent> {
-  try {
-    yield* events;
-  } catch (err) {
-    if (!(err instanceof SseLimitError)) throw err;
-    throw err.limit === "event"
-      ? tooLarge(backend, "an event", MAX_REPLY_BYTES)
-      : tooLarge(backend, "a stream", MAX_REPLY_STREAM_BYTES);
-  }
-}
-
 /**
  * Reads the reply to request `id` from a backend response, JSON or SSE,
  * resuming an SSE stream the backend closes early when `options.resume` allows.
@@ -231,7 +155,7 @@ export async function readReply(
     let retryMs = 0;
     const limits = { maxEventChars: MAX_REPLY_BYTES, maxStreamChars: MAX_REPLY_STREAM_BYTES };
     for (let resumes = 0; body; ) {
-      for await (const event of limited(backend, parseSse(body, limits))) {
+      for await (const event of boundedEvents(backend, parseSse(body, limits))) {
         options.onEvent?.();
         if (event.id) lastEventId = event.id;
         if (event.retry !== undefined) retryMs = event.retry;
@@ -260,7 +184,7 @@ export async function readReply(
     }
     throw new BackendFailure(backend, "malformed", `Backend '${backend}' closed the stream without a reply`);
   }
-  if (type.includes("application/json")) return asResponse(backend, await readJson(backend, res), id);
+  if (type.includes("application/json")) return asResponse(backend, await readBoundedJson(backend, res), id);
   await res.body?.cancel();
   throw new BackendFailure(
     backend,
