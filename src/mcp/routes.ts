@@ -131,6 +131,7 @@ async function context(
     traceparent: spans.root.traceparent,
     spans,
     requestBytes,
+    clientSignal: c.req.raw.signal,
   };
 }
 
