@@ -24,6 +24,12 @@ export default defineConfig(async () => {
     test: {
       include: ["test/workers/**/*.test.ts"],
       setupFiles: ["./test/workers/apply-migrations.ts", "./test/workers/outbound.ts"],
+      // The fuzz properties' size and seed (FUZZ_RUNS, FUZZ_SEED, FUZZ_KNOWN=1 to send the known-defect inputs too) reach workerd through vitest's inject().
+      provide: {
+        fuzzRuns: Number(process.env.FUZZ_RUNS) || 0,
+        fuzzSeed: Number(process.env.FUZZ_SEED) || 0,
+        fuzzKnown: process.env.FUZZ_KNOWN === "1",
+      },
     },
   };
 });

@@ -57,15 +57,49 @@ const codeByStatus: Partial<Record<number, ErrorCode>> = {
   409: "conflict",
   413: "payload_too_large",
   415: "unsupported_media_type",
+  503: "service_unavailable",
 };
 
 /**
- * The one `app.onError`: maps HttpError and Hono's HTTPException to JSON, and
- * anything else to a bare 500 (logged by name only, never echoed).
+ * 503 for the configuration store (D1) failing or not answering in time.
+ * Writes are one D1 batch (`config/store/write.ts`), so a failed one changed
+ * nothing; one that timed out may still land, as a whole, and says so.
+ */
+export function storeUnavailable(cause: unknown, timedOut: boolean): HttpError {
+  const err = new HttpError(
+    503,
+    "service_unavailable",
+    timedOut
+      ? "The configuration store did not answer in time; a change may still be applied as a whole, so read it back before retrying"
+      : "The configuration store is unavailable; nothing was changed, retry later",
+    undefined,
+    { "retry-after": "5" },
+  );
+  err.cause = cause;
+  return err;
+}
+
+/** The HttpError an error is or wraps (drizzle wraps a failed query's error in its own). */
+function httpErrorIn(err: unknown): HttpError | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof HttpError) return e;
+  }
+  return undefined;
+}
+
+/**
+ * The one `app.onError`: maps HttpError (also when wrapped, e.g. by drizzle)
+ * and Hono's HTTPException to JSON, and anything else to a bare 500 (logged,
+ * never echoed).
  */
 export function handleError(err: Error, c: Context): Response {
-  if (err instanceof HttpError) {
-    return c.json(errorBody(err.code, err.message, err.details), err.status, err.headers);
+  const known = httpErrorIn(err);
+  if (known) {
+    if (known.status >= 500) {
+      const cause = known.cause instanceof Error ? `${known.cause.name}: ${known.cause.message.slice(0, 200)}` : "";
+      console.error("request failed", known.code, cause);
+    }
+    return c.json(errorBody(known.code, known.message, known.details), known.status, known.headers);
   }
   if (err instanceof HTTPException) {
     const status = err.status as ContentfulStatusCode;

@@ -151,12 +151,21 @@ export const backendRoutes = apiRouter()
       description:
         "Circuit breaker state and the last and next health probe (an MCP `ping`, every `healthIntervalSeconds` ±20%). Times are ISO 8601 or null; `retryAt` is present while the breaker is not closed.",
       request: { params: NameParam },
-      responses: { 200: jsonResponse(BackendHealth, "The backend's health"), ...commonErrors, ...notFound },
+      responses: {
+        200: jsonResponse(BackendHealth, "The backend's health"),
+        ...commonErrors,
+        ...notFound,
+        503: jsonResponse(ErrorResponse, "The backend's Durable Object could not be reached"),
+      },
     }),
     async (c) => {
       const { name } = c.req.valid("param");
       await getBackendRow(database(c.env.DB), name);
-      return c.json(await backendHealth(c.env, name), 200);
+      const health = await backendHealth(c.env, name).catch(() => {
+        // The backend's Durable Object threw or is overloaded: the gateway's fault, not the caller's.
+        throw new HttpError(503, "service_unavailable", `Backend '${name}' health is unavailable right now; retry`);
+      });
+      return c.json(health, 200);
     },
   )
   .openapi(

@@ -40,6 +40,7 @@ export const commonErrors = {
   401: errorContent("Missing or invalid credentials"),
   403: errorContent("The token lacks the admin scope"),
   413: errorContent("Body larger than 1 MiB"),
+  503: errorContent("The configuration store (D1) failed or did not answer in time; a failed write changed nothing"),
 } as const;
 
 export const notFound = { 404: errorContent("Not found") } as const;

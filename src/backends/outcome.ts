@@ -7,7 +7,10 @@
  *   `isError` result, a JSON-RPC error, an HTTP 4xx, "unknown session").
  * - `neutral`: the call never reached the backend or failed for the gateway's
  *   own reasons (a client session that ended, an unsupported transport,
- *   stored credentials no configured key decrypts).
+ *   stored credentials no configured key decrypts, a Durable Object of the
+ *   gateway that could not be reached), or the reply
+ *   went over the gateway's size bound (one tool's answer, not the backend's
+ *   availability).
  */
 import { BackendFailure } from "../mcp/upstream";
 
@@ -29,7 +32,8 @@ export function outcomeOf(err?: unknown): CallOutcome {
       return "success";
     case "unsupported":
     case "credentials":
-      // Our own stored credentials are unusable: says nothing about the backend's health.
+    case "unavailable":
+    case "too-large":
       return "neutral";
   }
 }

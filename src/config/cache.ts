@@ -15,9 +15,15 @@
  * defect 6: the stale window used to be 10 s).
  *
  * Checks are single-flight: concurrent callers share one in-flight check.
+ * D1 failing or slow never fails a request that has a snapshot to serve: an
+ * awaited check gives up after `checkTimeoutMs` and the last good snapshot
+ * answers (the check goes on in the background); only a cold isolate with
+ * no snapshot answers 503.
  * The module is pure (the source and clock are injected) so it is unit-tested
  * without D1.
  */
+import { HttpError, storeUnavailable } from "../errors";
+import { withDeadline } from "../util/time";
 import type { ConfigSnapshot } from "./snapshot";
 
 /** Where snapshots come from (D1 in production, anything in tests). */
@@ -31,6 +37,8 @@ export interface ConfigSource {
 export interface ConfigCacheOptions {
   freshMs?: number;
   maxStaleMs?: number;
+  /** How long an idle isolate's request waits for its check before serving the last snapshot. */
+  checkTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -43,6 +51,7 @@ export class ConfigCache {
   private generation = 0;
   private readonly freshMs: number;
   private readonly maxStaleMs: number;
+  private readonly checkTimeoutMs: number;
   private readonly now: () => number;
   /** D1 round trips this cache made: version checks and full loads (this isolate only). */
   readonly reads = { version: 0, load: 0 };
@@ -50,6 +59,7 @@ export class ConfigCache {
   constructor(options: ConfigCacheOptions = {}) {
     this.freshMs = options.freshMs ?? 1_000;
     this.maxStaleMs = options.maxStaleMs ?? 2_000;
+    this.checkTimeoutMs = options.checkTimeoutMs ?? 2_000;
     this.now = options.now ?? Date.now;
   }
 
@@ -62,13 +72,22 @@ export class ConfigCache {
       if (this.pending === undefined) defer(this.revalidate(source).catch(() => undefined));
       return current;
     }
-    try {
-      return await this.revalidate(source);
-    } catch (err) {
-      // D1 unreachable: keep serving the last good config rather than failing all traffic.
-      if (current) return current;
-      throw err;
+    if (!current) {
+      try {
+        return await this.revalidate(source);
+      } catch (err) {
+        throw err instanceof HttpError ? err : storeUnavailable(err, false);
+      }
     }
+    const checked = await withDeadline(
+      this.revalidate(source).catch(() => undefined),
+      this.checkTimeoutMs,
+    );
+    if (checked) return checked;
+    // D1 failing or slow: keep serving the last good config rather than failing all traffic, and
+    // let the next requests use it without waiting (stale: they check in the background).
+    this.checkedAt = Math.max(this.checkedAt, this.now() - this.freshMs);
+    return current;
   }
 
   /** Forces the next `get` to check the version before answering (after a local write). */

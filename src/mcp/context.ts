@@ -22,6 +22,8 @@ export interface McpContext {
   spans: SpanRecorder;
   /** Byte length of the raw request body (the whole batch for a batch), for plugins' size checks. */
   requestBytes: number;
+  /** Aborts when the client disconnects (`enable_request_signal`): its backend calls are cancelled. */
+  clientSignal?: AbortSignal;
 }
 
 /**

@@ -81,6 +81,17 @@ export function classify(value: unknown): JsonRpcMessage | null {
   return r.success ? { kind: "response", message: r.data } : null;
 }
 
+/**
+ * The id of a request-shaped value (it has a `method`) when the schema accepts
+ * the id, even if the rest of the message is invalid: JSON-RPC 2.0 §5 answers
+ * with a null id only when the id could not be read.
+ */
+export function readableId(value: unknown): JsonRpcId | null {
+  if (typeof value !== "object" || value === null || Array.isArray(value) || !("method" in value)) return null;
+  const parsed = JsonRpcIdSchema.safeParse((value as { id?: unknown }).id);
+  return parsed.success ? parsed.data : null;
+}
+
 /** A JSON-RPC error response. */
 export function errorResponse(id: JsonRpcId | null, code: number, message: string, data?: unknown): JsonRpcResponse {
   return { jsonrpc: "2.0", id, error: data === undefined ? { code, message } : { code, message, data } };

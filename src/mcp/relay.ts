@@ -19,7 +19,7 @@ import {
 } from "./jsonrpc";
 import { gatewayRequestId, publicUri, splitGatewayRequestId } from "./names";
 import { SessionError } from "./sessions";
-import { encodeSseMessage, encodeSsePriming } from "./sse";
+import { encodeSseComment, encodeSseMessage, encodeSsePriming } from "./sse";
 import {
   assertCredentialsReadable,
   BackendFailure,
@@ -33,6 +33,14 @@ import {
 export function backendErrorResponse(id: JsonRpcId | null, err: BackendFailure): JsonRpcResponse {
   return errorResponse(id, ErrorCode.BackendError, err.message, { backend: err.backend, reason: err.kind });
 }
+
+/**
+ * A streamed call that has been quiet this long gets an SSE comment. The
+ * runtime learns that a client went away only when a write to it fails; the
+ * comment's failed write fires the request's signal, which cancels the
+ * upstream request (it also keeps proxies from closing a quiet stream).
+ */
+const RELAY_KEEPALIVE_MS = 5_000;
 
 /** Rewrites a message the backend sent during a call into what the client sees. */
 export function toClient(backend: string, prefix: boolean, message: Record<string, unknown>): Record<string, unknown> {
@@ -51,7 +59,16 @@ export function toClient(backend: string, prefix: boolean, message: Record<strin
   return message;
 }
 
-function idleAbort(ms: number, backend: string): { signal: AbortSignal; touch: () => void; stop: () => void } {
+/**
+ * The deadline of a relayed call: `timeoutMs` of silence, reset by every
+ * upstream event; `client` (the request's signal) cancels it at once when the
+ * client disconnects, and `cancelled()` then tells that apart from a failure.
+ */
+function idleAbort(
+  ms: number,
+  backend: string,
+  client: AbortSignal | undefined,
+): { signal: AbortSignal; touch: () => void; stop: () => void; cancelled: () => boolean } {
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const touch = () => {
@@ -63,12 +80,22 @@ function idleAbort(ms: number, backend: string): { signal: AbortSignal; touch: (
     );
   };
   touch();
+  let gone = false;
+  const cancel = () => {
+    gone = true;
+    if (timer !== undefined) clearTimeout(timer);
+    controller.abort(new Error("the client went away"));
+  };
+  if (client?.aborted) cancel();
+  else client?.addEventListener("abort", cancel, { once: true });
   return {
     signal: controller.signal,
     touch,
     stop: () => {
       if (timer !== undefined) clearTimeout(timer);
+      client?.removeEventListener("abort", cancel);
     },
+    cancelled: () => gone,
   };
 }
 
@@ -108,7 +135,7 @@ export async function forward(
     else span.end("ok");
     return reply;
   };
-  const idle = idleAbort(backend.timeoutMs, backend.name);
+  const idle = idleAbort(backend.timeoutMs, backend.name, ctx.clientSignal);
   let upstream: UpstreamSession;
   let res: Response;
   try {
@@ -128,7 +155,7 @@ export async function forward(
     }
   } catch (err) {
     idle.stop();
-    breaker.done(err);
+    breaker.done(idle.cancelled() ? null : err);
     if (err instanceof BackendFailure) return { kind: "json", body: done(backendErrorResponse(request.id, err), err) };
     span.end("error", { error: err instanceof SessionError ? "session" : "internal" });
     throw err;
@@ -141,7 +168,7 @@ export async function forward(
       breaker.done();
       return { kind: "json", body: done(await finish(reply)) };
     } catch (err) {
-      breaker.done(err);
+      breaker.done(idle.cancelled() ? null : err);
       if (err instanceof BackendFailure)
         return { kind: "json", body: done(backendErrorResponse(request.id, err), err) };
       span.end("error", err instanceof RpcError ? { "rpc.error": err.code } : { error: "internal" });
@@ -154,20 +181,35 @@ export async function forward(
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const writer = writable.getWriter();
   const resume = resumer(backend, { session: upstream, signal: idle.signal, traceparent: span.traceparent });
+  let quiet: ReturnType<typeof setInterval> | undefined;
   const relay = (async () => {
     let final: JsonRpcResponse;
     try {
       await writer.write(encodeSsePriming());
+      let wrote = Date.now();
+      quiet = setInterval(() => {
+        if (Date.now() - wrote < RELAY_KEEPALIVE_MS) return;
+        wrote = Date.now();
+        writer.write(encodeSseComment("keep-alive")).catch(() => undefined);
+      }, RELAY_KEEPALIVE_MS);
       final = await finish(
         await readReply(backend.name, res, request.id, {
-          onMessage: (message) => writer.write(encodeSseMessage(toClient(backend.name, prefix, message))),
+          onMessage: (message) => {
+            wrote = Date.now();
+            return writer.write(encodeSseMessage(toClient(backend.name, prefix, message)));
+          },
           onEvent: idle.touch,
           ...(resume && { resume }),
         }),
       );
       done(final);
     } catch (err) {
-      breaker.done(err);
+      // A call the client abandoned says nothing about the backend (null: a neutral outcome).
+      breaker.done(idle.cancelled() ? null : err);
+      if (idle.cancelled()) {
+        span.end("error", { error: "cancelled" });
+        return;
+      }
       final =
         err instanceof BackendFailure
           ? done(backendErrorResponse(request.id, err), err)
@@ -178,6 +220,7 @@ export async function forward(
         span.end("error", err instanceof RpcError ? { "rpc.error": err.code } : { error: "internal" });
       }
     } finally {
+      if (quiet !== undefined) clearInterval(quiet);
       idle.stop();
       breaker.done();
       // The request's span ended when the stream started; this call's span ends now.

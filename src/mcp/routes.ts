@@ -9,13 +9,23 @@ import { authenticate, bearerSecret } from "../auth/authenticate";
 import { canUseMcp } from "../auth/principal";
 import { loadConfig } from "../config/middleware";
 import type { AppEnv } from "../env";
+import type { HttpError } from "../errors";
 import { SpanRecorder } from "../observability/span";
 import { requestTrace } from "../observability/trace-context";
 import type { McpContext, Outcome } from "./context";
 import { dispatch, dispatchNotification } from "./dispatch";
 import { resolveEndpoint } from "./federation";
 import { handleInitialize } from "./initialize";
-import { classify, ErrorCode, errorResponse, type JsonRpcMessage, type JsonRpcResponse, RpcError } from "./jsonrpc";
+import {
+  classify,
+  ErrorCode,
+  errorResponse,
+  type JsonRpcId,
+  type JsonRpcMessage,
+  type JsonRpcResponse,
+  RpcError,
+  readableId,
+} from "./jsonrpc";
 import { listen } from "./listen";
 import { allowsBatches, MAX_BATCH, MAX_MCP_BODY_BYTES } from "./protocol";
 import { backendErrorResponse, deliverResponse } from "./relay";
@@ -78,6 +88,9 @@ function outcomeResponse(outcome: Outcome): Response {
   });
 }
 
+/** The id of the request being answered, once its body was read: every error then carries it (JSON-RPC 2.0 §5). */
+const requestIds = new WeakMap<Context<AppEnv>, JsonRpcId>();
+
 /** The parsed body and its raw byte length (plugins read sizes from it, never by re-serialising). */
 async function readBody(c: Context<AppEnv>): Promise<{ value: unknown; bytes: number }> {
   const type = c.req.header("content-type") ?? "";
@@ -119,12 +132,14 @@ async function context(
     traceparent: spans.root.traceparent,
     spans,
     requestBytes,
+    clientSignal: c.req.raw.signal,
   };
 }
 
 /** Handles one (classified) message of an established session; null for notifications and responses. */
-async function handleMessage(ctx: McpContext, message: JsonRpcMessage | null): Promise<Outcome | null> {
-  if (!message) return { kind: "json", body: errorResponse(null, ErrorCode.InvalidRequest, "Invalid Request") };
+async function handleMessage(ctx: McpContext, message: JsonRpcMessage | null, raw: unknown): Promise<Outcome | null> {
+  if (!message)
+    return { kind: "json", body: errorResponse(readableId(raw), ErrorCode.InvalidRequest, "Invalid Request") };
   if (message.kind === "request") {
     if (message.message.method === "initialize") {
       return {
@@ -168,6 +183,8 @@ async function post(c: Context<AppEnv>, serverName: string | null, spans: SpanRe
   checkAccept(c.req.raw, ["application/json", "text/event-stream"]);
   const headerVersion = checkProtocolVersion(c.req.raw);
   const { value: body, bytes } = await readBody(c);
+  const id = readableId(body);
+  if (id !== null) requestIds.set(c, id);
   // A lone message is validated once here; a batch's members in the batch branch.
   const first = Array.isArray(body) ? null : classify(body);
   if (Array.isArray(body)) spans.root.set({ method: "batch" });
@@ -188,7 +205,7 @@ async function post(c: Context<AppEnv>, serverName: string | null, spans: SpanRe
   const ctx = await context(c, serverName, subject, spans, bytes);
   // Liveness is checked concurrently with the work, never cached (hardening issue, defect 5).
   const live = ctx.session.assertLive();
-  const work = Array.isArray(body) ? batch(ctx, body, headerVersion) : single(ctx, first, spans);
+  const work = Array.isArray(body) ? batch(ctx, body, headerVersion) : single(ctx, first, body, spans);
   return whileLive(live, work);
 }
 
@@ -207,8 +224,13 @@ async function whileLive(live: Promise<void>, work: Promise<Response>): Promise<
   return answer.value;
 }
 
-async function single(ctx: McpContext, message: JsonRpcMessage | null, spans: SpanRecorder): Promise<Response> {
-  const outcome = await handleMessage(ctx, message);
+async function single(
+  ctx: McpContext,
+  message: JsonRpcMessage | null,
+  raw: unknown,
+  spans: SpanRecorder,
+): Promise<Response> {
+  const outcome = await handleMessage(ctx, message, raw);
   if (outcome?.kind === "json" && "error" in outcome.body) spans.root.set({ "rpc.error": outcome.body.error.code });
   return outcome ? outcomeResponse(outcome) : new Response(null, { status: 202 });
 }
@@ -229,7 +251,7 @@ async function batch(ctx: McpContext, body: unknown[], headerVersion: string): P
       `Invalid Request: a batch holds 1 to ${MAX_BATCH} messages`,
     );
   }
-  const outcomes = await Promise.all(body.map((m) => handleMessage(ctx, classify(m))));
+  const outcomes = await Promise.all(body.map((m) => handleMessage(ctx, classify(m), m)));
   const replies: JsonRpcResponse[] = [];
   for (const o of outcomes) {
     if (o?.kind === "json") replies.push(o.body);
@@ -300,7 +322,8 @@ async function respond(
   try {
     return await run(c, serverName, spans);
   } catch (err) {
-    if (err instanceof TransportError) return transportErrorResponse(err);
+    const id = requestIds.get(c) ?? null;
+    if (err instanceof TransportError) return transportErrorResponse(err, id);
     if (err instanceof SessionError) {
       return transportErrorResponse(
         new TransportError(
@@ -308,12 +331,13 @@ async function respond(
           err.status === 404 ? ErrorCode.SessionNotFound : ErrorCode.ServerError,
           err.message,
         ),
+        id,
       );
     }
-    if (err instanceof RpcError) return jsonResponse(errorResponse(null, err.code, err.message));
-    if (err instanceof BackendFailure) return jsonResponse(backendErrorResponse(null, err));
+    if (err instanceof RpcError) return jsonResponse(errorResponse(id, err.code, err.message));
+    if (err instanceof BackendFailure) return jsonResponse(backendErrorResponse(id, err));
     console.error("mcp error", err instanceof Error ? `${err.name}: ${err.message}` : "unknown");
-    return transportErrorResponse(new TransportError(500, ErrorCode.InternalError, "Internal error"));
+    return transportErrorResponse(new TransportError(500, ErrorCode.InternalError, "Internal error"), id);
   }
 }
 
@@ -325,8 +349,11 @@ function methodNotAllowed(): Response {
 export function mcpRoutes() {
   const mcp = new Hono<AppEnv>();
   // Only the MCP paths load config: a stray 404 must not cost a D1 query, nor /api a second load.
-  mcp.use("/mcp", loadConfig());
-  mcp.use("/servers/:name/mcp", loadConfig());
+  // A cold isolate with D1 down answers a JSON-RPC 503 (a warm one serves its last snapshot).
+  const unavailable = (err: HttpError) =>
+    transportErrorResponse(new TransportError(err.status, ErrorCode.ServerError, err.message, err.headers));
+  mcp.use("/mcp", loadConfig(unavailable));
+  mcp.use("/servers/:name/mcp", loadConfig(unavailable));
   mcp.post("/mcp", (c) => handle(c, null, post));
   mcp.delete("/mcp", (c) => handle(c, null, remove));
   mcp.get("/mcp", (c) => handle(c, null, get));

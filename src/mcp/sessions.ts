@@ -18,6 +18,7 @@
  * The stateless protocol revision (2026-07-28) will add a path that skips
  * this module; nothing else reads session ids.
  */
+import type { UpstreamAnswer } from "../../durable-objects/session-do";
 import { keyRing } from "../auth/keys";
 import { seal, unseal } from "../auth/seal";
 import { base64url, randomBytes } from "../auth/secrets";
@@ -49,11 +50,20 @@ export interface SessionClaims {
 /** Thrown when a session id cannot be used; carries the HTTP status the transport answers. */
 export class SessionError extends Error {
   constructor(
-    readonly status: 400 | 404,
+    readonly status: 400 | 404 | 503,
     message: string,
   ) {
     super(message);
     this.name = "SessionError";
+  }
+}
+
+/** A SessionDO call; an object that throws or is overloaded is a 503 the client may retry, never a 500. */
+async function reach<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch {
+    throw new SessionError(503, "Session state is unavailable right now; retry the request");
   }
 }
 
@@ -116,7 +126,7 @@ export async function createSession(
     prof: capabilityProfile(init.capabilities),
     exp: Date.now() + SESSION_TTL_MS,
   };
-  await stub(env, claims.sid).start({ init, expiresAt: claims.exp });
+  await reach(() => stub(env, claims.sid).start({ init, expiresAt: claims.exp }));
   cache.set(claims.sid, { upstream: new Map() });
   return { id: await seal(claims, await keyRing(env), "session"), claims };
 }
@@ -139,7 +149,7 @@ export class Session {
 
   /** Throws 404 if the session ended; asks the SessionDO every time (one small RPC, see the module comment). */
   async assertLive(): Promise<void> {
-    const status = await stub(this.env, this.claims.sid).status();
+    const status = await reach(() => stub(this.env, this.claims.sid).status());
     if (status !== "live") {
       cache.delete(this.claims.sid);
       throw new SessionError(404, "Session not found");
@@ -151,7 +161,16 @@ export class Session {
     const entry = this.entry();
     const known = entry.upstream.get(backend.name);
     if (known) return known;
-    const answer = await stub(this.env, this.claims.sid).upstream(backend);
+    let answer: UpstreamAnswer;
+    try {
+      answer = await stub(this.env, this.claims.sid).upstream(backend);
+    } catch {
+      throw new BackendFailure(
+        backend.name,
+        "unavailable",
+        `Backend '${backend.name}' is unavailable: this session's state could not be reached; retry the call`,
+      );
+    }
     if (!answer.ok) {
       if (answer.reason === "failed") {
         throw new BackendFailure(backend.name, answer.kind as BackendFailure["kind"], answer.message, answer.status);
@@ -179,12 +198,15 @@ export class Session {
   /** Forgets an upstream session the backend no longer knows. */
   async forget(backend: string, session: UpstreamSession): Promise<void> {
     this.entry().upstream.delete(backend);
-    await stub(this.env, this.claims.sid).forget(backend, session.sessionId);
+    // Best effort: the next call opens a new upstream session either way once the object answers.
+    await stub(this.env, this.claims.sid)
+      .forget(backend, session.sessionId)
+      .catch(() => undefined);
   }
 
   /** Ends the session and closes its upstream sessions (in `defer`). */
   async end(backends: ReadonlyMap<string, BackendConfig>, defer: (work: Promise<unknown>) => void): Promise<void> {
-    const upstreams = await stub(this.env, this.claims.sid).end();
+    const upstreams = await reach(() => stub(this.env, this.claims.sid).end());
     cache.delete(this.claims.sid);
     defer(
       Promise.all(

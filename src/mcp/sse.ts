@@ -37,20 +37,45 @@ export function encodeSseComment(text: string): Uint8Array {
   return encoder.encode(`: ${text}\n\n`);
 }
 
+/** Why `parseSse` stopped a stream: one event (or line) or the whole stream was larger than allowed. */
+export class SseLimitError extends Error {
+  constructor(
+    readonly limit: "event" | "stream",
+    readonly max: number,
+  ) {
+    super(limit === "event" ? `SSE event larger than ${max} characters` : `SSE stream longer than ${max} characters`);
+    this.name = "SseLimitError";
+  }
+}
+
+/** Bounds on what `parseSse` accepts (in decoded characters). */
+export interface SseLimits {
+  /** One event's data, or one line (default 4 Mi). */
+  maxEventChars?: number;
+  /** The whole stream (default unbounded: GET streams and legacy connections live on). */
+  maxStreamChars?: number;
+}
+
+const NEWLINE = /\r\n|\r|\n/g;
+
 /**
  * Parses an SSE byte stream into events (WHATWG EventSource rules: `data`
  * lines join with `\n`, a blank line dispatches, comments are skipped, an
- * event with no data is not dispatched). Bounded: a single event over
- * `maxEventBytes` aborts the stream with an error.
+ * event with no data is not dispatched; a CR at the end of a chunk waits for
+ * a possible LF). Bounded: an event or line over `maxEventChars`, or a stream
+ * over `maxStreamChars`, ends it with an SseLimitError (the upstream body is
+ * cancelled). Lines are found scanning each character once.
  */
-export async function* parseSse(
-  body: ReadableStream<Uint8Array>,
-  maxEventBytes = 16 * 1024 * 1024,
-): AsyncGenerator<SseEvent> {
+export async function* parseSse(body: ReadableStream<Uint8Array>, limits: SseLimits = {}): AsyncGenerator<SseEvent> {
+  const maxEvent = limits.maxEventChars ?? 4 * 1024 * 1024;
+  const maxStream = limits.maxStreamChars ?? Number.POSITIVE_INFINITY;
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  const newline = new RegExp(NEWLINE.source, "g");
   let buffer = "";
+  let scanFrom = 0;
+  let streamChars = 0;
   let data: string[] = [];
-  let dataBytes = 0;
+  let dataChars = 0;
   let event = "";
   let id: string | undefined;
   let retry: number | undefined;
@@ -58,12 +83,19 @@ export async function* parseSse(
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      streamChars += value.length;
+      if (streamChars > maxStream) throw new SseLimitError("stream", maxStream);
       buffer += value;
-      let newline = buffer.search(/\r\n|\r|\n/);
-      while (newline >= 0) {
-        const line = buffer.slice(0, newline);
-        const skip = buffer.startsWith("\r\n", newline) ? 2 : 1;
-        buffer = buffer.slice(newline + skip);
+      for (;;) {
+        newline.lastIndex = scanFrom;
+        const match = newline.exec(buffer);
+        if (!match || (match[0] === "\r" && match.index === buffer.length - 1)) {
+          scanFrom = match ? match.index : buffer.length;
+          break;
+        }
+        const line = buffer.slice(0, match.index);
+        buffer = buffer.slice(match.index + match[0].length);
+        scanFrom = 0;
         if (line === "") {
           if (data.length > 0) {
             const out: SseEvent = { event: event || "message", data: data.join("\n") };
@@ -72,7 +104,7 @@ export async function* parseSse(
             yield out;
           }
           data = [];
-          dataBytes = 0;
+          dataChars = 0;
           event = "";
           retry = undefined;
         } else if (!line.startsWith(":")) {
@@ -81,16 +113,15 @@ export async function* parseSse(
           let value = colon < 0 ? "" : line.slice(colon + 1);
           if (value.startsWith(" ")) value = value.slice(1);
           if (field === "data") {
-            dataBytes += value.length;
-            if (dataBytes > maxEventBytes) throw new Error("SSE event too large");
+            dataChars += value.length;
+            if (dataChars > maxEvent) throw new SseLimitError("event", maxEvent);
             data.push(value);
           } else if (field === "event") event = value;
           else if (field === "id") id = value;
           else if (field === "retry" && /^\d+$/.test(value)) retry = Number(value);
         }
-        newline = buffer.search(/\r\n|\r|\n/);
       }
-      if (buffer.length > maxEventBytes) throw new Error("SSE line too long");
+      if (buffer.length > maxEvent) throw new SseLimitError("event", maxEvent);
     }
   } finally {
     // Cancelling the reader cancels the upstream body too (e.g. when the consumer stops early).

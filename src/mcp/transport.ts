@@ -2,10 +2,10 @@
  * Streamable HTTP transport checks (MCP 2025-11-25 basic/transports) and
  * JSON-RPC-shaped HTTP error responses.
  */
-import { ErrorCode, errorResponse } from "./jsonrpc";
+import { ErrorCode, errorResponse, type JsonRpcId } from "./jsonrpc";
 import { DEFAULT_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from "./protocol";
 
-/** An HTTP error on the MCP path, answered with a JSON-RPC error body and id null. */
+/** An HTTP error on the MCP path, answered with a JSON-RPC error body (id null unless the request's was read). */
 export class TransportError extends Error {
   constructor(
     readonly status: number,
@@ -18,9 +18,9 @@ export class TransportError extends Error {
   }
 }
 
-/** Renders a TransportError. */
-export function transportErrorResponse(err: TransportError): Response {
-  return new Response(JSON.stringify(errorResponse(null, err.code, err.message)), {
+/** Renders a TransportError, with the request's id once its body was read. */
+export function transportErrorResponse(err: TransportError, id: JsonRpcId | null = null): Response {
+  return new Response(JSON.stringify(errorResponse(id, err.code, err.message)), {
     status: err.status,
     headers: { "content-type": "application/json", ...err.headers },
   });

@@ -9,33 +9,14 @@
 import { randomHex } from "../auth/secrets";
 import type { BackendConfig } from "../config/snapshot";
 import { sleep } from "../util/time";
+import { BackendFailure } from "./backend-failure";
 import { type JsonRpcId, type JsonRpcResponse, ResponseSchema } from "./jsonrpc";
 import { viaBackendObject } from "./legacy-sse";
 import { LATEST_PROTOCOL_VERSION, SERVER_INFO } from "./protocol";
+import { boundedEvents, MAX_REPLY_BYTES, MAX_REPLY_STREAM_BYTES, readBoundedJson } from "./reply-bounds";
 import { parseSse } from "./sse";
 
-/** Why a backend call failed; the message is safe to show to clients. */
-export type FailureKind =
-  | "network"
-  | "timeout"
-  | "http"
-  | "malformed"
-  | "session-expired"
-  | "unsupported"
-  | "credentials";
-
-/** A backend call that failed for a transport reason (not a tool's own error). */
-export class BackendFailure extends Error {
-  constructor(
-    readonly backend: string,
-    readonly kind: FailureKind,
-    message: string,
-    readonly status?: number,
-  ) {
-    super(message);
-    this.name = "BackendFailure";
-  }
-}
+export { BackendFailure, type FailureKind } from "./backend-failure";
 
 /** Upstream session state for one backend. `sessionId` is null for stateless backends. */
 export interface UpstreamSession {
@@ -80,8 +61,6 @@ export interface ExchangeOptions {
 
 /** The message a legacy poster treats as "close this connection" (never sent upstream). */
 export const CLOSE_CONNECTION = { gateway: "close-connection" } as const;
-
-const MAX_JSON_REPLY_BYTES = 16 * 1024 * 1024;
 
 /**
  * Refuses to call a backend whose stored headers no configured key opens: it
@@ -148,23 +127,6 @@ export async function postMessage(backend: BackendConfig, message: unknown, opti
   return res;
 }
 
-/** Reads a JSON body with a size bound. */
-async function readJson(backend: string, res: Response): Promise<unknown> {
-  const declared = Number(res.headers.get("content-length") ?? "0");
-  if (declared > MAX_JSON_REPLY_BYTES) {
-    await res.body?.cancel();
-    throw new BackendFailure(backend, "malformed", `Backend '${backend}' sent a reply larger than allowed`);
-  }
-  const text = await res.text();
-  if (text.length > MAX_JSON_REPLY_BYTES)
-    throw new BackendFailure(backend, "malformed", `Backend '${backend}' sent a reply larger than allowed`);
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new BackendFailure(backend, "malformed", `Backend '${backend}' sent a reply that is not JSON`);
-  }
-}
-
 function asResponse(backend: string, value: unknown, id: JsonRpcId): JsonRpcResponse {
   const parsed = ResponseSchema.safeParse(value);
   if (!parsed.success || parsed.data.id !== id) {
@@ -207,8 +169,9 @@ export async function readReply(
     let body: ReadableStream<Uint8Array> | null = res.body;
     let lastEventId: string | undefined;
     let retryMs = 0;
+    const limits = { maxEventChars: MAX_REPLY_BYTES, maxStreamChars: MAX_REPLY_STREAM_BYTES };
     for (let resumes = 0; body; ) {
-      for await (const event of parseSse(body)) {
+      for await (const event of boundedEvents(backend, parseSse(body, limits))) {
         options.onEvent?.();
         if (event.id) lastEventId = event.id;
         if (event.retry !== undefined) retryMs = event.retry;
@@ -237,7 +200,7 @@ export async function readReply(
     }
     throw new BackendFailure(backend, "malformed", `Backend '${backend}' closed the stream without a reply`);
   }
-  if (type.includes("application/json")) return asResponse(backend, await readJson(backend, res), id);
+  if (type.includes("application/json")) return asResponse(backend, await readBoundedJson(backend, res), id);
   await res.body?.cancel();
   throw new BackendFailure(
     backend,

@@ -138,10 +138,11 @@ describe("ConfigCache", () => {
     expect((await cache.get(source, () => undefined)).version).toBe(1);
   });
 
-  it("fails when there is no config at all and the source fails", async () => {
+  it("fails with a 503 naming the store when there is no config at all and the source fails", async () => {
     const { source, state } = fakeSource();
     state.fail = true;
     const cache = new ConfigCache({ now: clock().now });
-    await expect(cache.get(source, () => undefined)).rejects.toThrow("D1 down");
+    const err = await cache.get(source, () => undefined).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 503, code: "service_unavailable", cause: new Error("D1 down") });
   });
 });

@@ -12,3 +12,14 @@ declare global {
     }
   }
 }
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** FUZZ_RUNS: cases per fuzz property (0: the file's default). */
+    fuzzRuns: number;
+    /** FUZZ_SEED: replays a reported seed (0: random). */
+    fuzzSeed: number;
+    /** FUZZ_KNOWN=1: do not skip the KNOWN_DEFECTS inputs (to check a fix). */
+    fuzzKnown: boolean;
+  }
+}

@@ -186,11 +186,11 @@ describe("SSE parsing", () => {
 
   it("refuses an event over the size bound", async () => {
     const run = async () => {
-      for await (const _ of parseSse(stream([`data: ${"x".repeat(100)}\n\n`]), 10)) {
+      for await (const _ of parseSse(stream([`data: ${"x".repeat(100)}\n\n`]), { maxEventChars: 10 })) {
         // consume
       }
     };
-    await expect(run()).rejects.toThrow("too large");
+    await expect(run()).rejects.toThrow("SSE event larger than 10 characters");
   });
 });
 

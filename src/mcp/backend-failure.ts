@@ -1,0 +1,32 @@
+/**
+ * The one error type of a failed backend call (network, timeout, HTTP,
+ * malformed or too large a reply, ended session, unavailable): its message
+ * names the backend and is safe to show to clients (`relay.ts` turns it into
+ * the JSON-RPC error -32010), and its `kind` decides what the circuit breaker
+ * counts (`backends/outcome.ts`).
+ */
+
+/** Why a backend call failed; the message is safe to show to clients. */
+export type FailureKind =
+  | "network"
+  | "timeout"
+  | "http"
+  | "malformed"
+  | "too-large"
+  | "session-expired"
+  | "unsupported"
+  | "unavailable"
+  | "credentials";
+
+/** A backend call that failed for a transport reason (not a tool's own error). */
+export class BackendFailure extends Error {
+  constructor(
+    readonly backend: string,
+    readonly kind: FailureKind,
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = "BackendFailure";
+  }
+}

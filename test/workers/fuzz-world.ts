@@ -1,0 +1,192 @@
+/**
+ * The workerd side of the fuzz tests: a `Send` that runs each request
+ * through the Worker's own fetch handler (real D1, Durable Objects and
+ * queue), the planted world (a backend with a secret header value, virtual
+ * servers, API tokens) and the store state a rejected write must not change.
+ */
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import worker from "../../src/index";
+import type { AdminSpec, KindInfo, OpenApiDoc } from "../fuzz/admin-cases";
+import type { McpSpec } from "../fuzz/mcp-cases";
+import { type Send, SessionPool, type WireRequest, type WireResponse, type World } from "../fuzz/model";
+import type { StoreState } from "../fuzz/oracle";
+import { startFuzzBackend } from "./fuzz-backend";
+import { ADMIN } from "./helpers";
+
+/** A request fetch cannot express (a body on GET, a forbidden method, a header value with CR/LF). */
+export class Unsendable extends Error {}
+
+/**
+ * Reads at most `limit` bytes; a stream silent for `idleMs` is left open
+ * (GET streams never end: `firstChunk` reads their priming event only).
+ */
+async function readBody(
+  res: Response,
+  limit: number,
+  idleMs: number,
+  firstChunk: boolean,
+): Promise<{ text: string; partial: boolean }> {
+  if (!res.body) return { text: "", partial: false };
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let partial = false;
+  for (;;) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const idle = new Promise<"idle">((resolve) => {
+      timer = setTimeout(() => resolve("idle"), idleMs);
+    });
+    const next = await Promise.race([reader.read(), idle]);
+    if (timer !== undefined) clearTimeout(timer);
+    if (next === "idle") {
+      partial = true;
+      break;
+    }
+    if (next.done) break;
+    chunks.push(next.value);
+    size += next.value.byteLength;
+    if (size > limit || firstChunk) {
+      partial = true;
+      break;
+    }
+  }
+  if (partial) await reader.cancel().catch(() => undefined);
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c.subarray(0, Math.min(c.byteLength, size - at)), at);
+    at += c.byteLength;
+  }
+  return { text: new TextDecoder().decode(all), partial };
+}
+
+/** The bindings, plus the Host check `npm start` turns on. */
+export const fuzzEnv = { ...env, ALLOWED_HOSTS: "localhost,127.0.0.1" };
+
+/** Sends through the Worker's fetch handler. The `host` header picks the URL's host. */
+export const send: Send = async (req: WireRequest): Promise<WireResponse> => {
+  const host = req.headers.find(([k]) => k === "host")?.[1] ?? "localhost";
+  let request: Request;
+  try {
+    const headers = new Headers();
+    for (const [k, v] of req.headers) if (k !== "host") headers.append(k, v);
+    const bodyless = req.method === "GET" || req.method === "HEAD";
+    if (bodyless && req.body !== null) throw new Unsendable("body on GET/HEAD");
+    request = new Request(`http://${host}${req.path}`, { method: req.method, headers, body: req.body });
+  } catch (err) {
+    throw err instanceof Unsendable ? err : new Unsendable(err instanceof Error ? err.message : "unsendable");
+  }
+  // Background work (`waitUntil`) is not awaited: it keeps running in the isolate, as in production.
+  const res = await worker.fetch(request, fuzzEnv, createExecutionContext());
+  const sse = (res.headers.get("content-type") ?? "").startsWith("text/event-stream");
+  const { text, partial } = await readBody(res, 8 * 1024 * 1024, 10_000, sse && req.method === "GET");
+  const headers: Record<string, string> = {};
+  res.headers.forEach((v, k) => {
+    headers[k] = v;
+  });
+  return { status: res.status, headers, body: text, partial };
+};
+
+async function admin(method: string, path: string, body?: unknown): Promise<unknown> {
+  const res = await send({
+    method,
+    path,
+    headers: [
+      ["authorization", `Bearer ${ADMIN}`],
+      ...(body === undefined ? [] : [["content-type", "application/json"] as [string, string]]),
+    ],
+    body: body === undefined ? null : JSON.stringify(body),
+  });
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.body}`);
+  return JSON.parse(res.body || "null");
+}
+
+/** Everything the fuzz tests run against. */
+export interface Planted {
+  world: World;
+  pool: SessionPool;
+  adminSpec: AdminSpec;
+  mcpSpec: McpSpec;
+  endpoints: string[];
+  backendHeaderValues: string[];
+}
+
+const PUBLIC_URL = "https://93.184.215.14";
+
+/** Plants the world: backend `fm-a` (secret header), servers `fm-token`, `fm-open`, `fm-other`, three API tokens. */
+export async function plant(): Promise<Planted> {
+  const secret = `fzsecret-${crypto.randomUUID()}`;
+  const backend = startFuzzBackend(`${PUBLIC_URL}/fm-a/mcp`, "fm-a", "x-planted");
+  await admin("POST", "/api/backends", {
+    name: "fm-a",
+    url: `${PUBLIC_URL}/fm-a/mcp`,
+    headers: { "X-Planted": secret },
+    timeoutMs: 2000,
+  });
+  await admin("POST", "/api/servers", { name: "fm-token", backends: ["fm-a"] });
+  await admin("POST", "/api/servers", { name: "fm-open", backends: ["fm-a"], prefix: false, auth: "none" });
+  await admin("POST", "/api/servers", { name: "fm-other", backends: [] });
+  const token = async (name: string, scopes: string[], servers?: string[]) =>
+    ((await admin("POST", "/api/tokens", { name, scopes, ...(servers && { servers }) })) as { token: string }).token;
+  const world: World = {
+    adminToken: ADMIN,
+    tokens: {
+      admin: await token("fz-admin", ["admin"]),
+      mcp: await token("fz-mcp", ["mcp"]),
+      mcpOther: await token("fz-other", ["mcp"], ["fm-other"]),
+    },
+    secrets: [],
+    createdTokens: [],
+  };
+  world.secrets = [ADMIN, world.tokens.admin, world.tokens.mcp, world.tokens.mcpOther, secret];
+  // The admin fuzzer's backends answer too, so a refresh of one is a 200, never a documented 502.
+  const backendUrls = [
+    `${PUBLIC_URL}/fa/mcp`,
+    "https://93.184.215.15/mcp",
+    "http://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/mcp",
+  ];
+  for (const url of backendUrls) startFuzzBackend(url, "fa", "x-planted");
+  const doc = (await admin("GET", "/api/openapi.json")) as OpenApiDoc;
+  const kinds = (await admin("GET", "/api/plugins/kinds")) as KindInfo[];
+  const endpoints = ["/mcp", "/servers/fm-token/mcp", "/servers/fm-open/mcp"];
+  return {
+    world,
+    pool: new SessionPool(send, world),
+    endpoints,
+    backendHeaderValues: backend.headerValues,
+    adminSpec: {
+      doc,
+      kinds,
+      pools: {
+        backends: ["fa-b1", "fa-b2", "fa-b3"],
+        servers: ["fa-s1", "fa-s2"],
+        plugins: ["fa-p1", "fa-p2", "fa-p3"],
+      },
+      backendUrls,
+      webhookUrls: [`${PUBLIC_URL}/fa/hook`],
+    },
+    mcpSpec: {
+      endpoints,
+      openEndpoint: "/servers/fm-open/mcp",
+      tools: ["fm-a__echo", "fm-a__stream", "fm-a__fail", "echo", "stream", "fail"],
+      prompts: ["fm-a__greet", "greet"],
+      resources: ["mcpgw://fm-a/mem://fm-a/readme", "mem://fm-a/readme"],
+      backends: ["fm-a"],
+    },
+  };
+}
+
+const TABLES = ["backends", "servers", "api_tokens", "plugins"];
+
+/** The config version and the row count of every config table (one query). */
+export async function storeState(): Promise<StoreState> {
+  const counts = TABLES.map((t) => `(SELECT COUNT(*) FROM ${t}) AS ${t}`).join(", ");
+  const row = await env.DB.prepare(`SELECT (SELECT version FROM config_meta WHERE id = 1) AS version, ${counts}`).first<
+    Record<string, number | null>
+  >();
+  return {
+    version: row?.version ?? 0,
+    rows: Object.fromEntries(TABLES.map((t) => [t, row?.[t] ?? 0])),
+  };
+}
