@@ -26,11 +26,11 @@ import {
 import { outcomeOf } from "../src/backends/outcome";
 import type { BackendConfig } from "../src/config/snapshot";
 import type { Bindings } from "../src/env";
-import { fetchCatalog } from "../src/mcp/catalog-fetch";
-import type { Catalog, CatalogAnswer } from "../src/mcp/catalog-types";
-import { legacyResponse } from "../src/mcp/legacy-sse";
-import type { LegacyPoster } from "../src/mcp/upstream";
-import { BackendFailure } from "../src/mcp/upstream";
+import type { Catalog, CatalogAnswer } from "../src/protocol/catalog-types";
+import { fetchCatalog } from "../src/upstream/catalog-fetch";
+import { BackendFailure } from "../src/upstream/failure";
+import { legacyResponse } from "../src/upstream/legacy-sse";
+import type { LegacyPoster } from "../src/upstream/types";
 import { type LegacyAnswer, SseConnections } from "./sse-connections";
 
 /** A catalog older than this is refreshed in the background while still served. */

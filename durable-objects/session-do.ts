@@ -5,7 +5,7 @@
  * upstream session opened on each backend, and whether the session ended.
  *
  * It is not on the per-call path: isolates cache what it returns (see
- * `src/mcp/sessions.ts`) and ask again only on a miss. Upstream initializes
+ * `src/edge/sessions.ts`) and ask again only on a miss. Upstream initializes
  * are single-flight per backend, so two isolates never open two upstream
  * sessions for one client session. No storage transaction is held across
  * the upstream call (design rule 4): the fetch runs, then one write.
@@ -13,7 +13,8 @@
 import { DurableObject } from "cloudflare:workers";
 import type { BackendConfig } from "../src/config/snapshot";
 import type { Bindings } from "../src/env";
-import { type ClientInit, initialize, terminate, type UpstreamSession } from "../src/mcp/upstream";
+import { initialize, terminate } from "../src/upstream/http";
+import type { ClientInit, UpstreamSession } from "../src/upstream/types";
 
 /** What is stored when the client initializes. */
 export interface SessionRecord {

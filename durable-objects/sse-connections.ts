@@ -17,9 +17,9 @@
  * notifications routed by their progress token.
  */
 import type { BackendConfig } from "../src/config/snapshot";
-import type { JsonRpcId } from "../src/mcp/jsonrpc";
-import { encodeSseMessage, parseSse } from "../src/mcp/sse";
-import type { FailureKind } from "../src/mcp/upstream";
+import type { JsonRpcId } from "../src/protocol/jsonrpc";
+import { encodeSseMessage, parseSse } from "../src/protocol/sse";
+import type { FailureKind } from "../src/upstream/failure";
 
 /** What one exchange over a legacy connection produced. */
 export type LegacyAnswer =

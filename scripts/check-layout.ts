@@ -32,8 +32,8 @@ export const LAYERS: readonly string[][] = [
   ["durable-objects"],
   ["src/backends"],
   ["src/upstream"],
-  ["src/observability", "src/config", "src/auth", "src/middleware", "src/errors.ts"],
-  ["src/protocol", "src/util", "src/env.ts"],
+  ["src/observability", "src/config", "src/auth", "src/middleware", "src/errors.ts", "src/env.ts"],
+  ["src/protocol", "src/util", "src/stubs.ts"],
 ];
 
 /** Type-only imports may always reach these (typed DO stubs and bindings). */

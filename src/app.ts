@@ -6,9 +6,9 @@ import { adminApi } from "./api";
 import { requireAdmin } from "./auth/require-admin";
 import { database } from "./config/db";
 import { configCache, loadConfig } from "./config/middleware";
+import { mcpRoutes } from "./edge/routes";
 import type { AppEnv } from "./env";
 import { HttpError, handleError } from "./errors";
-import { mcpRoutes } from "./mcp/routes";
 import { breakerGauges, renderMetrics } from "./observability/metrics";
 import { allTimeRollups } from "./observability/queries";
 

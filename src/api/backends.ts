@@ -6,10 +6,18 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { backendHealth, catalogCounts, refreshBackend, removeBackend, syncBackend } from "../backends/lifecycle";
 import { backendConfig, ringOrNull } from "../config/d1-source";
 import { database } from "../config/db";
 import { keyRing, openHeaders } from "../config/header-crypto";
+import {
+  Backend,
+  BackendCreate,
+  BackendHealth,
+  BackendUpdate,
+  CatalogRefresh,
+  ErrorResponse,
+  NameParam,
+} from "../config/shapes";
 import type { BackendConfig } from "../config/snapshot";
 import {
   backendView,
@@ -23,16 +31,8 @@ import {
 import { checkBackendUrl, dohResolver } from "../config/url-safety";
 import type { AppEnv } from "../env";
 import { HttpError } from "../errors";
+import { backendHealth, catalogCounts, refreshBackend, removeBackend, syncBackend } from "./backend-lifecycle";
 import { apiRouter, commonErrors, conflict, jsonBody, jsonResponse, noContent, notFound } from "./openapi";
-import {
-  Backend,
-  BackendCreate,
-  BackendHealth,
-  BackendUpdate,
-  CatalogRefresh,
-  ErrorResponse,
-  NameParam,
-} from "./schemas";
 
 const DEFAULT_RESOLVER = "https://cloudflare-dns.com/dns-query";
 

@@ -5,11 +5,11 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { keyRing } from "../auth/keys";
-import { syncBackend } from "../backends/lifecycle";
 import { backendConfig, ringOrNull } from "../config/d1-source";
 import { database } from "../config/db";
 import { getBackendRow } from "../config/store/backends";
 import { listSecrets, resealAll } from "../config/store/keys";
+import { syncBackend } from "./backend-lifecycle";
 import { apiRouter, commonErrors, jsonResponse } from "./openapi";
 
 const tags = ["keys"];

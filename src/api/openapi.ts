@@ -3,9 +3,9 @@
  * issues into our 400 format, and the standard error responses.
  */
 import { OpenAPIHono, type z } from "@hono/zod-openapi";
+import { ErrorResponse } from "../config/shapes";
 import type { AppEnv } from "../env";
 import { type FieldIssue, HttpError } from "../errors";
-import { ErrorResponse } from "./schemas";
 
 /** Flattens zod issues into one entry per invalid field. */
 export function fieldIssues(error: z.ZodError): FieldIssue[] {

@@ -13,6 +13,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { database } from "../config/db";
 import type { PluginRow } from "../config/schema";
+import { NameParam, Slug } from "../config/shapes";
 import {
   deletePlugin,
   getPluginRow,
@@ -27,7 +28,6 @@ import { ConditionsSchema } from "../plugins/conditions";
 import { BUILTIN_KINDS } from "../plugins/kinds";
 import { ConfigIssues, HOOKS, type HookName, type PluginKind } from "../plugins/types";
 import { apiRouter, commonErrors, conflict, fieldIssues, jsonBody, jsonResponse, noContent, notFound } from "./openapi";
-import { NameParam, Slug } from "./schemas";
 
 const Hook = z.enum(HOOKS);
 const Mode = z.enum(["enforce", "permissive", "disabled"]);

@@ -8,11 +8,11 @@
  */
 import type { Context } from "hono";
 import type { ServerConfig } from "../config/snapshot";
+import { catalogs } from "../core/catalog";
+import { nameConflicts, resolveEndpoint } from "../core/federation";
 import type { AppEnv } from "../env";
 import { HttpError } from "../errors";
-import { catalogs } from "../mcp/catalog";
-import { nameConflicts, resolveEndpoint } from "../mcp/federation";
-import { ALL_PROFILES } from "../mcp/sessions";
+import { ALL_PROFILES } from "../protocol/profiles";
 
 /** Throws 409 when `server` (as it would be saved) exposes a name from two backends. */
 export async function assertNoNameConflicts(c: Context<AppEnv>, server: ServerConfig): Promise<void> {

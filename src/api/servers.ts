@@ -3,9 +3,9 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { database } from "../config/db";
+import { NameParam, Server, ServerCreate, ServerUpdate } from "../config/shapes";
 import { createServer, deleteServer, getServer, listServers, updateServer } from "../config/store/servers";
 import { apiRouter, commonErrors, conflict, jsonBody, jsonResponse, noContent, notFound } from "./openapi";
-import { NameParam, Server, ServerCreate, ServerUpdate } from "./schemas";
 import { assertNoNameConflicts } from "./server-conflicts";
 
 const tags = ["servers"];

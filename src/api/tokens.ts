@@ -3,9 +3,9 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { database } from "../config/db";
+import { IdParam, Token, TokenCreate, TokenCreated } from "../config/shapes";
 import { createToken, deleteToken, listTokens } from "../config/store/tokens";
 import { apiRouter, commonErrors, conflict, jsonBody, jsonResponse, noContent, notFound } from "./openapi";
-import { IdParam, Token, TokenCreate, TokenCreated } from "./schemas";
 
 const tags = ["tokens"];
 

@@ -7,8 +7,9 @@
  * `v1.<iv>.<ciphertext>` values from before key ids are opened by trying the
  * ring's keys in order.
  */
+
+import { base64url, fromBase64url, randomBytes } from "../util/bytes";
 import type { KeyRing, SealKey } from "./keys";
-import { base64url, fromBase64url, randomBytes } from "./secrets";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -6,45 +6,12 @@
  * token by hash in the cached config with one digest.
  */
 
+import { base64url, hex, randomBytes } from "../util/bytes";
+
 const encoder = new TextEncoder();
 
 /** Prefix that makes gateway tokens recognisable to secret scanners. */
 export const TOKEN_PREFIX = "mcpgw_";
-
-/** Base64url without padding. */
-export function base64url(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-/** Decodes base64url (padding optional). Throws on invalid input. */
-export function fromBase64url(s: string): Uint8Array {
-  const b64 = s.replaceAll("-", "+").replaceAll("_", "/");
-  const bin = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
-/** `n` cryptographically random bytes. */
-export function randomBytes(n: number): Uint8Array {
-  return crypto.getRandomValues(new Uint8Array(n));
-}
-
-/** Two lower-case hex digits per byte value (trace ids are made on every request). */
-const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
-
-function hex(bytes: Uint8Array): string {
-  let out = "";
-  for (const b of bytes) out += HEX[b];
-  return out;
-}
-
-/** `n` random bytes as lower-case hex (trace ids, event ids, connection keys). */
-export function randomHex(n: number): string {
-  return hex(randomBytes(n));
-}
 
 /** A new API token secret, e.g. `mcpgw_<43 chars>`. */
 export function newTokenSecret(): string {

@@ -26,8 +26,8 @@
  */
 import type { BackendConfig } from "../config/snapshot";
 import type { Bindings } from "../env";
-import type { McpContext } from "../mcp/context";
-import { ErrorCode, errorResponse, type JsonRpcId, type JsonRpcResponse } from "../mcp/jsonrpc";
+import { backendObject as stub } from "../stubs";
+import { BackendFailure } from "../upstream/failure";
 import { LruMap } from "../util/lru";
 import { withDeadline } from "../util/time";
 import { type BreakerState, breakerSettings, type OutcomeBatch, trialLeaseMs, unavailableMessage } from "./breaker";
@@ -65,10 +65,6 @@ type Defer = (work: Promise<unknown>) => void;
 
 /** The decision for one call. */
 export type Admission = { ok: true; trial: boolean } | { ok: false; state: BreakerState; retryAt: number | null };
-
-function stub(env: Bindings, backend: string) {
-  return env.BACKEND.get(env.BACKEND.idFromName(backend));
-}
 
 function keyOf(backend: BackendConfig): string {
   return `${backend.url}|${backend.transport}|${backend.failureThreshold}|${backend.cooldownSeconds}`;
@@ -223,43 +219,33 @@ export function report(env: Bindings, defer: Defer, backend: BackendConfig, outc
   );
 }
 
-/** The JSON-RPC error of a call the breaker kept from the backend. */
-export function unavailableResponse(
-  id: JsonRpcId | null,
-  backend: string,
-  admission: Extract<Admission, { ok: false }>,
-): JsonRpcResponse {
-  return errorResponse(id, ErrorCode.BackendError, unavailableMessage(backend, admission.retryAt), {
-    backend,
-    reason: "unavailable",
+/** The failure of a call the breaker kept from the backend (JSON-RPC -32010, `reason: "unavailable"`). */
+export function unavailableFailure(backend: string, admission: Extract<Admission, { ok: false }>): BackendFailure {
+  return new BackendFailure(backend, "unavailable", unavailableMessage(backend, admission.retryAt), undefined, {
     breaker: admission.state,
     retryAt: admission.retryAt === null ? null : new Date(admission.retryAt).toISOString(),
   });
 }
 
 /** One call's breaker bookkeeping, for `forward()`. */
-export interface CallGuard {
-  /** Set when the call must not go upstream: the error to answer with. */
-  rejection: JsonRpcResponse | null;
-  /** Reports how the call ended (`err` undefined: it returned). Only the first report counts. */
+export interface CallAdmission {
+  /** Set when the call must not go upstream: the failure to answer with. */
+  rejected: BackendFailure | null;
+  /** Reports how the call ended (`err` undefined: it returned; null: neutral). Only the first report counts. */
   done(err?: unknown): void;
 }
 
-/** Admits a call to `backend` and returns its guard. */
-export async function guardCall(
-  ctx: Pick<McpContext, "env" | "defer">,
-  backend: BackendConfig,
-  id: JsonRpcId | null,
-): Promise<CallGuard> {
-  const admission = await admit(ctx.env, backend, ctx.defer);
-  if (!admission.ok) return { rejection: unavailableResponse(id, backend.name, admission), done: () => undefined };
+/** Admits a call to `backend` (from isolate memory in the common case) and returns its bookkeeping. */
+export async function admitCall(env: Bindings, defer: Defer, backend: BackendConfig): Promise<CallAdmission> {
+  const admission = await admit(env, backend, defer);
+  if (!admission.ok) return { rejected: unavailableFailure(backend.name, admission), done: () => undefined };
   let reported = false;
   return {
-    rejection: null,
+    rejected: null,
     done(err?: unknown) {
       if (reported) return;
       reported = true;
-      report(ctx.env, ctx.defer, backend, outcomeOf(err), admission.trial);
+      report(env, defer, backend, outcomeOf(err), admission.trial);
     },
   };
 }

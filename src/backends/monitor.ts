@@ -21,7 +21,9 @@
 import { encryptHeaders, keyRing, openHeaders } from "../config/header-crypto";
 import type { BackendConfig } from "../config/snapshot";
 import type { Bindings } from "../env";
-import { BackendFailure, type LegacyPoster, terminate, type UpstreamSession } from "../mcp/upstream";
+import { BackendFailure } from "../upstream/failure";
+import { terminate } from "../upstream/http";
+import type { LegacyPoster, UpstreamSession } from "../upstream/types";
 import {
   acquireTrial,
   applyBatch,

@@ -12,7 +12,7 @@
  *   went over the gateway's size bound (one tool's answer, not the backend's
  *   availability).
  */
-import { BackendFailure } from "../mcp/upstream";
+import { BackendFailure } from "../upstream/failure";
 
 export type CallOutcome = "success" | "failure" | "neutral";
 

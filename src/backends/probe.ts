@@ -11,8 +11,10 @@
  * short jittered backoff.
  */
 import type { BackendConfig } from "../config/snapshot";
-import type { JsonRpcResponse } from "../mcp/jsonrpc";
-import { BackendFailure, initialize, type LegacyPoster, request, type UpstreamSession } from "../mcp/upstream";
+import type { JsonRpcResponse } from "../protocol/jsonrpc";
+import { BackendFailure } from "../upstream/failure";
+import { initialize, request } from "../upstream/http";
+import type { LegacyPoster, UpstreamSession } from "../upstream/types";
 import { withRetry } from "./retry";
 
 /** No probe request waits longer than this, whatever the backend's call timeout. */

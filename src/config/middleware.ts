@@ -3,7 +3,6 @@
  */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
-import { HttpError } from "../errors";
 import { ConfigCache } from "./cache";
 import { d1ConfigSource } from "./d1-source";
 
@@ -12,20 +11,13 @@ export const configCache = new ConfigCache();
 
 /**
  * Loads the config snapshot; warm requests run zero D1 queries (design rule 1).
- * Without any snapshot and with D1 down, the cache throws a 503 HttpError:
- * `unavailable` renders it in the route's own error format (JSON-RPC on the
- * MCP endpoints); by default it goes to `app.onError`.
+ * Without any snapshot and with D1 down, the cache throws a 503 HttpError,
+ * which each route family's `onError` renders in its own format (JSON-RPC on
+ * the MCP endpoints).
  */
-export function loadConfig(unavailable?: (err: HttpError) => Response): MiddlewareHandler<AppEnv> {
+export function loadConfig(): MiddlewareHandler<AppEnv> {
   return async function loadConfigMiddleware(c, next) {
-    let snapshot: Awaited<ReturnType<ConfigCache["get"]>>;
-    try {
-      snapshot = await configCache.get(d1ConfigSource(c.env), (work) => c.executionCtx.waitUntil(work));
-    } catch (err) {
-      if (unavailable && err instanceof HttpError) return unavailable(err);
-      throw err;
-    }
-    c.set("config", snapshot);
+    c.set("config", await configCache.get(d1ConfigSource(c.env), (work) => c.executionCtx.waitUntil(work)));
     await next();
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { BackendConfig } from "../config/snapshot";
 import type { Bindings } from "../env";
+import { backendObject } from "../stubs";
 import { withDeadline } from "../util/time";
 import { LATENCY_BUCKETS_MS, type RollupRow } from "./schema";
 
@@ -26,7 +27,7 @@ export async function breakerGauges(env: Bindings, backends: readonly BackendCon
     .filter((b) => b.enabled)
     .slice(0, 1000)
     .map(async (b): Promise<BreakerGauge | null> => {
-      const stub = env.BACKEND.get(env.BACKEND.idFromName(b.name));
+      const stub = backendObject(env, b.name);
       const read = stub.breakerState().then(
         (snapshot) => snapshot.state,
         () => undefined,

@@ -13,7 +13,7 @@ export interface TraceContext {
   flags: string;
 }
 
-import { randomHex } from "../auth/secrets";
+import { randomHex } from "../util/bytes";
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 

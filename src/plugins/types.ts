@@ -6,7 +6,7 @@
  */
 import type { z } from "zod";
 import type { RateLimiterDO } from "../../durable-objects/rate-limiter-do";
-import type { CatalogItem } from "../mcp/catalog-types";
+import type { CatalogItem } from "../protocol/catalog-types";
 
 /** Every hook point, in request order per entity. */
 export const HOOKS = [

@@ -84,7 +84,7 @@ export interface WireResponse {
 /** Sends one request (workerd: the Worker's fetch; Node: HTTP to an isolate). */
 export type Send = (request: WireRequest) => Promise<WireResponse>;
 
-/** Limits of the contract (README "Limits", src/mcp/protocol.ts); the runners cannot import src/ in Node. */
+/** Limits of the contract (README "Limits", src/protocol/versions.ts); the runners cannot import src/ in Node. */
 export const ADMIN_BODY_LIMIT = 1024 * 1024;
 export const MCP_BODY_LIMIT = 4 * 1024 * 1024;
 export const MCP_VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26"] as const;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { outcomeOf } from "../../src/backends/outcome";
 import { backoffDelay, withRetry } from "../../src/backends/retry";
-import { BackendFailure } from "../../src/mcp/upstream";
+import { BackendFailure } from "../../src/upstream/failure";
 
 describe("what a call's ending means for the breaker", () => {
   it.each([

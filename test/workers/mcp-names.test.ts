@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { BackendConfig } from "../../src/config/snapshot";
-import type { Catalog } from "../../src/mcp/catalog-types";
-import { buildView, type Endpoint, nameConflicts, routeName, routeUri } from "../../src/mcp/federation";
+import { buildView, type Endpoint, nameConflicts, routeName, routeUri } from "../../src/core/federation";
 import {
   gatewayRequestId,
   publicName,
@@ -10,8 +9,9 @@ import {
   splitPublicName,
   splitPublicUri,
   templateMatcher,
-} from "../../src/mcp/names";
-import { parseSse } from "../../src/mcp/sse";
+} from "../../src/core/names";
+import type { Catalog } from "../../src/protocol/catalog-types";
+import { parseSse } from "../../src/protocol/sse";
 
 function backend(name: string): BackendConfig {
   return {
@@ -196,7 +196,7 @@ describe("SSE parsing", () => {
 
 describe("capability profiles", () => {
   it("enumerates every profile capabilityProfile can produce", async () => {
-    const { ALL_PROFILES, capabilityProfile } = await import("../../src/mcp/sessions");
+    const { ALL_PROFILES, capabilityProfile } = await import("../../src/protocol/profiles");
     expect(ALL_PROFILES).toHaveLength(8);
     expect(ALL_PROFILES).toContain(capabilityProfile({}));
     expect(ALL_PROFILES).toContain(capabilityProfile({ sampling: {}, elicitation: {}, roots: {} }));

@@ -209,7 +209,7 @@ describe("MCP endpoint: transport validation", () => {
   });
 
   it("403 for a Host outside ALLOWED_HOSTS (DNS rebinding), 200 for loopback", async () => {
-    const { checkHost } = await import("../../src/mcp/transport");
+    const { checkHost } = await import("../../src/edge/transport");
     const allowed = ["localhost", "127.0.0.1", "[::1]"];
     expect(() => checkHost(new Request("http://evil.example.com/mcp"), allowed)).toThrow("Host not allowed");
     expect(() => checkHost(new Request("http://127.0.0.1:8787/mcp"), allowed)).not.toThrow();

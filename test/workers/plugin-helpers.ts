@@ -1,7 +1,6 @@
 import { env } from "cloudflare:workers";
 import { z } from "zod";
 import type { PluginConfig } from "../../src/config/snapshot";
-import type { CatalogItem } from "../../src/mcp/catalog-types";
 import { type CompiledChain, compileChain } from "../../src/plugins/compile";
 import { BUILTIN_KINDS } from "../../src/plugins/kinds";
 import {
@@ -14,6 +13,7 @@ import {
   type PluginResult,
   type RequestContext,
 } from "../../src/plugins/types";
+import type { CatalogItem } from "../../src/protocol/catalog-types";
 
 /** A request context as the edge builds it, with overridable fields. */
 export function fakeContext(over: Partial<RequestContext> & { catalog?: CatalogItem } = {}): RequestContext {

@@ -3,9 +3,10 @@ import { describe, expect, it } from "vitest";
 import { authenticate, bearerSecret } from "../../src/auth/authenticate";
 import { keyMaterials, MissingKeyError, ringOf } from "../../src/auth/keys";
 import { open, seal, UnsealError } from "../../src/auth/seal";
-import { base64url, newTokenSecret, secretsEqual, sha256Hex } from "../../src/auth/secrets";
+import { newTokenSecret, secretsEqual, sha256Hex } from "../../src/auth/secrets";
 import { decryptHeaders, encryptHeaders } from "../../src/config/header-crypto";
 import type { ConfigSnapshot } from "../../src/config/snapshot";
+import { base64url } from "../../src/util/bytes";
 
 describe("secrets", () => {
   it("generates distinct, prefixed token secrets", () => {
@@ -71,12 +72,12 @@ describe("key ring and sealed values", () => {
   });
 
   it("names the sealing key, opens with a previous key, and refuses once that key is gone", async () => {
-    const old = await ringOf(["k1"]);
-    const rotated = await ringOf(["k2", "k1"]);
+    const old = await ringOf(["key-material-one"]);
+    const rotated = await ringOf(["k2", "key-material-one"]);
     const sealed = await seal({ a: 1 }, old, "session");
     expect(sealed.split(".")[1]).toBe(old.current.id);
     expect(old.current.id).toMatch(/^[0-9a-f]{16}$/);
-    expect(sealed).not.toContain("k1");
+    expect(sealed).not.toContain("key-material-one");
     expect(await open(sealed, rotated, "session")).toEqual({ value: { a: 1 }, keyId: old.current.id });
     await expect(open(sealed, await ringOf(["k2"]), "session")).rejects.toThrow(UnsealError);
     // A value sealed for one purpose never opens as another.

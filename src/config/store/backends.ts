@@ -5,13 +5,13 @@
 
 import type { z } from "@hono/zod-openapi";
 import { count, eq, sql } from "drizzle-orm";
-import { type Backend, type BackendCreate, type BackendUpdate, REDACTED } from "../../api/schemas";
 import type { KeyRing } from "../../auth/keys";
 import { HttpError } from "../../errors";
 import type { Db } from "../db";
 import { encryptHeaders, type OpenedHeaders } from "../header-crypto";
 import { LIMITS } from "../limits";
 import { type BackendRow, backends, servers } from "../schema";
+import { type Backend, type BackendCreate, type BackendUpdate, REDACTED } from "../shapes";
 import { assertBelowLimit, commit, nowIso } from "./write";
 
 export type BackendView = z.infer<typeof Backend>;

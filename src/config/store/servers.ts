@@ -4,11 +4,11 @@
 
 import type { z } from "@hono/zod-openapi";
 import { count, eq, inArray, sql } from "drizzle-orm";
-import type { Server, ServerCreate, ServerUpdate } from "../../api/schemas";
 import { HttpError } from "../../errors";
 import type { Db } from "../db";
 import { LIMITS } from "../limits";
 import { apiTokens, backends, type ServerRow, servers } from "../schema";
+import type { Server, ServerCreate, ServerUpdate } from "../shapes";
 import type { ServerConfig } from "../snapshot";
 import { assertBelowLimit, commit, nowIso } from "./write";
 

@@ -5,12 +5,12 @@
 
 import type { z } from "@hono/zod-openapi";
 import { count, desc, eq } from "drizzle-orm";
-import type { Token, TokenCreate, TokenCreated } from "../../api/schemas";
 import { newId, newTokenSecret, sha256Hex } from "../../auth/secrets";
 import { HttpError } from "../../errors";
 import type { Db } from "../db";
 import { LIMITS } from "../limits";
 import { type ApiTokenRow, apiTokens } from "../schema";
+import type { Token, TokenCreate, TokenCreated } from "../shapes";
 import { assertNamesExist } from "./servers";
 import { assertBelowLimit, commit, nowIso } from "./write";
 

@@ -10,6 +10,7 @@
  */
 import { z } from "zod";
 import type { RateDecision } from "../../../durable-objects/rate-limiter-do";
+import { rateLimiterObject } from "../../stubs";
 import { LruMap } from "../../util/lru";
 import { commonSettings } from "../settings";
 import { defineKind, type RequestContext } from "../types";
@@ -66,7 +67,7 @@ export const rateLimit = defineKind({
         if (until !== undefined && until > now) return refused(until - now);
         const ns = ctx.env.RATE_LIMITER;
         if (!ns) throw new Error("the RATE_LIMITER Durable Object binding is missing");
-        const decision: RateDecision = await ns.get(ns.idFromName(key)).hit(rule);
+        const decision: RateDecision = await rateLimiterObject({ RATE_LIMITER: ns }, key).hit(rule);
         if (decision.allowed) return undefined;
         closed.set(key, now + decision.retryAfterMs);
         return refused(decision.retryAfterMs);

@@ -7,7 +7,7 @@
  *
  * The dialect is the schema's `$schema` if it names a known draft, else
  * 2020-12 (MCP 2025-11-25's default). Violations name the failing locations
- * and keywords, never the values. The catalog lookup is bounded (plugins/mcp.ts):
+ * and keywords, never the values. The catalog lookup is bounded (core/plugin-hooks.ts):
  * a tool not catalogued in time passes unless `require_catalog` is set.
  */
 import { type Schema, Validator } from "@cfworker/json-schema";

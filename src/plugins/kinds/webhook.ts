@@ -17,8 +17,8 @@
  * backend headers and shown as `********`; on update `********` keeps a value.
  */
 import { z } from "zod";
-import { REDACTED } from "../../api/schemas";
 import { decryptHeaders, encryptHeaders, keyRing } from "../../config/header-crypto";
+import { REDACTED } from "../../config/shapes";
 import { checkBackendUrl, dohResolver, MAX_URL_LENGTH, urlProblem } from "../../config/url-safety";
 import { commonSettings } from "../settings";
 import { ConfigIssues, defineKind, HOOKS, type HookSpec, type PluginEnv, type RequestContext } from "../types";

@@ -4,17 +4,11 @@
  * Bounded: at most MAX_PAGES pages and MAX_ITEMS items per list.
  */
 import type { BackendConfig } from "../config/snapshot";
-import type { Catalog, CatalogItem } from "./catalog-types";
-import { profileCapabilities } from "./sessions";
-import {
-  BackendFailure,
-  type ExchangeOptions,
-  initialize,
-  type LegacyPoster,
-  request,
-  terminate,
-  type UpstreamSession,
-} from "./upstream";
+import type { Catalog, CatalogItem } from "../protocol/catalog-types";
+import { profileCapabilities } from "../protocol/profiles";
+import { BackendFailure } from "./failure";
+import { initialize, request, terminate } from "./http";
+import type { ExchangeOptions, LegacyPoster, UpstreamSession } from "./types";
 
 const MAX_PAGES = 20;
 const MAX_ITEMS = 5000;

@@ -92,8 +92,11 @@ export function readableId(value: unknown): JsonRpcId | null {
   return parsed.success ? parsed.data : null;
 }
 
+/** A response that is an error. */
+export type JsonRpcErrorReply = Extract<JsonRpcResponse, { error: unknown }>;
+
 /** A JSON-RPC error response. */
-export function errorResponse(id: JsonRpcId | null, code: number, message: string, data?: unknown): JsonRpcResponse {
+export function errorResponse(id: JsonRpcId | null, code: number, message: string, data?: unknown): JsonRpcErrorReply {
   return { jsonrpc: "2.0", id, error: data === undefined ? { code, message } : { code, message, data } };
 }
 

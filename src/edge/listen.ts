@@ -18,11 +18,14 @@
  * failed write) aborts everything, so nothing outlives it.
  */
 import type { BackendConfig } from "../config/snapshot";
+import type { McpContext } from "../core/context";
+import { toClient } from "../core/relay";
+import { encodeSseComment, encodeSseMessage, encodeSsePriming, parseSse } from "../protocol/sse";
+import { BackendFailure } from "../upstream/failure";
+import { openStream } from "../upstream/http";
+import type { UpstreamSession } from "../upstream/types";
 import { sleep } from "../util/time";
-import type { McpContext } from "./context";
-import { toClient } from "./relay";
-import { encodeSseComment, encodeSseMessage, encodeSsePriming, parseSse } from "./sse";
-import { BackendFailure, openStream, type UpstreamSession } from "./upstream";
+import type { Session } from "./sessions";
 
 /** Keep-alive comment interval: below common proxy idle timeouts (60 s). */
 const KEEPALIVE_MS = 25_000;
@@ -68,7 +71,7 @@ async function follow(
 }
 
 /** Opens the merged server-to-client stream for a client's GET. */
-export function listen(ctx: McpContext): ReadableStream<Uint8Array> {
+export function listen(ctx: McpContext, session: Session): ReadableStream<Uint8Array> {
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const writer = writable.getWriter();
   const stop = new AbortController();
@@ -93,7 +96,7 @@ export function listen(ctx: McpContext): ReadableStream<Uint8Array> {
     while (!stop.signal.aborted) {
       let opened: Map<string, UpstreamSession> | null;
       try {
-        opened = await ctx.session.openedUpstreams();
+        opened = await session.openedUpstreams();
       } catch {
         opened = new Map();
       }

@@ -7,7 +7,9 @@
 import { env } from "cloudflare:workers";
 import type { LegacyAnswer } from "../../durable-objects/sse-connections";
 import type { Bindings } from "../env";
-import { BackendFailure, type LegacyPoster } from "./upstream";
+import { backendObject } from "../stubs";
+import { BackendFailure } from "./failure";
+import type { LegacyPoster } from "./types";
 
 /** Turns a Durable Object's answer into the HTTP response a Streamable HTTP backend would give. */
 export function legacyResponse(backend: string, answer: LegacyAnswer): Response {
@@ -30,8 +32,7 @@ function raceAbort<T>(work: Promise<T>, signal: AbortSignal | undefined): Promis
 export const viaBackendObject: LegacyPoster = async (backend, message, options) => {
   const key = options.session?.sessionId;
   if (!key) throw new BackendFailure(backend.name, "session-expired", `Backend '${backend.name}' has no connection`);
-  const namespace = (env as Bindings).BACKEND;
-  const stub = namespace.get(namespace.idFromName(backend.name));
+  const stub = backendObject(env as Bindings, backend.name);
   const call: Promise<LegacyAnswer> = (async () => (await stub.ssePost(backend, key, message)) as LegacyAnswer)();
   return legacyResponse(backend.name, await raceAbort(call, options.signal));
 };

@@ -25,6 +25,8 @@ export class BackendFailure extends Error {
     readonly kind: FailureKind,
     message: string,
     readonly status?: number,
+    /** Extra facts safe to show to the client (e.g. the breaker's state and retry time). */
+    readonly details?: Readonly<Record<string, unknown>>,
   ) {
     super(message);
     this.name = "BackendFailure";

@@ -4,7 +4,7 @@
  * to its backend.
  */
 import type { BackendConfig, ConfigSnapshot, ServerConfig } from "../config/snapshot";
-import type { Catalog, CatalogItem } from "./catalog-types";
+import type { Catalog, CatalogItem } from "../protocol/catalog-types";
 import { publicName, publicUri, splitPublicName, splitPublicUri, type TemplateMatcher, templateMatcher } from "./names";
 
 /** An MCP endpoint: `/mcp` (every enabled backend, prefixed) or a virtual server. */

@@ -6,33 +6,16 @@
  * answer can be routed back by any isolate (`names.ts`).
  */
 
-import { guardCall } from "../backends/breaker-client";
+import { admitCall } from "../backends/breaker-client";
+import type { BackendConfig } from "../config/snapshot";
+import { ErrorCode, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse, RpcError } from "../protocol/jsonrpc";
+import { encodeSseComment, encodeSseMessage, encodeSsePriming } from "../protocol/sse";
+import { BackendFailure } from "../upstream/failure";
+import { assertCredentialsReadable, postMessage, readReply, resumer } from "../upstream/http";
+import type { UpstreamSession } from "../upstream/types";
 import { forgetCatalogs } from "./catalog";
 import type { McpContext, Outcome } from "./context";
-import {
-  ErrorCode,
-  errorResponse,
-  type JsonRpcId,
-  type JsonRpcRequest,
-  type JsonRpcResponse,
-  RpcError,
-} from "./jsonrpc";
 import { gatewayRequestId, publicUri, splitGatewayRequestId } from "./names";
-import { SessionError } from "./sessions";
-import { encodeSseComment, encodeSseMessage, encodeSsePriming } from "./sse";
-import {
-  assertCredentialsReadable,
-  BackendFailure,
-  postMessage,
-  readReply,
-  resumer,
-  type UpstreamSession,
-} from "./upstream";
-
-/** The JSON-RPC error a client sees for a failed backend call: which backend and why, no secrets. */
-export function backendErrorResponse(id: JsonRpcId | null, err: BackendFailure): JsonRpcResponse {
-  return errorResponse(id, ErrorCode.BackendError, err.message, { backend: err.backend, reason: err.kind });
-}
 
 /**
  * A streamed call that has been quiet this long gets an SSE comment. The
@@ -99,49 +82,87 @@ function idleAbort(
   };
 }
 
+/** Rewrites a backend's result (public URIs, plugins' post hooks); may throw RpcError to answer with it. */
+export type ResultMapper = (
+  result: Record<string, unknown>,
+) => Record<string, unknown> | Promise<Record<string, unknown>>;
+
+/** One forwarded call in flight: its backend, deadline, span and how it ends. */
+interface Call {
+  ctx: McpContext;
+  backend: BackendConfig;
+  request: JsonRpcRequest;
+  idle: ReturnType<typeof idleAbort>;
+  traceparent: string;
+  /** The final reply for the backend's reply (post hooks applied) or for a failure. */
+  end(reply: JsonRpcResponse | null, err?: unknown): Promise<JsonRpcResponse>;
+}
+
 /**
- * Sends `request` to `backendName` in the client's session and answers with
- * JSON if the backend does, or an SSE stream relaying the call's messages.
- * `mapResult` rewrites the final result (e.g. resource URIs, plugins' post
- * hooks); it may be async, and may throw an RpcError to answer with that
- * error instead of the result.
+ * Sends `request` to `backendName` in the caller's upstream session and
+ * answers with JSON if the backend does, or an SSE stream relaying the call's
+ * messages. `mapResult` rewrites the final result. Every failure becomes the
+ * era's JSON-RPC error (`ctx.fail`) with the request's id: before the stream
+ * starts as a JSON reply, after it as the stream's last message.
  */
 export async function forward(
   ctx: McpContext,
   backendName: string,
   request: JsonRpcRequest,
-  mapResult: (result: Record<string, unknown>) => Record<string, unknown> | Promise<Record<string, unknown>> = (r) => r,
+  mapResult: ResultMapper = (r) => r,
 ): Promise<Outcome> {
   const backend = ctx.config.backends.get(backendName);
-  if (!backend) return { kind: "json", body: errorResponse(request.id, ErrorCode.InvalidParams, "Unknown backend") };
-  const finish = async (reply: JsonRpcResponse): Promise<JsonRpcResponse> =>
-    "result" in reply
-      ? { jsonrpc: "2.0", id: request.id, result: await mapResult(reply.result) }
-      : { ...reply, id: request.id };
-
+  if (!backend) throw new RpcError(ErrorCode.InvalidParams, "Unknown backend");
   // An open breaker answers from isolate memory: no upstream call, no DO round trip.
-  const breaker = await guardCall(ctx, backend, request.id);
-  if (breaker.rejection) return { kind: "json", body: breaker.rejection };
+  const admission = await admitCall(ctx.env, ctx.defer, backend);
+  if (admission.rejected) return { kind: "json", body: ctx.fail(admission.rejected, request.id) };
   const tool = request.method === "tools/call" ? request.params?.name : undefined;
   const span = ctx.spans.start("backend", {
     backend: backend.name,
     method: request.method,
     ...(typeof tool === "string" && { tool }),
   });
-  /** Ends the backend span from the reply the client gets. */
-  const done = (reply: JsonRpcResponse, failure?: BackendFailure): JsonRpcResponse => {
-    if (failure) span.end("error", { error: failure.kind });
-    else if ("error" in reply) span.end("error", { "rpc.error": reply.error.code });
-    else span.end("ok");
+  const idle = idleAbort(backend.timeoutMs, backend.name, ctx.clientSignal);
+  const fail = (err: unknown): JsonRpcResponse => {
+    // A call the client abandoned says nothing about the backend (null: a neutral outcome).
+    admission.done(idle.cancelled() ? null : err);
+    idle.stop();
+    const reply = ctx.fail(err, request.id);
+    span.end("error", err instanceof BackendFailure ? { error: err.kind } : { "rpc.error": reply.error.code });
     return reply;
   };
-  const idle = idleAbort(backend.timeoutMs, backend.name, ctx.clientSignal);
+  const call: Call = {
+    ctx,
+    backend,
+    request,
+    idle,
+    traceparent: span.traceparent,
+    async end(reply, err) {
+      if (!reply) return fail(err);
+      admission.done();
+      idle.stop();
+      try {
+        const final: JsonRpcResponse =
+          "result" in reply
+            ? { jsonrpc: "2.0", id: request.id, result: await mapResult(reply.result) }
+            : { ...reply, id: request.id };
+        span.end("error" in final ? "error" : "ok", "error" in final ? { "rpc.error": final.error.code } : {});
+        return final;
+      } catch (mapErr) {
+        // A post hook stopped the result (RpcError), or rewriting it failed.
+        const failed = ctx.fail(mapErr, request.id);
+        span.end("error", { "rpc.error": failed.error.code });
+        return failed;
+      }
+    },
+  };
+
   let upstream: UpstreamSession;
   let res: Response;
   try {
-    // Before the session's DO is asked for an upstream session it could not open either.
+    // Before an upstream session is asked for that could not be opened either.
     assertCredentialsReadable(backend);
-    upstream = await ctx.session.upstream(backend);
+    upstream = await ctx.upstreams.open(backend);
     const send = (session: UpstreamSession) =>
       postMessage(backend, request, { session, signal: idle.signal, traceparent: span.traceparent });
     try {
@@ -149,38 +170,35 @@ export async function forward(
     } catch (err) {
       // The backend forgot the session (restart, expiry): open a new one once.
       if (!(err instanceof BackendFailure) || err.kind !== "session-expired") throw err;
-      await ctx.session.forget(backend.name, upstream);
-      upstream = await ctx.session.upstream(backend);
+      await ctx.upstreams.forget(backend.name, upstream);
+      upstream = await ctx.upstreams.open(backend);
       res = await send(upstream);
     }
   } catch (err) {
-    idle.stop();
-    breaker.done(idle.cancelled() ? null : err);
-    if (err instanceof BackendFailure) return { kind: "json", body: done(backendErrorResponse(request.id, err), err) };
-    span.end("error", { error: err instanceof SessionError ? "session" : "internal" });
-    throw err;
+    return { kind: "json", body: fail(err) };
   }
-
-  const prefix = ctx.endpoint.prefix;
-  if (!(res.headers.get("content-type") ?? "").includes("text/event-stream")) {
-    try {
-      const reply = await readReply(backend.name, res, request.id);
-      breaker.done();
-      return { kind: "json", body: done(await finish(reply)) };
-    } catch (err) {
-      breaker.done(idle.cancelled() ? null : err);
-      if (err instanceof BackendFailure)
-        return { kind: "json", body: done(backendErrorResponse(request.id, err), err) };
-      span.end("error", err instanceof RpcError ? { "rpc.error": err.code } : { error: "internal" });
-      throw err;
-    } finally {
-      idle.stop();
-    }
+  if ((res.headers.get("content-type") ?? "").includes("text/event-stream")) {
+    return { kind: "sse", stream: relayStream(call, res, upstream) };
   }
+  let reply: JsonRpcResponse;
+  try {
+    reply = await readReply(backend.name, res, request.id);
+  } catch (err) {
+    return { kind: "json", body: fail(err) };
+  }
+  return { kind: "json", body: await call.end(reply) };
+}
 
+/**
+ * Relays a backend's SSE reply to the client: a priming event, every message
+ * the backend sends during the call (rewritten by `toClient`), keep-alive
+ * comments while it is quiet, and the final reply. Runs in `waitUntil`.
+ */
+function relayStream(call: Call, res: Response, upstream: UpstreamSession): ReadableStream<Uint8Array> {
+  const { ctx, backend, request, idle } = call;
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const writer = writable.getWriter();
-  const resume = resumer(backend, { session: upstream, signal: idle.signal, traceparent: span.traceparent });
+  const resume = resumer(backend, { session: upstream, signal: idle.signal, traceparent: call.traceparent });
   let quiet: ReturnType<typeof setInterval> | undefined;
   const relay = (async () => {
     let final: JsonRpcResponse;
@@ -192,37 +210,21 @@ export async function forward(
         wrote = Date.now();
         writer.write(encodeSseComment("keep-alive")).catch(() => undefined);
       }, RELAY_KEEPALIVE_MS);
-      final = await finish(
-        await readReply(backend.name, res, request.id, {
-          onMessage: (message) => {
-            wrote = Date.now();
-            return writer.write(encodeSseMessage(toClient(backend.name, prefix, message)));
-          },
-          onEvent: idle.touch,
-          ...(resume && { resume }),
-        }),
-      );
-      done(final);
+      const reply = await readReply(backend.name, res, request.id, {
+        onMessage: (message) => {
+          wrote = Date.now();
+          return writer.write(encodeSseMessage(toClient(backend.name, ctx.endpoint.prefix, message)));
+        },
+        onEvent: idle.touch,
+        ...(resume && { resume }),
+      });
+      final = await call.end(reply);
     } catch (err) {
-      // A call the client abandoned says nothing about the backend (null: a neutral outcome).
-      breaker.done(idle.cancelled() ? null : err);
-      if (idle.cancelled()) {
-        span.end("error", { error: "cancelled" });
-        return;
-      }
-      final =
-        err instanceof BackendFailure
-          ? done(backendErrorResponse(request.id, err), err)
-          : err instanceof RpcError
-            ? errorResponse(request.id, err.code, err.message, err.data)
-            : errorResponse(request.id, ErrorCode.InternalError, "Relay failed");
-      if (!(err instanceof BackendFailure)) {
-        span.end("error", err instanceof RpcError ? { "rpc.error": err.code } : { error: "internal" });
-      }
+      final = await call.end(null, err);
+      // Nobody is left to tell when the client went away.
+      if (idle.cancelled()) return;
     } finally {
       if (quiet !== undefined) clearInterval(quiet);
-      idle.stop();
-      breaker.done();
       // The request's span ended when the stream started; this call's span ends now.
       ctx.spans.flush();
     }
@@ -234,7 +236,7 @@ export async function forward(
     }
   })();
   ctx.defer(relay);
-  return { kind: "sse", stream: readable };
+  return readable;
 }
 
 /**
@@ -244,12 +246,11 @@ export async function forward(
  */
 export async function deliverResponse(ctx: McpContext, response: JsonRpcResponse): Promise<void> {
   const target = splitGatewayRequestId(response.id);
-  if (!target) throw new SessionError(400, "Response to an unknown request");
-  const backend = ctx.config.backends.get(target.backend);
-  if (!backend || !ctx.endpoint.backends.some((b) => b.name === backend.name)) {
-    throw new SessionError(400, "Response to an unknown request");
+  const backend = target ? ctx.config.backends.get(target.backend) : undefined;
+  if (!target || !backend || !ctx.endpoint.backends.some((b) => b.name === backend.name)) {
+    throw new RpcError(ErrorCode.InvalidRequest, "Response to an unknown request");
   }
-  const upstream = await ctx.session.upstream(backend);
+  const upstream = await ctx.upstreams.open(backend);
   const res = await postMessage(
     backend,
     { ...response, id: target.id },

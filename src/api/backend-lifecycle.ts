@@ -5,16 +5,13 @@
  * delete; and operator-triggered catalog refreshes.
  */
 import type { BackendConfig } from "../config/snapshot";
+import { forgetCatalogs } from "../core/catalog";
 import type { Bindings } from "../env";
-import { forgetCatalogs } from "../mcp/catalog";
-import type { Catalog, CatalogAnswer } from "../mcp/catalog-types";
+import type { Catalog, CatalogAnswer } from "../protocol/catalog-types";
+import { backendObject as stub } from "../stubs";
 
 /** The profile an operator's refresh reports on: a client without sampling, elicitation or roots. */
 export const BASE_PROFILE = "";
-
-function stub(env: Bindings, backend: string) {
-  return env.BACKEND.get(env.BACKEND.idFromName(backend));
-}
 
 /** Enabled: store the config and (re)start the schedule. Disabled: stop probing. */
 export async function syncBackend(env: Bindings, backend: BackendConfig): Promise<void> {

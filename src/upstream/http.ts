@@ -6,58 +6,24 @@
  * plain requests a total timeout, relayed calls an idle timeout that any
  * upstream event resets (a sampling answer may take a human's time).
  */
-import { randomHex } from "../auth/secrets";
+
 import type { BackendConfig } from "../config/snapshot";
+import { type JsonRpcId, type JsonRpcResponse, ResponseSchema } from "../protocol/jsonrpc";
+import { parseSse } from "../protocol/sse";
+import { LATEST_PROTOCOL_VERSION, SERVER_INFO } from "../protocol/versions";
+import { randomHex } from "../util/bytes";
 import { sleep } from "../util/time";
-import { BackendFailure } from "./backend-failure";
-import { type JsonRpcId, type JsonRpcResponse, ResponseSchema } from "./jsonrpc";
+import { BackendFailure } from "./failure";
 import { viaBackendObject } from "./legacy-sse";
-import { LATEST_PROTOCOL_VERSION, SERVER_INFO } from "./protocol";
 import { boundedEvents, MAX_REPLY_BYTES, MAX_REPLY_STREAM_BYTES, readBoundedJson } from "./reply-bounds";
-import { parseSse } from "./sse";
-
-export { BackendFailure, type FailureKind } from "./backend-failure";
-
-/** Upstream session state for one backend. `sessionId` is null for stateless backends. */
-export interface UpstreamSession {
-  sessionId: string | null;
-  protocolVersion: string;
-}
-
-/** An upstream session plus what the backend said about itself at initialize. */
-export interface InitializedSession extends UpstreamSession {
-  capabilities: Record<string, unknown>;
-  instructions?: string;
-}
-
-/** What the upstream initialize carries from the client. */
-export interface ClientInit {
-  capabilities: Record<string, unknown>;
-  clientInfo?: { name: string; version: string };
-}
-
-/**
- * Sends one message over a backend's legacy HTTP+SSE connection and answers
- * like a Streamable HTTP backend would (an SSE body ending with the reply, or
- * 202 for notifications). The connection lives in the backend's Durable
- * Object (`durable-objects/sse-connections.ts`).
- */
-export type LegacyPoster = (backend: BackendConfig, message: unknown, options: CallOptions) => Promise<Response>;
-
-/** Options for one upstream HTTP exchange. */
-export interface CallOptions {
-  session?: UpstreamSession | null;
-  traceparent?: string;
-  signal?: AbortSignal;
-  /** Route for legacy-SSE backends; defaults to the backend's Durable Object. */
-  via?: LegacyPoster;
-}
-
-/** Options for the helpers that run a whole exchange. */
-export interface ExchangeOptions {
-  timeoutMs?: number;
-  via?: LegacyPoster;
-}
+import type {
+  CallOptions,
+  ClientInit,
+  ExchangeOptions,
+  InitializedSession,
+  LegacyPoster,
+  UpstreamSession,
+} from "./types";
 
 /** The message a legacy poster treats as "close this connection" (never sent upstream). */
 export const CLOSE_CONNECTION = { gateway: "close-connection" } as const;

@@ -4,13 +4,20 @@
  * session. Backends are initialized lazily, per client session, on first use.
  */
 import { z } from "zod";
+import { catalogs } from "../core/catalog";
+import type { Endpoint } from "../core/federation";
+import { buildView } from "../core/federation";
 import type { Bindings } from "../env";
-import { catalogs } from "./catalog";
-import type { Endpoint } from "./federation";
-import { buildView } from "./federation";
-import { ErrorCode, errorResponse, type JsonRpcRequest, type JsonRpcResponse, resultResponse } from "./jsonrpc";
-import { LATEST_PROTOCOL_VERSION, SERVER_INFO, SUPPORTED_PROTOCOL_VERSIONS } from "./protocol";
-import { capabilityProfile, createSession } from "./sessions";
+import {
+  ErrorCode,
+  errorResponse,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+  resultResponse,
+} from "../protocol/jsonrpc";
+import { capabilityProfile } from "../protocol/profiles";
+import { LATEST_PROTOCOL_VERSION, SERVER_INFO, SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/versions";
+import { createSession } from "./sessions";
 
 const InitializeParams = z.object({
   protocolVersion: z.string().max(64),

@@ -8,10 +8,11 @@
  */
 import type { BackendConfig } from "../config/snapshot";
 import type { Bindings } from "../env";
+import type { Catalog, CatalogAnswer } from "../protocol/catalog-types";
+import { ALL_PROFILES } from "../protocol/profiles";
+import { backendObject as stub } from "../stubs";
 import { LruMap } from "../util/lru";
 import { withDeadline } from "../util/time";
-import type { Catalog, CatalogAnswer } from "./catalog-types";
-import { ALL_PROFILES } from "./sessions";
 
 const FRESH_MS = 5_000;
 const FAILED_RETRY_MS = 2_000;
@@ -26,10 +27,6 @@ interface Entry {
 }
 
 const entries = new LruMap<string, Entry>(4_000);
-
-function stub(env: Bindings, backend: string) {
-  return env.BACKEND.get(env.BACKEND.idFromName(backend));
-}
 
 async function ask(env: Bindings, backend: BackendConfig, profile: string): Promise<Entry> {
   let answer: CatalogAnswer;

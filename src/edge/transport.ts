@@ -1,30 +1,10 @@
 /**
- * Streamable HTTP transport checks (MCP 2025-11-25 basic/transports) and
- * JSON-RPC-shaped HTTP error responses.
+ * Streamable HTTP transport checks (MCP 2025-11-25 basic/transports): Host,
+ * Origin, protocol version and Accept. Each throws a TransportError.
  */
-import { ErrorCode, errorResponse, type JsonRpcId } from "./jsonrpc";
-import { DEFAULT_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from "./protocol";
-
-/** An HTTP error on the MCP path, answered with a JSON-RPC error body (id null unless the request's was read). */
-export class TransportError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-    this.name = "TransportError";
-  }
-}
-
-/** Renders a TransportError, with the request's id once its body was read. */
-export function transportErrorResponse(err: TransportError, id: JsonRpcId | null = null): Response {
-  return new Response(JSON.stringify(errorResponse(id, err.code, err.message)), {
-    status: err.status,
-    headers: { "content-type": "application/json", ...err.headers },
-  });
-}
+import { ErrorCode } from "../protocol/jsonrpc";
+import { DEFAULT_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/versions";
+import { TransportError } from "./errors";
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 

@@ -3,8 +3,8 @@
  * OpenAPI 3.1 document served at `/api/openapi.json`.
  */
 import { z } from "@hono/zod-openapi";
-import { LIMITS } from "../config/limits";
-import { MAX_URL_LENGTH, urlProblem } from "../config/url-safety";
+import { LIMITS } from "./limits";
+import { MAX_URL_LENGTH, urlProblem } from "./url-safety";
 
 /** The value shown instead of a secret header value. */
 export const REDACTED = "********";

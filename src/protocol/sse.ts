@@ -2,7 +2,7 @@
  * Server-Sent Events: encoding events for clients and parsing upstream streams.
  */
 
-import { randomHex } from "../auth/secrets";
+import { randomHex } from "../util/bytes";
 
 const encoder = new TextEncoder();
 

@@ -5,8 +5,9 @@
  * stream is bounded per event and in total. Going over is a `too-large`
  * BackendFailure naming the backend, never an unbounded read or a 500.
  */
-import { BackendFailure } from "./backend-failure";
-import { type SseEvent, SseLimitError } from "./sse";
+
+import { type SseEvent, SseLimitError } from "../protocol/sse";
+import { BackendFailure } from "./failure";
 
 /**
  * Largest message a backend may send: a JSON reply, or one SSE event (4 MiB,

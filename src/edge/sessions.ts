@@ -21,12 +21,16 @@
 import type { UpstreamAnswer } from "../../durable-objects/session-do";
 import { keyRing } from "../auth/keys";
 import { seal, unseal } from "../auth/seal";
-import { base64url, randomBytes } from "../auth/secrets";
 import type { BackendConfig } from "../config/snapshot";
+import type { UpstreamSessions } from "../core/context";
 import type { Bindings } from "../env";
+import { capabilityProfile } from "../protocol/profiles";
+import { sessionObject as stub } from "../stubs";
+import { BackendFailure } from "../upstream/failure";
+import { terminate } from "../upstream/http";
+import type { ClientInit, UpstreamSession } from "../upstream/types";
+import { base64url, randomBytes } from "../util/bytes";
 import { LruMap } from "../util/lru";
-import { ErrorCode, RpcError } from "./jsonrpc";
-import { BackendFailure, type ClientInit, terminate, type UpstreamSession } from "./upstream";
 
 /** Sessions expire this long after initialize; clients then re-initialize (basic/transports, 404). */
 export const SESSION_TTL_MS = 24 * 60 * 60 * 1000;
@@ -67,30 +71,6 @@ async function reach<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-/**
- * The capability profile: which client capabilities change what backends offer.
- * Listings are cached per profile, so clients with and without sampling each
- * see exactly what a backend offers them.
- */
-export function capabilityProfile(capabilities: Record<string, unknown>): string {
-  return PROFILE_CAPABILITIES.filter((c) => capabilities[c] !== undefined).join(",");
-}
-
-/** Client capabilities that change what a backend may offer. */
-const PROFILE_CAPABILITIES = ["sampling", "elicitation", "roots"] as const;
-
-/** Every possible capability profile (all subsets, in `capabilityProfile` order). */
-export const ALL_PROFILES: readonly string[] = Array.from({ length: 1 << PROFILE_CAPABILITIES.length }, (_, mask) =>
-  PROFILE_CAPABILITIES.filter((_, i) => mask & (1 << i)).join(","),
-);
-
-/** Capabilities reconstructed from a profile (for catalog fetches). */
-export function profileCapabilities(profile: string): Record<string, unknown> {
-  const caps: Record<string, unknown> = {};
-  for (const c of profile.split(",")) if (c) caps[c] = {};
-  return caps;
-}
-
 interface CachedSession {
   upstream: Map<string, UpstreamSession>;
 }
@@ -105,10 +85,6 @@ const cache = new LruMap<string, CachedSession>(10_000);
  * from the ring stops old ids here as it does in `unseal`.
  */
 const opened = new LruMap<string, { ring: string; claims: SessionClaims }>(10_000);
-
-function stub(env: Bindings, sid: string) {
-  return env.SESSION.get(env.SESSION.idFromName(sid));
-}
 
 /** Starts a session at `initialize` and returns the `Mcp-Session-Id` value. */
 export async function createSession(
@@ -132,7 +108,7 @@ export async function createSession(
 }
 
 /** A usable session for one request. */
-export class Session {
+export class Session implements UpstreamSessions {
   constructor(
     private readonly env: Bindings,
     readonly claims: SessionClaims,
@@ -157,7 +133,7 @@ export class Session {
   }
 
   /** The upstream session for a backend (cached; opened once via the SessionDO). */
-  async upstream(backend: BackendConfig): Promise<UpstreamSession> {
+  async open(backend: BackendConfig): Promise<UpstreamSession> {
     const entry = this.entry();
     const known = entry.upstream.get(backend.name);
     if (known) return known;
@@ -247,9 +223,4 @@ export async function openSession(
     throw new SessionError(404, "Session not found");
   }
   return new Session(env, claims);
-}
-
-/** Maps a SessionError to its JSON-RPC error. */
-export function sessionRpcError(err: SessionError): RpcError {
-  return new RpcError(err.status === 404 ? ErrorCode.SessionNotFound : ErrorCode.ServerError, err.message);
 }

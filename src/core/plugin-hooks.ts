@@ -1,8 +1,10 @@
 /**
- * Where the plugin chain meets the MCP edge: `dispatch.ts` calls `guardCall`
- * around `tools/call`, `prompts/get` and `resources/read`, and
- * `visibleTools` on `tools/list`. Everything else about plugins stays in
- * this directory.
+ * Where the plugin chain meets dispatch, as two plain steps around a
+ * forwarded call: `beforeCall` runs the pre hooks of `tools/call`,
+ * `prompts/get` and `resources/read` (and may answer at once, e.g. a cache
+ * hit), and the `after` it returns runs the post hooks on the backend's
+ * result. `visibleTools` filters `tools/list`. Everything else about plugins
+ * stays in `src/plugins/`.
  *
  * Client-visible errors (JSON-RPC, gateway range):
  * - `-32011` the request was stopped by a plugin in enforce mode; `data` is
@@ -11,16 +13,17 @@
  *   `on_error: "fail"`; `data` is `{plugin, hook, code: "PLUGIN_ERROR" | "PLUGIN_TIMEOUT"}`.
  * No stack trace or error text from a plugin ever reaches the client.
  */
-import type { CatalogItem } from "../mcp/catalog-types";
-import type { McpContext, Outcome } from "../mcp/context";
-import type { ViewEntry } from "../mcp/federation";
-import { type JsonRpcId, RpcError, resultResponse } from "../mcp/jsonrpc";
+
+import { chainFor, userName } from "../plugins/chain";
+import type { CompiledChain } from "../plugins/compile";
+import { appliesTo, type MatchTarget } from "../plugins/conditions";
+import { type Blocked, type Recorded, runHook } from "../plugins/executor";
+import { ENTITY_HOOKS, type Entity, HOOK_SPECS, type HookName, type RequestContext } from "../plugins/types";
+import type { CatalogItem } from "../protocol/catalog-types";
+import { type JsonRpcId, RpcError, resultResponse } from "../protocol/jsonrpc";
 import { LruMap } from "../util/lru";
-import { chainFor, userName } from "./chain";
-import type { CompiledChain } from "./compile";
-import { appliesTo, type MatchTarget } from "./conditions";
-import { type Blocked, type Recorded, runHook } from "./executor";
-import { ENTITY_HOOKS, type Entity, HOOK_SPECS, type HookName, type RequestContext } from "./types";
+import type { McpContext, Outcome } from "./context";
+import type { ViewEntry } from "./federation";
 
 export const PluginErrorCode = {
   /** A plugin in enforce mode found a violation. */
@@ -41,11 +44,11 @@ export interface CallTarget {
   tool?: () => Promise<CatalogItem | undefined>;
 }
 
-/** Rewrites a backend's result; throws RpcError to answer with an error instead. */
-export type ResultMapper = (result: Record<string, unknown>) => Promise<Record<string, unknown>>;
+/** Runs the post hooks on a backend's result; throws RpcError to answer with an error instead. */
+export type AfterHooks = (result: Record<string, unknown>) => Promise<Record<string, unknown>>;
 
-/** Sends the (possibly modified) pre-hook field to the backend; `mapResult` runs the post hooks. */
-export type GuardedCall = (value: unknown, mapResult: ResultMapper | undefined) => Promise<Outcome>;
+/** What the pre hooks decided: answer now, or send `value` and run `after` on the result. */
+export type BeforeCall = { reply: Outcome } | { reply?: undefined; value: unknown; after?: AfterHooks };
 
 /** Backend params: the backend's own name, and the arguments only if a plugin changed them. */
 export function withArguments(params: Record<string, unknown> | undefined, name: string, args: unknown, next: unknown) {
@@ -55,7 +58,7 @@ export function withArguments(params: Record<string, unknown> | undefined, name:
 /** `first` (e.g. public resource URIs), then the plugins' post hooks when there are any. */
 export function thenMap(
   first: (result: Record<string, unknown>) => Record<string, unknown>,
-  then: ResultMapper | undefined,
+  then: AfterHooks | undefined,
 ): (result: Record<string, unknown>) => Record<string, unknown> | Promise<Record<string, unknown>> {
   return then ? (result) => then(first(result)) : first;
 }
@@ -110,7 +113,7 @@ function matchTarget(ctx: McpContext, t: { entity: Entity; name: string; origina
     original: t.original,
     backend: t.backend,
     server: ctx.endpoint.server?.name ?? null,
-    user: userName(ctx.config, ctx.session.claims.sub),
+    user: userName(ctx.config, ctx.caller.subject),
   } satisfies MatchTarget;
 }
 
@@ -153,23 +156,22 @@ function requestContext(ctx: McpContext, target: CallTarget, match: MatchTarget)
 
 /**
  * Runs the entity's pre hooks on `value` (tool/prompt arguments or resource
- * URI), then `call` with the result and a mapper that runs the post hooks on
- * the backend's result. Without applicable plugins it is `call(value)`.
+ * URI). Without applicable plugins it is `{value}` and costs one memoized
+ * lookup (design rule 6).
  */
-export async function guardCall(
+export async function beforeCall(
   ctx: McpContext,
   id: JsonRpcId,
   target: CallTarget,
   value: unknown,
-  call: GuardedCall,
-): Promise<Outcome> {
+): Promise<BeforeCall> {
   const chain = chainFor(ctx.config, ctx.env);
-  if (!chain) return call(value, undefined);
+  if (!chain) return { value };
   const hooks = ENTITY_HOOKS[target.entity];
   const match = matchTarget(ctx, target);
   const pre = chain.select(hooks.pre, match);
   const post = chain.select(hooks.post, match);
-  if (pre.length === 0 && post.length === 0) return call(value, undefined);
+  if (pre.length === 0 && post.length === 0) return { value };
 
   const rc = requestContext(ctx, target, match);
   const postSpec = HOOK_SPECS[hooks.post];
@@ -180,20 +182,19 @@ export async function guardCall(
     if (run.blocked) throw blockedError(hooks.post, run.blocked);
     return run.value as Record<string, unknown>;
   };
+  const after = post.length > 0 ? (result: Record<string, unknown>) => runPost(result) : undefined;
+  if (pre.length === 0) return { value, after };
 
-  let current = value;
-  if (pre.length > 0) {
-    const run = await runHook(pre, HOOK_SPECS[hooks.pre], value, rc);
-    spanEvents(ctx, run.recorded, run.blocked);
-    record(run.recorded, match);
-    if (run.blocked) throw blockedError(hooks.pre, run.blocked);
-    if (run.respond) {
-      const result = post.length > 0 ? await runPost(run.respond.result, run.respond.priority) : run.respond.result;
-      return { kind: "json", body: resultResponse(id, result) };
-    }
-    current = run.value;
+  const run = await runHook(pre, HOOK_SPECS[hooks.pre], value, rc);
+  spanEvents(ctx, run.recorded, run.blocked);
+  record(run.recorded, match);
+  if (run.blocked) throw blockedError(hooks.pre, run.blocked);
+  if (run.respond) {
+    // A cache hit: the post hooks after the cache's band still run on the stored result.
+    const result = post.length > 0 ? await runPost(run.respond.result, run.respond.priority) : run.respond.result;
+    return { reply: { kind: "json", body: resultResponse(id, result) } };
   }
-  return call(current, post.length > 0 ? (result) => runPost(result) : undefined);
+  return { value: run.value, after };
 }
 
 /** Filtered listings per listing array, config version and user (bounded). */
@@ -210,7 +211,7 @@ function hidden(chain: CompiledChain, match: MatchTarget): boolean {
 export function visibleTools(ctx: McpContext, entries: readonly ViewEntry[]): readonly ViewEntry[] {
   const chain = chainFor(ctx.config, ctx.env);
   if (!chain || chain.listFilters.length === 0) return entries;
-  const user = userName(ctx.config, ctx.session.claims.sub);
+  const user = userName(ctx.config, ctx.caller.subject);
   const key = `${chain.version}\0${user}`;
   let memo = visible.get(entries);
   const cached = memo?.get(key);

@@ -1,0 +1,65 @@
+/**
+ * What one MCP request's handlers need, and what they produce. Era-neutral:
+ * the edge builds the context from whatever the client's protocol era
+ * provides (a 2025 session, or a 2026 request's `_meta`) and hands the core
+ * only what it needs through these interfaces, so the core never imports the
+ * edge (docs/design.md, "Layout").
+ */
+import type { BackendConfig, ConfigSnapshot } from "../config/snapshot";
+import type { Bindings } from "../env";
+import type { SpanRecorder } from "../observability/span";
+import type { JsonRpcErrorReply, JsonRpcId, JsonRpcResponse } from "../protocol/jsonrpc";
+import type { UpstreamSession } from "../upstream/types";
+import type { Endpoint } from "./federation";
+
+/** Who is calling, as the core needs it. */
+export interface Caller {
+  /** The principal: an API token id, `admin` or `anonymous`. */
+  subject: string;
+  /** The client's capability profile (`protocol/profiles.ts`): which catalog it sees. */
+  profile: string;
+}
+
+/**
+ * The caller's upstream sessions, one per backend (design rule 8: isolated
+ * per client session). The edge decides where they live.
+ */
+export interface UpstreamSessions {
+  /** The upstream session for `backend`, opened on first use. Throws BackendFailure when it cannot be. */
+  open(backend: BackendConfig): Promise<UpstreamSession>;
+  /** Drops an upstream session the backend no longer knows, so the next `open` starts a new one. */
+  forget(backend: string, session: UpstreamSession): Promise<void>;
+}
+
+/** Per-request context for method handlers. */
+export interface McpContext {
+  env: Bindings;
+  config: ConfigSnapshot;
+  endpoint: Endpoint;
+  caller: Caller;
+  upstreams: UpstreamSessions;
+  /**
+   * The JSON-RPC error this request's era answers a failure with (one mapping
+   * per era, in `edge/`): used wherever the core turns an error into a reply,
+   * including inside a stream that has already started.
+   */
+  fail(err: unknown, id: JsonRpcId | null): JsonRpcErrorReply;
+  /** Hands work to `ctx.waitUntil` (never awaited on the response path). */
+  defer: (work: Promise<unknown>) => void;
+  /** The W3C `traceparent` sent to backends: the client's trace, with this request's span as parent. */
+  traceparent: string;
+  /** This request's spans (collected in memory, flushed off the request path). */
+  spans: SpanRecorder;
+  /** Byte length of the raw request body (the whole batch for a batch), for plugins' size checks. */
+  requestBytes: number;
+  /** Aborts when the client disconnects (`enable_request_signal`): its backend calls are cancelled. */
+  clientSignal?: AbortSignal;
+}
+
+/**
+ * A handler's answer: one JSON response, or an SSE stream that ends with it.
+ * `serialized`, when present, is `body` already as JSON text (cached listings).
+ */
+export type Outcome =
+  | { kind: "json"; body: JsonRpcResponse; serialized?: string }
+  | { kind: "sse"; stream: ReadableStream<Uint8Array> };

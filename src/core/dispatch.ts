@@ -1,0 +1,184 @@
+/**
+ * JSON-RPC method dispatch (MCP server/* methods), era-neutral. Listings are
+ * answered from cached views (`views.ts`); calls are forwarded to the owning
+ * backend with its original name, with the plugin hooks as plain steps before
+ * and after. Failures are thrown; the edge answers them in its era's terms.
+ */
+import { ErrorCode, type JsonRpcRequest, RpcError, resultResponse } from "../protocol/jsonrpc";
+import { notify, request as upstreamRequest } from "../upstream/http";
+import type { McpContext, Outcome } from "./context";
+import { routeName, routeUri } from "./federation";
+import { publicUri } from "./names";
+import { beforeCall, thenMap, visibleTools, withArguments } from "./plugin-hooks";
+import { forward } from "./relay";
+import { federatedView, listing } from "./views";
+
+function stringParam(params: Record<string, unknown> | undefined, key: string): string {
+  const value = params?.[key];
+  if (typeof value !== "string" || !value) throw new RpcError(ErrorCode.InvalidParams, `Missing or invalid '${key}'`);
+  return value;
+}
+
+/** Resource URIs in read results are rewritten to their public form. */
+function publicContents(backend: string, prefix: boolean) {
+  return (result: Record<string, unknown>) => {
+    if (!prefix || !Array.isArray(result.contents)) return result;
+    return {
+      ...result,
+      contents: result.contents.map((c: unknown) =>
+        typeof c === "object" && c !== null && typeof (c as { uri?: unknown }).uri === "string"
+          ? { ...c, uri: publicUri(backend, (c as { uri: string }).uri, prefix) }
+          : c,
+      ),
+    };
+  };
+}
+
+/** The catalog entry of a public tool name (plugins that need the tool's schema or annotations). */
+function toolEntry(ctx: McpContext, name: string) {
+  return async () => (await federatedView(ctx)).toolsByName.get(name)?.item;
+}
+
+/** Forwards a tool call or prompt fetch through the plugin chain's pre and post hooks on its arguments. */
+async function forwardNamed(
+  ctx: McpContext,
+  request: JsonRpcRequest,
+  entity: "tool" | "prompt",
+  name: string,
+  route: { backend: string; name: string },
+): Promise<Outcome> {
+  const params = request.params;
+  const args = params?.arguments ?? {};
+  const target = { entity, name, original: route.name, backend: route.backend };
+  const hooked = await beforeCall(
+    ctx,
+    request.id,
+    entity === "tool" ? { ...target, tool: toolEntry(ctx, name) } : target,
+    args,
+  );
+  if (hooked.reply) return hooked.reply;
+  const sent = { ...request, params: withArguments(params, route.name, args, hooked.value) };
+  return forward(ctx, route.backend, sent, hooked.after);
+}
+
+async function routeTool(ctx: McpContext, name: string) {
+  const index = ctx.endpoint.prefix ? null : (await federatedView(ctx)).toolsByName;
+  const route = routeName(ctx.endpoint, name, index);
+  if (!route) throw new RpcError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+  return route;
+}
+
+async function routePrompt(ctx: McpContext, name: string) {
+  const index = ctx.endpoint.prefix ? null : (await federatedView(ctx)).promptsByName;
+  const route = routeName({ ...ctx.endpoint, tools: null }, name, index);
+  if (!route) throw new RpcError(ErrorCode.InvalidParams, `Unknown prompt: ${name}`);
+  return route;
+}
+
+async function routeResource(ctx: McpContext, uri: string) {
+  const view = ctx.endpoint.prefix ? null : await federatedView(ctx);
+  const route = routeUri(ctx.endpoint, uri, view);
+  if (!route) throw new RpcError(ErrorCode.ResourceNotFound, `Resource not found: ${uri}`);
+  return route;
+}
+
+/** Sends a message to every backend of the endpoint in this session (best effort). */
+async function broadcast(
+  ctx: McpContext,
+  send: typeof notify,
+  method: string,
+  params: Record<string, unknown> | undefined,
+) {
+  await Promise.all(
+    ctx.endpoint.backends.map(async (backend) => {
+      try {
+        await send(backend, method, params, await ctx.upstreams.open(backend));
+      } catch {
+        // Backends without the feature ignore it; one failure never blocks the others.
+      }
+    }),
+  );
+}
+
+/** Handles one request of an established session. */
+export async function dispatch(ctx: McpContext, request: JsonRpcRequest): Promise<Outcome> {
+  const { id, method, params } = request;
+  const json = (result: Record<string, unknown>): Outcome => ({ kind: "json", body: resultResponse(id, result) });
+  switch (method) {
+    case "ping":
+      return json({});
+    case "tools/list":
+      return listing(id, visibleTools(ctx, (await federatedView(ctx)).tools), params, "tools");
+    case "prompts/list":
+      return listing(id, (await federatedView(ctx)).prompts, params, "prompts");
+    case "resources/list":
+      return listing(id, (await federatedView(ctx)).resources, params, "resources");
+    case "resources/templates/list":
+      return listing(id, (await federatedView(ctx)).resourceTemplates, params, "resourceTemplates");
+    case "tools/call": {
+      // Plugin hook point: tool_pre_invoke on `arguments`, tool_post_invoke on the result.
+      const name = stringParam(params, "name");
+      return await forwardNamed(ctx, request, "tool", name, await routeTool(ctx, name));
+    }
+    case "prompts/get": {
+      // Plugin hook point: prompt_pre_fetch on `arguments`, prompt_post_fetch on the messages.
+      const name = stringParam(params, "name");
+      return await forwardNamed(ctx, request, "prompt", name, await routePrompt(ctx, name));
+    }
+    case "resources/read": {
+      const uri = stringParam(params, "uri");
+      const first = await routeResource(ctx, uri);
+      const target = { entity: "resource", name: uri, original: first.uri, backend: first.backend } as const;
+      // Plugin hook point: resource_pre_fetch on the URI (a rewritten URI is routed again), resource_post_fetch on contents.
+      const hooked = await beforeCall(ctx, id, target, uri);
+      if (hooked.reply) return hooked.reply;
+      const route = hooked.value === uri ? first : await routeResource(ctx, String(hooked.value));
+      const contents = publicContents(route.backend, ctx.endpoint.prefix);
+      const sent = { ...request, params: { ...params, uri: route.uri } };
+      return forward(ctx, route.backend, sent, thenMap(contents, hooked.after));
+    }
+    case "resources/subscribe":
+    case "resources/unsubscribe": {
+      const route = await routeResource(ctx, stringParam(params, "uri"));
+      return await forward(ctx, route.backend, { ...request, params: { ...params, uri: route.uri } });
+    }
+    case "completion/complete": {
+      const ref = params?.ref as { type?: unknown; name?: unknown; uri?: unknown } | undefined;
+      if (ref?.type === "ref/prompt" && typeof ref.name === "string") {
+        const route = await routePrompt(ctx, ref.name);
+        return await forward(ctx, route.backend, {
+          ...request,
+          params: { ...params, ref: { ...ref, name: route.name } },
+        });
+      }
+      if (ref?.type === "ref/resource" && typeof ref.uri === "string") {
+        const route = await routeResource(ctx, ref.uri);
+        return await forward(ctx, route.backend, {
+          ...request,
+          params: { ...params, ref: { ...ref, uri: route.uri } },
+        });
+      }
+      throw new RpcError(ErrorCode.InvalidParams, "Invalid completion reference");
+    }
+    case "logging/setLevel": {
+      stringParam(params, "level");
+      await broadcast(ctx, async (...args) => void (await upstreamRequest(...args)), method, params);
+      return json({});
+    }
+    default:
+      throw new RpcError(ErrorCode.MethodNotFound, `Method not found: ${method}`);
+  }
+}
+
+/** Handles a client notification (no response). */
+export async function dispatchNotification(
+  ctx: McpContext,
+  method: string,
+  params: Record<string, unknown> | undefined,
+): Promise<void> {
+  if (method === "notifications/cancelled" || method === "notifications/roots/list_changed") {
+    // The gateway forwards the client's request ids unchanged, so a cancellation is
+    // meaningful to whichever backend has that request; the others ignore it.
+    ctx.defer(broadcast(ctx, notify, method, params));
+  }
+}

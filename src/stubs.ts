@@ -1,0 +1,22 @@
+/**
+ * One stub helper per Durable Object namespace: how any code reaches the
+ * object that owns a backend, a client session or a rate-limit key. Names are
+ * the ids everywhere (a backend's name, a session's random key, a rate-limit
+ * key), so every isolate reaches the same object without shared state.
+ */
+import type { Bindings } from "./env";
+
+/** The BackendDO of a backend: breaker, health alarm, catalogs, legacy-SSE connections. */
+export function backendObject(env: Pick<Bindings, "BACKEND">, backend: string) {
+  return env.BACKEND.get(env.BACKEND.idFromName(backend));
+}
+
+/** The SessionDO of a 2025-era client session: its upstream sessions and whether it ended. */
+export function sessionObject(env: Pick<Bindings, "SESSION">, sid: string) {
+  return env.SESSION.get(env.SESSION.idFromName(sid));
+}
+
+/** The RateLimiterDO of one rate-limit key. */
+export function rateLimiterObject(env: { RATE_LIMITER: Bindings["RATE_LIMITER"] }, key: string) {
+  return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(key));
+}
