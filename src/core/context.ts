@@ -31,6 +31,25 @@ export interface UpstreamSessions {
   forget(backend: string, session: UpstreamSession): Promise<void>;
 }
 
+/**
+ * What differs between protocol eras in the answers the core produces. The
+ * edge implements one per era; the core calls it and never asks which era it
+ * serves.
+ */
+export interface EraAdapter {
+  /** Tag for caches whose JSON text differs per era (listing pages). */
+  readonly name: string;
+  /**
+   * The JSON-RPC error for a failure (one mapping per era): used wherever the
+   * core turns an error into a reply, including inside a started stream.
+   */
+  fail(err: unknown, id: JsonRpcId | null): JsonRpcErrorReply;
+  /** The final form of a result of `method` (e.g. `resultType`, cache hints). */
+  result(method: string, result: Record<string, unknown>): Record<string, unknown>;
+  /** What a message a backend sent during a call becomes for this client; null: not relayed. */
+  relayed(message: Record<string, unknown>): Record<string, unknown> | null;
+}
+
 /** Per-request context for method handlers. */
 export interface McpContext {
   env: Bindings;
@@ -38,12 +57,8 @@ export interface McpContext {
   endpoint: Endpoint;
   caller: Caller;
   upstreams: UpstreamSessions;
-  /**
-   * The JSON-RPC error this request's era answers a failure with (one mapping
-   * per era, in `edge/`): used wherever the core turns an error into a reply,
-   * including inside a stream that has already started.
-   */
-  fail(err: unknown, id: JsonRpcId | null): JsonRpcErrorReply;
+  /** How this request's protocol era shapes what the core sends (implemented in `edge/`). */
+  era: EraAdapter;
   /** Hands work to `ctx.waitUntil` (never awaited on the response path). */
   defer: (work: Promise<unknown>) => void;
   /** The W3C `traceparent` sent to backends: the client's trace, with this request's span as parent. */

@@ -78,7 +78,7 @@ async function routePrompt(ctx: McpContext, name: string) {
 async function routeResource(ctx: McpContext, uri: string) {
   const view = ctx.endpoint.prefix ? null : await federatedView(ctx);
   const route = routeUri(ctx.endpoint, uri, view);
-  if (!route) throw new RpcError(ErrorCode.ResourceNotFound, `Resource not found: ${uri}`);
+  if (!route) throw new RpcError(ErrorCode.ResourceNotFound, `Resource not found: ${uri}`, { uri });
   return route;
 }
 
@@ -108,13 +108,13 @@ export async function dispatch(ctx: McpContext, request: JsonRpcRequest): Promis
     case "ping":
       return json({});
     case "tools/list":
-      return listing(id, visibleTools(ctx, (await federatedView(ctx)).tools), params, "tools");
+      return listing(ctx, request, visibleTools(ctx, (await federatedView(ctx)).tools), "tools");
     case "prompts/list":
-      return listing(id, (await federatedView(ctx)).prompts, params, "prompts");
+      return listing(ctx, request, (await federatedView(ctx)).prompts, "prompts");
     case "resources/list":
-      return listing(id, (await federatedView(ctx)).resources, params, "resources");
+      return listing(ctx, request, (await federatedView(ctx)).resources, "resources");
     case "resources/templates/list":
-      return listing(id, (await federatedView(ctx)).resourceTemplates, params, "resourceTemplates");
+      return listing(ctx, request, (await federatedView(ctx)).resourceTemplates, "resourceTemplates");
     case "tools/call": {
       // Plugin hook point: tool_pre_invoke on `arguments`, tool_post_invoke on the result.
       const name = stringParam(params, "name");

@@ -25,6 +25,13 @@ import { LruMap } from "../util/lru";
 import type { McpContext, Outcome } from "./context";
 import type { ViewEntry } from "./federation";
 
+/** The method a guarded entity's call is (for the era's result shaping). */
+const ENTITY_METHOD: Record<Entity, string> = {
+  tool: "tools/call",
+  prompt: "prompts/get",
+  resource: "resources/read",
+};
+
 export const PluginErrorCode = {
   /** A plugin in enforce mode found a violation. */
   Violation: -32011,
@@ -192,7 +199,7 @@ export async function beforeCall(
   if (run.respond) {
     // A cache hit: the post hooks after the cache's band still run on the stored result.
     const result = post.length > 0 ? await runPost(run.respond.result, run.respond.priority) : run.respond.result;
-    return { reply: { kind: "json", body: resultResponse(id, result) } };
+    return { reply: { kind: "json", body: resultResponse(id, ctx.era.result(ENTITY_METHOD[target.entity], result)) } };
   }
   return { value: run.value, after };
 }

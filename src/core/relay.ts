@@ -102,7 +102,7 @@ interface Call {
  * Sends `request` to `backendName` in the caller's upstream session and
  * answers with JSON if the backend does, or an SSE stream relaying the call's
  * messages. `mapResult` rewrites the final result. Every failure becomes the
- * era's JSON-RPC error (`ctx.fail`) with the request's id: before the stream
+ * era's JSON-RPC error (`ctx.era.fail`) with the request's id: before the stream
  * starts as a JSON reply, after it as the stream's last message.
  */
 export async function forward(
@@ -115,7 +115,7 @@ export async function forward(
   if (!backend) throw new RpcError(ErrorCode.InvalidParams, "Unknown backend");
   // An open breaker answers from isolate memory: no upstream call, no DO round trip.
   const admission = await admitCall(ctx.env, ctx.defer, backend);
-  if (admission.rejected) return { kind: "json", body: ctx.fail(admission.rejected, request.id) };
+  if (admission.rejected) return { kind: "json", body: ctx.era.fail(admission.rejected, request.id) };
   const tool = request.method === "tools/call" ? request.params?.name : undefined;
   const span = ctx.spans.start("backend", {
     backend: backend.name,
@@ -127,7 +127,7 @@ export async function forward(
     // A call the client abandoned says nothing about the backend (null: a neutral outcome).
     admission.done(idle.cancelled() ? null : err);
     idle.stop();
-    const reply = ctx.fail(err, request.id);
+    const reply = ctx.era.fail(err, request.id);
     span.end("error", err instanceof BackendFailure ? { error: err.kind } : { "rpc.error": reply.error.code });
     return reply;
   };
@@ -144,13 +144,13 @@ export async function forward(
       try {
         const final: JsonRpcResponse =
           "result" in reply
-            ? { jsonrpc: "2.0", id: request.id, result: await mapResult(reply.result) }
+            ? { jsonrpc: "2.0", id: request.id, result: ctx.era.result(request.method, await mapResult(reply.result)) }
             : { ...reply, id: request.id };
         span.end("error" in final ? "error" : "ok", "error" in final ? { "rpc.error": final.error.code } : {});
         return final;
       } catch (mapErr) {
         // A post hook stopped the result (RpcError), or rewriting it failed.
-        const failed = ctx.fail(mapErr, request.id);
+        const failed = ctx.era.fail(mapErr, request.id);
         span.end("error", { "rpc.error": failed.error.code });
         return failed;
       }
@@ -212,8 +212,10 @@ function relayStream(call: Call, res: Response, upstream: UpstreamSession): Read
       }, RELAY_KEEPALIVE_MS);
       const reply = await readReply(backend.name, res, request.id, {
         onMessage: (message) => {
+          const relayed = ctx.era.relayed(toClient(backend.name, ctx.endpoint.prefix, message));
+          if (!relayed) return;
           wrote = Date.now();
-          return writer.write(encodeSseMessage(toClient(backend.name, ctx.endpoint.prefix, message)));
+          return writer.write(encodeSseMessage(relayed));
         },
         onEvent: idle.touch,
         ...(resume && { resume }),

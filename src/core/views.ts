@@ -58,21 +58,21 @@ export async function federatedView(ctx: McpContext): Promise<FederatedView> {
 /** Listing pages as JSON text, per (immutable, cached) entry list and cursor: a warm listing serialises nothing. */
 const pages = new WeakMap<readonly ViewEntry[], LruMap<string, { result: Record<string, unknown>; json: string }>>();
 
-/** A listing answer: one page of `entries` under `key`, its JSON cached with the entry list it came from. */
-export function listing(
-  id: JsonRpcRequest["id"],
-  entries: readonly ViewEntry[],
-  params: Record<string, unknown> | undefined,
-  key: string,
-): Outcome {
+/**
+ * A listing answer: one page of `entries` under `key`, in the request's era's
+ * shape, its JSON cached with the entry list it came from (per era and cursor).
+ */
+export function listing(ctx: McpContext, request: JsonRpcRequest, entries: readonly ViewEntry[], key: string): Outcome {
+  const { id, params, method } = request;
   const cursor = params?.cursor;
   // No cursor is the first page; "c…" keys keep an empty cursor from hitting it. A cursor that
   // is not a string is invalid: page() rejects it and nothing is cached.
-  const cacheKey = cursor === undefined ? "" : typeof cursor === "string" ? `c${cursor}` : null;
+  const cacheKey =
+    cursor === undefined ? ctx.era.name : typeof cursor === "string" ? `${ctx.era.name}c${cursor}` : null;
   let memo = pages.get(entries);
   let hit = cacheKey === null ? undefined : memo?.get(cacheKey);
   if (!hit) {
-    const result = page(entries, params, key);
+    const result = ctx.era.result(method, page(entries, params, key));
     hit = { result, json: JSON.stringify(result) };
     if (cacheKey !== null) {
       memo ??= new LruMap(16);

@@ -47,7 +47,7 @@ async function handleMessage(ctx: McpContext, message: JsonRpcMessage | null, ra
     try {
       return await dispatch(ctx, message.message);
     } catch (err) {
-      return { kind: "json", body: ctx.fail(err, id) };
+      return { kind: "json", body: ctx.era.fail(err, id) };
     }
   }
   if (message.kind === "notification") {

@@ -10,7 +10,8 @@ import { loadConfig } from "../config/middleware";
 import type { McpContext } from "../core/context";
 import { classify, ErrorCode, readableId } from "../protocol/jsonrpc";
 import { MAX_MCP_BODY_BYTES } from "../protocol/versions";
-import { failureReply, mcpOnError, requestIds, TransportError } from "./errors";
+import { ERA_2025 } from "./era-2025";
+import { mcpOnError, requestIds, TransportError } from "./errors";
 import { handleInitialize } from "./initialize";
 import { listen } from "./listen";
 import { batch, describe, outcomeResponse, single } from "./messages";
@@ -53,7 +54,7 @@ function mcpContext(c: Context<McpEnv>, s: Session, requestBytes = 0): McpContex
     endpoint: c.get("endpoint"),
     caller: { subject: c.get("subject"), profile: s.claims.prof },
     upstreams: s,
-    fail: failureReply,
+    era: ERA_2025,
     defer: (work) => c.executionCtx.waitUntil(work),
     traceparent: spans.root.traceparent,
     spans,
