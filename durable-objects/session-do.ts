@@ -60,9 +60,14 @@ export class SessionDO extends DurableObject<Bindings> {
     return this.meta("record") ? "live" : "unknown";
   }
 
-  /** The upstream session for a backend, opening it (once) if needed. */
-  async upstream(backend: BackendConfig): Promise<UpstreamAnswer> {
+  /**
+   * The upstream session for a backend, opening it (once) if needed. With
+   * `ensure`, an object that holds no session yet starts one first (the
+   * upstream sessions of a 2026 caller, which has no `initialize`).
+   */
+  async upstream(backend: BackendConfig, ensure?: SessionRecord): Promise<UpstreamAnswer> {
     if (this.meta("ended")) return { ok: false, reason: "ended" };
+    if (ensure && !this.meta("record")) await this.start(ensure);
     const record = this.meta("record");
     if (!record) return { ok: false, reason: "unknown" };
     const row = this.ctx.storage.sql

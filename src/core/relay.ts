@@ -131,6 +131,9 @@ export async function forward(
     span.end("error", err instanceof BackendFailure ? { error: err.kind } : { "rpc.error": reply.error.code });
     return reply;
   };
+  // Post hooks run on final results only: an InputRequiredResult (2026) is a question, not an answer.
+  const finalResult = async (result: Record<string, unknown>) =>
+    result.resultType === "input_required" ? result : mapResult(result);
   const call: Call = {
     ctx,
     backend,
@@ -144,7 +147,11 @@ export async function forward(
       try {
         const final: JsonRpcResponse =
           "result" in reply
-            ? { jsonrpc: "2.0", id: request.id, result: ctx.era.result(request.method, await mapResult(reply.result)) }
+            ? {
+                jsonrpc: "2.0",
+                id: request.id,
+                result: ctx.era.result(request.method, await finalResult(reply.result)),
+              }
             : { ...reply, id: request.id };
         span.end("error" in final ? "error" : "ok", "error" in final ? { "rpc.error": final.error.code } : {});
         return final;

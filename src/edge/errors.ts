@@ -26,6 +26,8 @@ export class TransportError extends Error {
     readonly code: number,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** The JSON-RPC error's `data`, when the code has some (e.g. -32022 `{supported, requested}`). */
+    readonly data?: unknown,
   ) {
     super(message);
     this.name = "TransportError";
@@ -59,8 +61,9 @@ export function jsonReply(body: unknown, status = 200, headers: Record<string, s
 
 /** The HTTP response for a failure that ends a request before or instead of its answer. */
 export function failureResponse(err: unknown, id: JsonRpcId | null): Response {
-  if (err instanceof TransportError)
-    return jsonReply(errorResponse(id, err.code, err.message), err.status, err.headers);
+  if (err instanceof TransportError) {
+    return jsonReply(errorResponse(id, err.code, err.message, err.data), err.status, err.headers);
+  }
   // The admin API's error type reaches here from shared middleware (D1 down on a cold isolate: 503).
   if (err instanceof HttpError) {
     return jsonReply(errorResponse(id, ErrorCode.ServerError, err.message), err.status, err.headers);

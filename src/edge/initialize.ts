@@ -4,6 +4,7 @@
  * session. Backends are initialized lazily, per client session, on first use.
  */
 import { z } from "zod";
+import { serverCapabilities } from "../core/capabilities";
 import { catalogs } from "../core/catalog";
 import type { Endpoint } from "../core/federation";
 import { buildView } from "../core/federation";
@@ -26,9 +27,6 @@ const InitializeParams = z.object({
     .refine((c) => JSON.stringify(c).length <= 8192, "capabilities too large"),
   clientInfo: z.object({ name: z.string().max(256), version: z.string().max(256) }).passthrough(),
 });
-
-/** Capabilities the gateway always offers itself. */
-const OWN_CAPABILITIES = { tools: { listChanged: true }, logging: {} };
 
 /** Handles initialize; returns the response and the new session id. */
 export async function handleInitialize(
@@ -56,15 +54,7 @@ export async function handleInitialize(
 
   const profile = capabilityProfile(capabilities);
   const { catalogs: found } = await catalogs(env, endpoint.backends, profile, defer);
-  const union = buildView(endpoint, found).capabilities;
-  const merged: Record<string, unknown> = { ...OWN_CAPABILITIES };
-  for (const key of ["tools", "prompts", "resources", "completions", "logging"]) {
-    if (union[key] !== undefined) merged[key] = { ...(merged[key] as object | undefined), ...(union[key] as object) };
-  }
-  // Listing changes are announced by the gateway whatever the backends say.
-  for (const key of ["tools", "prompts", "resources"]) {
-    if (merged[key]) merged[key] = { ...(merged[key] as object), listChanged: true };
-  }
+  const merged = serverCapabilities(buildView(endpoint, found));
 
   const session = await createSession(env, subject, endpoint.key, negotiated, {
     capabilities,

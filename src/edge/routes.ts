@@ -10,12 +10,14 @@ import { loadConfig } from "../config/middleware";
 import type { McpContext } from "../core/context";
 import { classify, ErrorCode, readableId } from "../protocol/jsonrpc";
 import { MAX_MCP_BODY_BYTES } from "../protocol/versions";
+import { classifyEra } from "./era";
 import { ERA_2025 } from "./era-2025";
 import { mcpOnError, requestIds, TransportError } from "./errors";
 import { handleInitialize } from "./initialize";
 import { listen } from "./listen";
 import { batch, describe, outcomeResponse, single } from "./messages";
 import { callerChecks, type McpEnv, mcpAuth, mcpSpan } from "./middleware";
+import { modernPost } from "./modern";
 import { openSession, type Session } from "./sessions";
 import { checkAccept, checkProtocolVersion } from "./transport";
 
@@ -80,13 +82,21 @@ async function whileLive(live: Promise<void>, work: Promise<Response>): Promise<
   return answer.value;
 }
 
-/** POST: one JSON-RPC message (or a 2025-03-26 batch). */
+/** POST: one JSON-RPC message (or a 2025-03-26 batch), of either protocol era (`era.ts`). */
 async function post(c: Context<McpEnv>): Promise<Response> {
-  checkAccept(c.req.raw, ["application/json", "text/event-stream"]);
-  const headerVersion = checkProtocolVersion(c.req.raw);
   const { value: body, bytes } = await readBody(c);
   const id = readableId(body);
   if (id !== null) requestIds.set(c.req.raw, id);
+  const verdict = classifyEra(body, {
+    protocolVersion: c.req.header("mcp-protocol-version") ?? null,
+    method: c.req.header("mcp-method") ?? null,
+  });
+  if ("refuse" in verdict) throw new TransportError(verdict.refuse.status, verdict.refuse.code, verdict.refuse.message);
+  // 2026 has no client-to-server notifications over HTTP (a closed stream is the cancel): accepted, dropped.
+  if (verdict.era === "modern-notification") return new Response(null, { status: 202 });
+  if (verdict.era === "modern" && id !== null) return modernPost(c, verdict, id, bytes);
+  checkAccept(c.req.raw, ["application/json", "text/event-stream"]);
+  const headerVersion = checkProtocolVersion(c.req.raw);
   const spans = c.get("spans");
   // A lone message is validated once here; a batch's members in `batch`.
   const first = Array.isArray(body) ? null : classify(body);

@@ -18,13 +18,15 @@
  * The stateless protocol revision (2026-07-28) will add a path that skips
  * this module; nothing else reads session ids.
  */
-import type { UpstreamAnswer } from "../../durable-objects/session-do";
+import type { SessionRecord, UpstreamAnswer } from "../../durable-objects/session-do";
 import { keyRing } from "../auth/keys";
 import { seal, unseal } from "../auth/seal";
+import { sha256Hex } from "../auth/secrets";
 import type { BackendConfig } from "../config/snapshot";
 import type { UpstreamSessions } from "../core/context";
 import type { Bindings } from "../env";
-import { capabilityProfile } from "../protocol/profiles";
+import { capabilityProfile, profileCapabilities } from "../protocol/profiles";
+import { MODERN_PROTOCOL_VERSION } from "../protocol/versions";
 import { sessionObject as stub } from "../stubs";
 import { BackendFailure } from "../upstream/failure";
 import { terminate } from "../upstream/http";
@@ -112,6 +114,8 @@ export class Session implements UpstreamSessions {
   constructor(
     private readonly env: Bindings,
     readonly claims: SessionClaims,
+    /** For a caller's session (2026 era): what to start the SessionDO with on first use. */
+    private readonly ensure?: SessionRecord,
   ) {}
 
   private entry(): CachedSession {
@@ -139,7 +143,7 @@ export class Session implements UpstreamSessions {
     if (known) return known;
     let answer: UpstreamAnswer;
     try {
-      answer = await stub(this.env, this.claims.sid).upstream(backend);
+      answer = await stub(this.env, this.claims.sid).upstream(backend, this.ensure);
     } catch {
       throw new BackendFailure(
         backend.name,
@@ -223,4 +227,36 @@ export async function openSession(
     throw new SessionError(404, "Session not found");
   }
   return new Session(env, claims);
+}
+
+/** How the gateway introduces itself to 2025 backends on behalf of 2026 callers. */
+const CALLER_CLIENT_INFO = { name: "mcp-edge-gateway", version: "0.1.0" };
+
+/**
+ * The upstream sessions of a 2026-era caller. That era has no client
+ * sessions, so 2025 backends get one upstream session per caller: principal,
+ * endpoint and capability profile (design rule 8 with the caller as the unit
+ * of isolation: one token's state never reaches another's calls). It lives
+ * in a SessionDO named by a digest of the three, started on first use with
+ * the profile's capabilities, and expires like any session.
+ */
+export async function callerSession(
+  env: Bindings,
+  subject: string,
+  endpoint: string,
+  profile: string,
+): Promise<Session> {
+  const sid = `caller-${await sha256Hex(`${subject}\0${endpoint}\0${profile}`)}`;
+  const claims: SessionClaims = {
+    sid,
+    sub: subject,
+    ep: endpoint,
+    pv: MODERN_PROTOCOL_VERSION,
+    prof: profile,
+    exp: Number.MAX_SAFE_INTEGER,
+  };
+  return new Session(env, claims, {
+    init: { capabilities: profileCapabilities(profile), clientInfo: CALLER_CLIENT_INFO },
+    expiresAt: Date.now() + SESSION_TTL_MS,
+  });
 }
