@@ -27,6 +27,7 @@ import { describe, outcomeResponse } from "./messages";
 import type { McpEnv } from "./middleware";
 import { paramHeaderProblem, paramHeaders, standardHeaderProblem } from "./modern-headers";
 import { callerSession } from "./sessions";
+import { readFilter, subscriptionStream } from "./subscriptions";
 
 /** The 2026 method registry; anything else is 404 -32601 (removed methods included). */
 const METHODS = new Set([
@@ -39,6 +40,7 @@ const METHODS = new Set([
   "resources/templates/list",
   "resources/read",
   "completion/complete",
+  "subscriptions/listen",
 ]);
 
 /** The capability a method needs the server to have advertised (else -32601, as discover promised). */
@@ -148,6 +150,8 @@ export async function modernPost(
   try {
     if (method === "server/discover") {
       outcome = await discover(ctx, id);
+    } else if (method === "subscriptions/listen") {
+      outcome = { kind: "sse", stream: await subscriptionStream(ctx, id, readFilter(params)) };
     } else {
       const needs = NEEDS[method];
       if (needs && serverCapabilities(await federatedView(ctx))[needs] === undefined) {
