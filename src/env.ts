@@ -3,6 +3,7 @@
  */
 
 import type { BackendDO } from "../durable-objects/backend-do";
+import type { LegacyClientDO } from "../durable-objects/legacy-client-do";
 import type { RateLimiterDO } from "../durable-objects/rate-limiter-do";
 import type { SessionDO } from "../durable-objects/session-do";
 import type { Principal } from "./auth/principal";
@@ -15,6 +16,8 @@ export interface Bindings {
   SESSION: DurableObjectNamespace<SessionDO>;
   /** One RateLimiterDO per rate-limit key (the rate_limit plugin). */
   RATE_LIMITER: DurableObjectNamespace<RateLimiterDO>;
+  /** One LegacyClientDO per legacy HTTP+SSE client session (its open stream). */
+  LEGACY_CLIENT: DurableObjectNamespace<LegacyClientDO>;
   /** "false" turns the plugin chain off entirely (default on). */
   PLUGINS_ENABLED?: string;
   /** Comma-separated extra origins allowed to call the MCP endpoints from browsers. */

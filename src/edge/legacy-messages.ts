@@ -1,0 +1,107 @@
+/**
+ * Requests of a legacy HTTP+SSE session (MCP 2024-11-05 basic/transports):
+ * the POST that carried one has already been answered 202, and everything the
+ * request produces goes on the session's stream instead, through its
+ * LegacyClientDO. The request runs through the same core as on Streamable
+ * HTTP (`handleMessage` → dispatch); a relayed call's stream is read event by
+ * event and each message delivered as it arrives, so a server-to-client
+ * request (sampling, elicitation) reaches the client while the call waits for
+ * its answer, which the client POSTs back like any message.
+ *
+ * `initialize` is answered here (the stream's session has none yet): it
+ * records the client's capability profile with the LegacyClientDO and starts
+ * the SessionDO that will hold the client's upstream sessions.
+ */
+import type { McpContext, Outcome } from "../core/context";
+import { ErrorCode, errorResponse, type JsonRpcRequest, type JsonRpcResponse } from "../protocol/jsonrpc";
+import { capabilityProfile } from "../protocol/profiles";
+import { parseSse } from "../protocol/sse";
+import { initializeAnswer } from "./initialize";
+import { LEGACY_PROTOCOL_VERSIONS, type LegacyClaims, type LegacyClient, startUpstreams } from "./legacy-sessions";
+import { handleMessage } from "./messages";
+
+/** One admitted request of a legacy session. */
+export interface LegacyRequest {
+  ctx: McpContext;
+  claims: LegacyClaims;
+  client: LegacyClient;
+  /** The client had initialized when the request was admitted. */
+  initialized: boolean;
+  /** The request's in-flight slot, released with its final answer. */
+  ticket: string | null;
+  /** `ctx.clientSignal`'s controller: aborted when the stream is gone, which cancels the backend call. */
+  abort: AbortController;
+}
+
+/** Answers `initialize`: the answer the Streamable HTTP edge gives, and the session's upstream state. */
+async function initialize(call: LegacyRequest, request: JsonRpcRequest): Promise<JsonRpcResponse> {
+  const already = () =>
+    errorResponse(request.id, ErrorCode.InvalidRequest, "Invalid Request: Server already initialized");
+  if (call.initialized) return already();
+  const { ctx } = call;
+  const answer = await initializeAnswer(ctx.env, ctx.endpoint, request, ctx.defer, LEGACY_PROTOCOL_VERSIONS);
+  if (!answer.accepted) return answer.body;
+  const { init, protocolVersion } = answer.accepted;
+  await startUpstreams(ctx.env, call.claims, init);
+  // The object decides which of two racing initializes counts.
+  if (!(await call.client.initialized(capabilityProfile(init.capabilities), protocolVersion))) return already();
+  return answer.body;
+}
+
+/** What a request produces: a JSON answer, or a relayed call's stream ending with one. */
+async function outcomeOf(call: LegacyRequest, request: JsonRpcRequest): Promise<Outcome> {
+  if (request.method === "initialize") return { kind: "json", body: await initialize(call, request) };
+  // MCP basic/lifecycle: nothing but ping before initialization.
+  if (!call.initialized && request.method !== "ping") {
+    return {
+      kind: "json",
+      body: errorResponse(
+        request.id,
+        ErrorCode.InvalidRequest,
+        "Invalid Request: the session is not initialized; send initialize first",
+      ),
+    };
+  }
+  const outcome = await handleMessage(call.ctx, { kind: "request", message: request }, request);
+  // A request always has an outcome; null would be a notification's.
+  return outcome ?? { kind: "json", body: errorResponse(request.id, ErrorCode.InternalError, "Internal error") };
+}
+
+/**
+ * Runs one request and writes what it produces on the session's stream, the
+ * final answer (a result or the era's JSON-RPC error, with the request's id)
+ * last. Never throws: it runs after the POST was answered.
+ */
+export async function answerOnStream(call: LegacyRequest, request: JsonRpcRequest): Promise<void> {
+  const { ctx, client, ticket } = call;
+  let released = false;
+  const send = async (message: unknown, final: boolean): Promise<boolean> => {
+    const answer = await client.deliver([message], final && ticket !== null ? ticket : undefined);
+    if (final) released = true;
+    // No stream any more: stop the call (the backend request is cancelled).
+    if (answer === "ended") call.abort.abort();
+    return answer === "ok";
+  };
+  try {
+    const outcome = await outcomeOf(call, request);
+    if (outcome.kind === "json") {
+      await send(outcome.body, true);
+      return;
+    }
+    for await (const event of parseSse(outcome.stream)) {
+      // The priming event carries no message; keep-alive comments never reach here.
+      if (!event.data) continue;
+      const message = JSON.parse(event.data) as Record<string, unknown>;
+      const final = !("method" in message) && message.id === request.id;
+      if (!(await send(message, final))) break;
+    }
+  } catch (err) {
+    // The core answers its own failures; this is the stream's object failing, or a relay broken midway.
+    call.abort.abort();
+    if (!released) await send(ctx.fail(err, request.id), true).catch(() => undefined);
+  } finally {
+    if (!released && ticket !== null) await client.deliver([], ticket).catch(() => undefined);
+    // The request's span ended with its 202; the backend and plugin spans end now.
+    ctx.spans.flush();
+  }
+}
