@@ -78,8 +78,6 @@ export class LegacyClientDO extends DurableObject<Bindings> {
   private record: StoredRecord | null = null;
   private ended = false;
   private cleared = false;
-  /** The client initialized at some point: its SessionDO exists and has upstream sessions to close. */
-  private hadInitialize = false;
   private lastActive = Date.now();
   private readonly inFlight = new Map<string, number>();
   private nextTicket = 1;
@@ -89,10 +87,7 @@ export class LegacyClientDO extends DurableObject<Bindings> {
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     const row = ctx.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'record'").toArray()[0];
     // A stored record without a stream in memory: the object restarted and the stream is gone.
-    if (row) {
-      this.ended = true;
-      this.hadInitialize = (JSON.parse(row.value) as StoredRecord).protocolVersion !== undefined;
-    }
+    if (row) this.ended = true;
   }
 
   private save(record: StoredRecord): void {
@@ -106,11 +101,12 @@ export class LegacyClientDO extends DurableObject<Bindings> {
 
   /**
    * Starts the session's stream: its first event is `endpoint` (the URI the
-   * client POSTs to). Returns the stream; the caller pipes it to the client.
+   * client POSTs to). Returns the stream, which the caller pipes to the
+   * client; null if this key was opened before (keys are random per GET, so
+   * that is never a client's doing).
    */
-  async open(params: LegacyOpen): Promise<ReadableStream<Uint8Array>> {
-    // Keys are random per GET; a second open of one key is not a client's doing.
-    if (this.outbox || this.ended) throw new Error("session already opened");
+  async open(params: LegacyOpen): Promise<ReadableStream<Uint8Array> | null> {
+    if (this.outbox || this.ended) return null;
     this.outbox = new Outbox({ messages: LEGACY_MAX_QUEUED, bytes: LEGACY_MAX_QUEUED_BYTES }, () => {
       void this.finish();
     });
@@ -151,7 +147,6 @@ export class LegacyClientDO extends DurableObject<Bindings> {
     const record = this.record;
     if (!this.live || !record || record.protocolVersion !== undefined) return false;
     this.save({ ...record, profile, protocolVersion });
-    this.hadInitialize = true;
     return true;
   }
 
@@ -168,7 +163,7 @@ export class LegacyClientDO extends DurableObject<Bindings> {
     for (const message of messages) {
       const pushed = outbox.push(encodeSseMessage(message));
       if (pushed === "full") {
-        outbox.fail("the client is not reading its stream");
+        outbox.drop();
         await this.finish();
         return "ended";
       }
@@ -177,15 +172,10 @@ export class LegacyClientDO extends DurableObject<Bindings> {
     return "ok";
   }
 
-  /**
-   * Ends the session: the stream closes once the client has read what is
-   * queued. Answers whether the client had initialized (so the caller knows
-   * whether there are upstream sessions to close).
-   */
-  async end(): Promise<boolean> {
+  /** Ends the session: the stream closes once the client has read what is queued. */
+  async end(): Promise<void> {
     this.outbox?.close();
     await this.finish();
-    return this.hadInitialize;
   }
 
   /** Keep-alive, idle timeout and expiry. */

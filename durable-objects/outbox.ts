@@ -97,14 +97,19 @@ export class Outbox {
     this.notify();
   }
 
-  /** Ends the stream at once, dropping the backlog (the reader errors). */
-  fail(reason: string): void {
+  /**
+   * Ends the stream at once, dropping the backlog: the reader gets what the
+   * runtime already took from it, then the end. (Not an error: an errored
+   * stream is an uncaught rejection in the runtime's pump, for a case that is
+   * the client's doing.)
+   */
+  drop(): void {
     if (this.state === "closed") return;
     this.discard();
     try {
-      this.controller?.error(new Error(reason));
+      this.controller?.close();
     } catch {
-      // Already errored or closed by the runtime.
+      // Already closed or cancelled.
     }
   }
 

@@ -9,8 +9,12 @@
  * its answer, which the client POSTs back like any message.
  *
  * `initialize` is answered here (the stream's session has none yet): it
- * records the client's capability profile with the LegacyClientDO and starts
- * the SessionDO that will hold the client's upstream sessions.
+ * records the client's capability profile with the LegacyClientDO and gives
+ * the SessionDO that holds the client's upstream sessions its capabilities.
+ *
+ * What backends send outside any call (`resources/updated`, `list_changed`)
+ * comes from the same follower of the backends' GET streams as on Streamable
+ * HTTP (`listen.ts`), run by the isolate that serves the session's stream.
  */
 import type { McpContext, Outcome } from "../core/context";
 import { ErrorCode, errorResponse, type JsonRpcRequest, type JsonRpcResponse } from "../protocol/jsonrpc";
@@ -18,7 +22,9 @@ import { capabilityProfile } from "../protocol/profiles";
 import { parseSse } from "../protocol/sse";
 import { initializeAnswer } from "./initialize";
 import { LEGACY_PROTOCOL_VERSIONS, type LegacyClaims, type LegacyClient, startUpstreams } from "./legacy-sessions";
+import { listen } from "./listen";
 import { handleMessage } from "./messages";
+import type { Session } from "./sessions";
 
 /** One admitted request of a legacy session. */
 export interface LegacyRequest {
@@ -103,5 +109,28 @@ export async function answerOnStream(call: LegacyRequest, request: JsonRpcReques
     if (!released && ticket !== null) await client.deliver([], ticket).catch(() => undefined);
     // The request's span ended with its 202; the backend and plugin spans end now.
     ctx.spans.flush();
+  }
+}
+
+/**
+ * Relays the messages the session's backends send outside any call onto its
+ * stream, until `stop` aborts (the stream ended) or the session ends (the
+ * follower sees its SessionDO end). Never throws.
+ */
+export async function followBackends(
+  ctx: McpContext,
+  session: Session,
+  client: LegacyClient,
+  stop: AbortSignal,
+): Promise<void> {
+  try {
+    // Aborting the pipe cancels the follower's stream, which stops it and everything it follows.
+    const events = parseSse(listen(ctx, session).pipeThrough(new TransformStream(), { signal: stop }));
+    for await (const event of events) {
+      if (!event.data) continue;
+      if ((await client.deliver([JSON.parse(event.data)])) === "ended") break;
+    }
+  } catch {
+    // Stopped, or the stream's object is unreachable: the session is ending either way.
   }
 }

@@ -100,14 +100,19 @@ export interface LegacyClient {
   admit(subject: string, endpoint: string, request: boolean): Promise<LegacyAdmission>;
   initialized(profile: string, protocolVersion: string): Promise<boolean>;
   deliver(messages: unknown[], ticket?: string): Promise<"ok" | "ended">;
-  end(): Promise<boolean>;
+  end(): Promise<void>;
 }
 
 /** The LegacyClientDO of a session. */
 export function legacyClient(env: Bindings, sid: string): LegacyClient {
   const stub = legacyClientObject(env, sid);
   return {
-    open: (params) => reach(async () => (await stub.open(params)) as ReadableStream<Uint8Array>),
+    open: (params) =>
+      reach(async () => {
+        const stream = (await stub.open(params)) as ReadableStream<Uint8Array> | null;
+        if (!stream) throw new Error("session key reused");
+        return stream;
+      }),
     admit: (subject, endpoint, request) =>
       reach(async () => (await stub.admit(subject, endpoint, request)) as LegacyAdmission),
     initialized: (profile, version) => reach(() => stub.initialized(profile, version)),
@@ -128,7 +133,12 @@ export function upstreamSessions(env: Bindings, claims: LegacyClaims, profile: s
   });
 }
 
-/** Starts the SessionDO at `initialize`: upstream sessions open lazily with the client's own capabilities. */
+/**
+ * Starts (or, at `initialize`, restarts with the client's own capabilities)
+ * the SessionDO: upstream sessions open lazily with what it holds. It exists
+ * from the GET on, so the backends' own streams can be followed (`listen.ts`)
+ * as soon as a call opens an upstream session; none opens before initialize.
+ */
 export async function startUpstreams(env: Bindings, claims: LegacyClaims, init: ClientInit): Promise<void> {
   await reach(() => sessionObject(env, claims.sid).start({ init, expiresAt: claims.exp }));
 }
@@ -143,11 +153,9 @@ export async function endLegacySession(
   claims: LegacyClaims,
   backends: ReadonlyMap<string, BackendConfig>,
 ): Promise<void> {
-  const initialized = await legacyClient(env, claims.sid)
+  await legacyClient(env, claims.sid)
     .end()
-    .catch(() => true);
-  // A session that never initialized has no SessionDO to end (ending one would create it).
-  if (!initialized) return;
+    .catch(() => undefined);
   const closing: Promise<unknown>[] = [];
   await upstreamSessions(env, claims, "", LEGACY_PROTOCOL_VERSION)
     .end(backends, (work) => closing.push(work))

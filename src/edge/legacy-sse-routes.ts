@@ -25,7 +25,7 @@ import { configCache, loadConfig } from "../config/middleware";
 import type { McpContext } from "../core/context";
 import { classify, ErrorCode, readableId } from "../protocol/jsonrpc";
 import { failureReply, mcpOnError, requestIds, TransportError } from "./errors";
-import { answerOnStream } from "./legacy-messages";
+import { answerOnStream, followBackends } from "./legacy-messages";
 import {
   createLegacySession,
   endLegacySession,
@@ -33,6 +33,7 @@ import {
   type LegacyClaims,
   legacyClient,
   openLegacySession,
+  startUpstreams,
   upstreamSessions,
 } from "./legacy-sessions";
 import { describe, handleMessage } from "./messages";
@@ -54,7 +55,8 @@ function messagesPath(c: Context<McpEnv>, sessionId: string): string {
  * piped through this isolate so that its end, whichever side ends it (the
  * client leaving, the object's idle timeout, expiry or backlog bound), ends
  * the session here too: the object stops admitting POSTs and the client's
- * upstream sessions are closed.
+ * upstream sessions are closed. While it is open, this isolate also follows
+ * the backends' own streams for the session (`followBackends`).
  */
 async function openStream(c: Context<McpEnv>): Promise<Response> {
   const env = c.env;
@@ -62,7 +64,10 @@ async function openStream(c: Context<McpEnv>): Promise<Response> {
   const endpoint = c.get("endpoint");
   c.get("spans").root.set({ method: "sse/open" });
   const { id, claims } = await createLegacySession(env, subject, endpoint.key);
-  const source = await legacyClient(env, claims.sid).open({
+  // No capabilities until the client's initialize replaces them; nothing opens upstream before it.
+  await startUpstreams(env, claims, { capabilities: {} });
+  const client = legacyClient(env, claims.sid);
+  const source = await client.open({
     subject,
     endpoint: endpoint.key,
     expiresAt: claims.exp,
@@ -71,13 +76,22 @@ async function openStream(c: Context<McpEnv>): Promise<Response> {
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   // The request's signal fires when the client disconnects (enable_request_signal): the pipe stops and cancels the source.
   const piped = source.pipeTo(writable, { signal: c.req.raw.signal }).catch(() => undefined);
+  const stop = new AbortController();
+  const session = upstreamSessions(env, claims, "", LEGACY_PROTOCOL_VERSION);
+  const following = followBackends(
+    legacyContext(c, claims, "", LEGACY_PROTOCOL_VERSION, 0, stop.signal),
+    session,
+    client,
+    stop.signal,
+  );
   const snapshot = c.get("config");
   const defer = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
   c.executionCtx.waitUntil(
     piped.then(async () => {
+      stop.abort();
       // The freshest configuration this isolate can get, for the backends' current URLs and headers.
       const config = await configCache.get(d1ConfigSource(env), defer).catch(() => snapshot);
-      await endLegacySession(env, claims, config.backends);
+      await Promise.all([endLegacySession(env, claims, config.backends), following]);
     }),
   );
   return new Response(readable, { status: 200, headers: SSE_HEADERS });

@@ -1,7 +1,11 @@
 // Legacy HTTP+SSE clients (MCP 2024-11-05, GET /sse + POST /messages) through two isolates: the SDK's SSEClientTransport, auth, forged ids, session end.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { CreateMessageRequestSchema, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ResourceUpdatedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type StatefulBackend,
@@ -231,6 +235,43 @@ describe("legacy HTTP+SSE clients", () => {
     expect(a1).not.toBe(b1);
     await a.close();
     await b.close();
+  });
+
+  it("relays what a backend sends outside any call (resource updates, with the public URI)", async () => {
+    const client = await connect();
+    const updated: string[] = [];
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      updated.push(n.params.uri);
+    });
+    await client.subscribeResource({ uri: "mcpgw://alpha/mem://alpha/readme" });
+    // The stream's isolate follows alpha's GET stream once the subscribe opened the upstream session (it polls).
+    await eventually(
+      async () => {
+        await alpha.notifyResourceUpdated("mem://alpha/readme");
+        return updated.includes("mcpgw://alpha/mem://alpha/readme");
+      },
+      10_000,
+      250,
+    );
+    await client.close();
+  });
+
+  it("cancels a call at the backend when the client cancels", async () => {
+    const client = await connect();
+    const before = alpha.cancelled.length;
+    const calls = () => alpha.received.filter((r) => r.method === "tools/call").length;
+    const callsBefore = calls();
+    const controller = new AbortController();
+    const call = client.callTool({ name: "alpha__slow", arguments: { ms: 10_000 } }, undefined, {
+      signal: controller.signal,
+    });
+    await eventually(async () => calls() > callsBefore);
+    controller.abort("changed my mind");
+    await expect(call).rejects.toThrow();
+    await eventually(async () => alpha.cancelled.length > before, 5_000);
+    // The session goes on.
+    expect(textOf(await client.callTool({ name: "beta__echo", arguments: { text: "still here" } }))).toBe("still here");
+    await client.close();
   });
 
   it("serves a virtual server without prefixes and without auth, posting to its own messages path", async () => {
