@@ -63,6 +63,8 @@ async function openStream(c: Context<McpEnv>): Promise<Response> {
   const subject = c.get("subject");
   const endpoint = c.get("endpoint");
   c.get("spans").root.set({ method: "sse/open" });
+  // Hono answers HEAD with the GET handler: the headers only, no session opened for a stream nobody reads.
+  if (c.req.method === "HEAD") return new Response(null, { status: 200, headers: SSE_HEADERS });
   const { id, claims } = await createLegacySession(env, subject, endpoint.key);
   // No capabilities until the client's initialize replaces them; nothing opens upstream before it.
   await startUpstreams(env, claims, { capabilities: {} });
