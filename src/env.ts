@@ -39,6 +39,12 @@ export interface Bindings {
   OTLP_HEADERS?: string;
   /** Days spans and per-minute rollups are kept (default 7); the daily cron deletes older rows. */
   SPAN_RETENTION_DAYS?: string;
+  /**
+   * How long a legacy HTTP+SSE client's request may run after its POST was
+   * answered, in ms (default 25000: Cloudflare ends `waitUntil` work 30 s
+   * after the response; 1000 to 600000).
+   */
+  LEGACY_SSE_DEADLINE_MS?: string;
   /** DNS-over-HTTPS JSON endpoint used to resolve backend hostnames before saving them. */
   DNS_RESOLVER_URL?: string;
 }

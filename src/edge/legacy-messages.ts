@@ -37,6 +37,18 @@ export interface LegacyRequest {
   ticket: string | null;
   /** `ctx.clientSignal`'s controller: aborted when the stream is gone, which cancels the backend call. */
   abort: AbortController;
+  /** How long the request may run after its 202 (`legacyDeadlineMs`). */
+  deadlineMs: number;
+}
+
+/** Default of `LEGACY_SSE_DEADLINE_MS`: Cloudflare ends `waitUntil` work 30 s after the response. */
+const DEFAULT_DEADLINE_MS = 25_000;
+
+/** The deadline of a legacy request from `LEGACY_SSE_DEADLINE_MS` (default 25 s, 1 s to 10 min). */
+export function legacyDeadlineMs(value: string | undefined): number {
+  const ms = Number(value);
+  if (!value || !Number.isFinite(ms)) return DEFAULT_DEADLINE_MS;
+  return Math.min(600_000, Math.max(1_000, Math.floor(ms)));
 }
 
 /** Answers `initialize`: the answer the Streamable HTTP edge gives, and the session's upstream state. */
@@ -76,18 +88,33 @@ async function outcomeOf(call: LegacyRequest, request: JsonRpcRequest): Promise<
 /**
  * Runs one request and writes what it produces on the session's stream, the
  * final answer (a result or the era's JSON-RPC error, with the request's id)
- * last. Never throws: it runs after the POST was answered.
+ * last. Never throws: it runs after the POST was answered, in `waitUntil`,
+ * which Cloudflare ends 30 s after the response; so the request has a
+ * deadline, at which the call is cancelled and the client told, rather than
+ * cut off without an answer.
  */
 export async function answerOnStream(call: LegacyRequest, request: JsonRpcRequest): Promise<void> {
   const { ctx, client, ticket } = call;
+  let answered = false;
   let released = false;
   const send = async (message: unknown, final: boolean): Promise<boolean> => {
+    // One final answer per request: the deadline's or the call's, whichever comes first.
+    if (final && answered) return false;
+    if (final) answered = true;
     const answer = await client.deliver([message], final && ticket !== null ? ticket : undefined);
     if (final) released = true;
     // No stream any more: stop the call (the backend request is cancelled).
     if (answer === "ended") call.abort.abort();
-    return answer === "ok";
+    return answer === "ok" && !answered;
   };
+  let late: Promise<unknown> = Promise.resolve();
+  const deadline = setTimeout(() => {
+    call.abort.abort();
+    const message = `Request timed out: a request over HTTP+SSE may run ${call.deadlineMs} ms after its POST was accepted; use Streamable HTTP (/mcp) for longer calls`;
+    late = send(errorResponse(request.id, ErrorCode.ServerError, message, { reason: "deadline" }), true).catch(
+      () => undefined,
+    );
+  }, call.deadlineMs);
   try {
     const outcome = await outcomeOf(call, request);
     if (outcome.kind === "json") {
@@ -104,8 +131,10 @@ export async function answerOnStream(call: LegacyRequest, request: JsonRpcReques
   } catch (err) {
     // The core answers its own failures; this is the stream's object failing, or a relay broken midway.
     call.abort.abort();
-    if (!released) await send(ctx.fail(err, request.id), true).catch(() => undefined);
+    await send(ctx.fail(err, request.id), true).catch(() => undefined);
   } finally {
+    clearTimeout(deadline);
+    await late;
     if (!released && ticket !== null) await client.deliver([], ticket).catch(() => undefined);
     // The request's span ended with its 202; the backend and plugin spans end now.
     ctx.spans.flush();

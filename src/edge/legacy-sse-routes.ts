@@ -25,7 +25,7 @@ import { configCache, loadConfig } from "../config/middleware";
 import type { McpContext } from "../core/context";
 import { classify, ErrorCode, readableId } from "../protocol/jsonrpc";
 import { failureReply, mcpOnError, requestIds, TransportError } from "./errors";
-import { answerOnStream, followBackends } from "./legacy-messages";
+import { answerOnStream, followBackends, legacyDeadlineMs } from "./legacy-messages";
 import {
   createLegacySession,
   endLegacySession,
@@ -176,7 +176,18 @@ async function postMessage(c: Context<McpEnv>): Promise<Response> {
   );
   if (message.kind === "request") {
     c.executionCtx.waitUntil(
-      answerOnStream({ ctx, claims, client, initialized, ticket: admission.ticket, abort }, message.message),
+      answerOnStream(
+        {
+          ctx,
+          claims,
+          client,
+          initialized,
+          ticket: admission.ticket,
+          abort,
+          deadlineMs: legacyDeadlineMs(env.LEGACY_SSE_DEADLINE_MS),
+        },
+        message.message,
+      ),
     );
   } else if (initialized) {
     await handleMessage(ctx, message, body);

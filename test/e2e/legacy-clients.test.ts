@@ -138,7 +138,8 @@ const INITIALIZE = {
 
 beforeAll(async () => {
   [gateway, alpha, beta] = await Promise.all([
-    startGateway({ isolates: 2 }),
+    // A short deadline for legacy requests, so that one test can reach it (the default is 25 s).
+    startGateway({ isolates: 2, vars: { LEGACY_SSE_DEADLINE_MS: "3000" } }),
     startStatefulBackend("alpha"),
     startStatelessBackend("beta"),
   ]);
@@ -271,6 +272,18 @@ describe("legacy HTTP+SSE clients", () => {
     await eventually(async () => alpha.cancelled.length > before, 5_000);
     // The session goes on.
     expect(textOf(await client.callTool({ name: "beta__echo", arguments: { text: "still here" } }))).toBe("still here");
+    await client.close();
+  });
+
+  it("ends a request at its deadline with a JSON-RPC error on the stream, and the session goes on", async () => {
+    const client = await connect();
+    const calls = () => alpha.received.filter((r) => r.method === "tools/call").length;
+    const callsBefore = calls();
+    await expect(client.callTool({ name: "alpha__slow", arguments: { ms: 20_000 } })).rejects.toThrow(
+      /-32000.*may run 3000 ms after its POST was accepted/,
+    );
+    expect(calls()).toBe(callsBefore + 1);
+    expect(textOf(await client.callTool({ name: "beta__echo", arguments: { text: "after" } }))).toBe("after");
     await client.close();
   });
 
