@@ -6,6 +6,7 @@ import { adminApi } from "./api";
 import { requireAdmin } from "./auth/require-admin";
 import { database } from "./config/db";
 import { configCache, loadConfig } from "./config/middleware";
+import { legacySseRoutes } from "./edge/legacy-sse-routes";
 import { mcpRoutes } from "./edge/routes";
 import type { AppEnv } from "./env";
 import { HttpError, handleError } from "./errors";
@@ -33,6 +34,7 @@ export function createApp() {
   app.route("/api", adminApi());
 
   app.route("/", mcpRoutes());
+  app.route("/", legacySseRoutes());
 
   app.notFound(() => {
     throw new HttpError(404, "not_found", "No such route");

@@ -3,6 +3,7 @@
  */
 
 import type { BackendDO } from "../durable-objects/backend-do";
+import type { LegacyClientDO } from "../durable-objects/legacy-client-do";
 import type { RateLimiterDO } from "../durable-objects/rate-limiter-do";
 import type { SessionDO } from "../durable-objects/session-do";
 import type { Principal } from "./auth/principal";
@@ -15,6 +16,8 @@ export interface Bindings {
   SESSION: DurableObjectNamespace<SessionDO>;
   /** One RateLimiterDO per rate-limit key (the rate_limit plugin). */
   RATE_LIMITER: DurableObjectNamespace<RateLimiterDO>;
+  /** One LegacyClientDO per legacy HTTP+SSE client session (its open stream). */
+  LEGACY_CLIENT: DurableObjectNamespace<LegacyClientDO>;
   /** "false" turns the plugin chain off entirely (default on). */
   PLUGINS_ENABLED?: string;
   /** Comma-separated extra origins allowed to call the MCP endpoints from browsers. */
@@ -36,6 +39,12 @@ export interface Bindings {
   OTLP_HEADERS?: string;
   /** Days spans and per-minute rollups are kept (default 7); the daily cron deletes older rows. */
   SPAN_RETENTION_DAYS?: string;
+  /**
+   * How long a legacy HTTP+SSE client's request may run after its POST was
+   * answered, in ms (default 25000: Cloudflare ends `waitUntil` work 30 s
+   * after the response; 1000 to 600000).
+   */
+  LEGACY_SSE_DEADLINE_MS?: string;
   /** DNS-over-HTTPS JSON endpoint used to resolve backend hostnames before saving them. */
   DNS_RESOLVER_URL?: string;
 }

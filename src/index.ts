@@ -9,6 +9,7 @@ import { consumeSpans } from "./observability/consumer";
 import { deleteOlderThan } from "./observability/queries";
 
 export { BackendDO } from "../durable-objects/backend-do";
+export { LegacyClientDO } from "../durable-objects/legacy-client-do";
 export { RateLimiterDO } from "../durable-objects/rate-limiter-do";
 export { SessionDO } from "../durable-objects/session-do";
 

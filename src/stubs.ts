@@ -3,6 +3,8 @@
  * object that owns a backend, a client session or a rate-limit key. Names are
  * the ids everywhere (a backend's name, a session's random key, a rate-limit
  * key), so every isolate reaches the same object without shared state.
+ * A legacy HTTP+SSE client session's key names both its LegacyClientDO (the
+ * stream) and its SessionDO (its upstream sessions).
  */
 import type { Bindings } from "./env";
 
@@ -19,4 +21,9 @@ export function sessionObject(env: Pick<Bindings, "SESSION">, sid: string) {
 /** The RateLimiterDO of one rate-limit key. */
 export function rateLimiterObject(env: { RATE_LIMITER: Bindings["RATE_LIMITER"] }, key: string) {
   return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(key));
+}
+
+/** The LegacyClientDO of a legacy HTTP+SSE client session: its open stream. */
+export function legacyClientObject(env: Pick<Bindings, "LEGACY_CLIENT">, sid: string) {
+  return env.LEGACY_CLIENT.get(env.LEGACY_CLIENT.idFromName(sid));
 }

@@ -15,7 +15,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** What a sealed value is for; each purpose has its own derived key. */
-export type SealPurpose = "backend-headers" | "session";
+export type SealPurpose = "backend-headers" | "session" | "legacy-session";
 
 /** A sealed value that no key of the ring opens (wrong or retired key, altered or malformed value). */
 export class UnsealError extends Error {
@@ -41,7 +41,7 @@ function keyFor(material: string, purpose: SealPurpose): Promise<CryptoKey> {
         ["encrypt", "decrypt"],
       );
     })();
-    // Bounded: a deployment has a few keys and two purposes.
+    // Bounded: a deployment has a few keys and three purposes.
     if (derived.size > 32) derived.clear();
     derived.set(cacheKey, key);
   }

@@ -18,6 +18,7 @@ import {
 } from "../protocol/jsonrpc";
 import { capabilityProfile } from "../protocol/profiles";
 import { LATEST_PROTOCOL_VERSION, SERVER_INFO, SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/versions";
+import type { ClientInit } from "../upstream/types";
 import { createSession } from "./sessions";
 
 const InitializeParams = z.object({
@@ -28,14 +29,25 @@ const InitializeParams = z.object({
   clientInfo: z.object({ name: z.string().max(256), version: z.string().max(256) }).passthrough(),
 });
 
-/** Handles initialize; returns the response and the new session id. */
-export async function handleInitialize(
+/** The answer to `initialize` and, when it is a success, what the session starts from. */
+export interface InitializeAnswer {
+  body: JsonRpcResponse;
+  /** Present on success: the client's init for upstream sessions and the negotiated version. */
+  accepted?: { init: ClientInit; protocolVersion: string };
+}
+
+/**
+ * Answers initialize for an endpoint without opening a session (each
+ * transport opens its own): validation, negotiation among `versions`, the
+ * gateway's own server info and the union of the endpoint's capabilities.
+ */
+export async function initializeAnswer(
   env: Bindings,
   endpoint: Endpoint,
-  subject: string,
   request: JsonRpcRequest,
   defer: (work: Promise<unknown>) => void,
-): Promise<{ body: JsonRpcResponse; sessionId?: string }> {
+  versions: readonly string[] = SUPPORTED_PROTOCOL_VERSIONS,
+): Promise<InitializeAnswer> {
   const parsed = InitializeParams.safeParse(request.params ?? {});
   if (!parsed.success) {
     return {
@@ -48,20 +60,36 @@ export async function handleInitialize(
     };
   }
   const { protocolVersion, capabilities, clientInfo } = parsed.data;
-  const negotiated = (SUPPORTED_PROTOCOL_VERSIONS as readonly string[]).includes(protocolVersion)
-    ? protocolVersion
-    : LATEST_PROTOCOL_VERSION;
+  const negotiated = versions.includes(protocolVersion) ? protocolVersion : LATEST_PROTOCOL_VERSION;
 
   const profile = capabilityProfile(capabilities);
   const { catalogs: found } = await catalogs(env, endpoint.backends, profile, defer);
   const merged = serverCapabilities(buildView(endpoint, found));
-
-  const session = await createSession(env, subject, endpoint.key, negotiated, {
-    capabilities,
-    clientInfo: { name: clientInfo.name, version: clientInfo.version },
-  });
   return {
     body: resultResponse(request.id, { protocolVersion: negotiated, capabilities: merged, serverInfo: SERVER_INFO }),
-    sessionId: session.id,
+    accepted: {
+      init: { capabilities, clientInfo: { name: clientInfo.name, version: clientInfo.version } },
+      protocolVersion: negotiated,
+    },
   };
+}
+
+/** Handles initialize; returns the response and the new session id. */
+export async function handleInitialize(
+  env: Bindings,
+  endpoint: Endpoint,
+  subject: string,
+  request: JsonRpcRequest,
+  defer: (work: Promise<unknown>) => void,
+): Promise<{ body: JsonRpcResponse; sessionId?: string }> {
+  const answer = await initializeAnswer(env, endpoint, request, defer);
+  if (!answer.accepted) return { body: answer.body };
+  const session = await createSession(
+    env,
+    subject,
+    endpoint.key,
+    answer.accepted.protocolVersion,
+    answer.accepted.init,
+  );
+  return { body: answer.body, sessionId: session.id };
 }

@@ -31,8 +31,12 @@ export function outcomeResponse(outcome: Outcome, headers: Record<string, string
   });
 }
 
-/** Handles one (classified) message; null for notifications and responses (202). */
-async function handleMessage(ctx: McpContext, message: JsonRpcMessage | null, raw: unknown): Promise<Outcome | null> {
+/** Handles one (classified) message; null for notifications and responses (202). Also the legacy HTTP+SSE POST's. */
+export async function handleMessage(
+  ctx: McpContext,
+  message: JsonRpcMessage | null,
+  raw: unknown,
+): Promise<Outcome | null> {
   if (!message) {
     return { kind: "json", body: errorResponse(readableId(raw), ErrorCode.InvalidRequest, "Invalid Request") };
   }

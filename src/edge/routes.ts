@@ -21,8 +21,8 @@ import { modernPost } from "./modern";
 import { openSession, type Session } from "./sessions";
 import { checkAccept, checkProtocolVersion } from "./transport";
 
-/** The parsed body and its raw byte length (plugins read sizes from it, never by re-serialising). */
-async function readBody(c: Context<McpEnv>): Promise<{ value: unknown; bytes: number }> {
+/** The parsed body and its raw byte length (plugins read sizes from it, never by re-serialising). Also the legacy HTTP+SSE POST's. */
+export async function readBody(c: Context<McpEnv>): Promise<{ value: unknown; bytes: number }> {
   const type = c.req.header("content-type") ?? "";
   if (!type.includes("application/json")) {
     throw new TransportError(

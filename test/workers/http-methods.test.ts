@@ -3,7 +3,19 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ADMIN } from "./helpers";
 
-const PATHS = ["/", "/health", "/mcp", "/servers/x/mcp", "/api/backends", "/api/backends/x", "/metrics", "/nowhere"];
+const PATHS = [
+  "/",
+  "/health",
+  "/mcp",
+  "/servers/x/mcp",
+  "/sse",
+  "/messages",
+  "/servers/x/sse",
+  "/api/backends",
+  "/api/backends/x",
+  "/metrics",
+  "/nowhere",
+];
 
 describe("unusual HTTP methods", () => {
   it.each(["TRACE", "PROPFIND", "MKCOL", "PURGE"])("%s is a JSON 404 or 405 on every path", async (method) => {
