@@ -11,10 +11,14 @@
  * the upstream call (design rule 4): the fetch runs, then one write.
  */
 import { DurableObject } from "cloudflare:workers";
+import { keyRing } from "../src/auth/keys";
+import { seal } from "../src/auth/seal";
 import type { BackendConfig } from "../src/config/snapshot";
 import type { Bindings } from "../src/env";
+import type { JsonRpcId } from "../src/protocol/jsonrpc";
 import { initialize, terminate } from "../src/upstream/http";
 import type { ClientInit, UpstreamSession } from "../src/upstream/types";
+import { type BridgedCall, InputBridge } from "./input-bridge";
 
 /** What is stored when the client initializes. */
 export interface SessionRecord {
@@ -31,9 +35,27 @@ export type UpstreamAnswer =
 /** Upper bound on backends one client session can have upstream sessions with. */
 const MAX_UPSTREAMS = 1000;
 
+/** What a bridged call's `requestState` binds (sealed by the object, checked by the retry's isolate). */
+export interface RequestStateClaims {
+  /** This object's name: the caller's session key. */
+  sid: string;
+  /** The parked call. */
+  park: string;
+  /** The principal, method and name or URI the retry must repeat. */
+  sub: string;
+  m: string;
+  n: string;
+  /** Expiry, epoch ms. */
+  exp: number;
+}
+
+/** How long a `requestState` is good for (the parked call lives at most as long). */
+const REQUEST_STATE_TTL_MS = 10 * 60 * 1000;
+
 /** Per-client-session coordination object (RPC methods). */
 export class SessionDO extends DurableObject<Bindings> {
   private readonly inflight = new Map<string, Promise<UpstreamAnswer>>();
+  private readonly bridge = new InputBridge();
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -144,6 +166,34 @@ export class SessionDO extends DurableObject<Bindings> {
       backend: r.backend,
       session: { sessionId: r.session_id, protocolVersion: r.protocol_version },
     }));
+  }
+
+  /**
+   * Runs a 2026 caller's call to a 2025 backend here, so the backend's
+   * questions can wait for the client's retry on any isolate
+   * (`input-bridge.ts`). Returns the SSE stream to relay.
+   */
+  async bridgeCall(
+    call: BridgedCall,
+    binding: Omit<RequestStateClaims, "park" | "exp">,
+  ): Promise<ReadableStream<Uint8Array>> {
+    const ring = await keyRing(this.env);
+    return this.bridge.start(call, (park) =>
+      seal(
+        { ...binding, park, exp: Date.now() + REQUEST_STATE_TTL_MS } satisfies RequestStateClaims,
+        ring,
+        "request-state",
+      ),
+    );
+  }
+
+  /** Resumes a parked call with the client's answers; null when it is not (or no longer) here. */
+  async bridgeResume(
+    park: string,
+    clientId: JsonRpcId,
+    responses: Record<string, unknown>,
+  ): Promise<ReadableStream<Uint8Array> | null> {
+    return this.bridge.resume(park, clientId, responses);
   }
 
   /** Expiry: forget everything. */
