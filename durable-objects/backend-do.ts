@@ -23,7 +23,7 @@
  * health probe finds the backend in the other era, and, for a legacy verdict,
  * on a refresh more than LEGACY_RECHECK_MS after the last probe (a stale
  * legacy verdict would otherwise work silently forever). Detection is
- * single-flight and at most once per RECHECK_GAP_MS.
+ * single-flight, and version errors trigger it at most once per RECHECK_GAP_MS.
  */
 import { DurableObject } from "cloudflare:workers";
 import { type BreakerSettings, breakerSettings, trialLeaseMs, unavailableMessage } from "../src/backends/breaker";
@@ -52,7 +52,7 @@ const CATALOG_TTL_MS = 60_000;
 const MIN_CATALOG_TTL_MS = 5_000;
 /** A legacy verdict older than this is probed again on the next refresh. */
 const LEGACY_RECHECK_MS = 60 * 60_000;
-/** Era detection runs at most this often (a backend answering every call with -32022 cannot make it spin). */
+/** Version errors make the era be probed at most this often (a backend answering every call with -32022 cannot make it spin). */
 const RECHECK_GAP_MS = 5_000;
 
 interface EraRecord {
@@ -78,6 +78,8 @@ const MAX_PROFILES = 8;
 export class BackendDO extends DurableObject<Bindings> {
   private readonly refreshing = new Map<string, Promise<CatalogAnswer>>();
   private detecting: Promise<EraVerdict> | undefined;
+  /** When a version error last made this object probe the era (in memory: a bound on probes, not state). */
+  private lastRecheck = 0;
   /** Legacy HTTP+SSE connections of this backend (in memory: a connection is a live stream). */
   private readonly sse = new SseConnections();
   /** Catalog fetches from inside this object reach a legacy backend directly, not through a stub. */
@@ -123,13 +125,12 @@ export class BackendDO extends DurableObject<Bindings> {
    */
   private async eraFor(backend: BackendConfig, redetect: Redetect): Promise<EraVerdict> {
     const known = this.eraRecord();
-    const age = known ? Date.now() - known.detectedAt : Number.POSITIVE_INFINITY;
+    const now = Date.now();
+    const recheck = redetect === "recheck" && now - this.lastRecheck > RECHECK_GAP_MS;
     const stale =
-      !known ||
-      redetect === "now" ||
-      (redetect === "recheck" && age > RECHECK_GAP_MS) ||
-      (known.era === "legacy" && age > LEGACY_RECHECK_MS);
+      !known || redetect === "now" || recheck || (known.era === "legacy" && now - known.detectedAt > LEGACY_RECHECK_MS);
     if (!stale) return { era: known.era };
+    if (recheck) this.lastRecheck = now;
     this.detecting ??= detectEra(backend, { via: this.direct })
       .then((verdict) => {
         this.storeEra(verdict.era);
