@@ -55,6 +55,21 @@ export function isInputAnswerId(id: unknown): id is string {
   return typeof id === "string" && id.startsWith(INPUT_ID_PREFIX) && id.length <= 64;
 }
 
+/**
+ * The client of a 2025-03-26 batch: messages a backend sends during a
+ * batch member's call are not relayed (`edge/messages.ts`), so input
+ * requests cannot reach it; asking fails the call at once instead of
+ * waiting out a round. Answers arriving in a batch are still delivered.
+ */
+export function batchClient(client: LegacyClient): LegacyClient {
+  return {
+    awaitAnswer: async () => {
+      throw new RpcError(ErrorCode.InvalidRequest, "A call inside a JSON-RPC batch cannot ask the client for input");
+    },
+    deliverAnswer: (id, answer) => client.deliverAnswer(id, answer),
+  };
+}
+
 /** True when `reply` is an `InputRequiredResult` the gateway must fulfil for a 2025 client. */
 export function needsInput(
   legacyClient: LegacyClient | undefined,
@@ -185,6 +200,7 @@ async function gather(
         const id = `${INPUT_ID_PREFIX}${randomHex(16)}`;
         // Waiting starts before the request is written, so an instant answer finds its waiter.
         const waiting = io.client.awaitAnswer(id, limits.roundTimeoutMs);
+        waiting.catch(() => undefined); // awaited below; a rejection must not count as unhandled meanwhile
         await io.ask(legacyRequest(id, request));
         return [key, await Promise.race([waiting, gone])] as const;
       }),

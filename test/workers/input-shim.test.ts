@@ -3,7 +3,13 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { SessionDO } from "../../durable-objects/session-do";
 import type { LegacyClient } from "../../src/core/context";
-import { fulfilInputs, INPUT_ID_PREFIX, type InputLimits, type InputRound } from "../../src/core/input-shim";
+import {
+  batchClient,
+  fulfilInputs,
+  INPUT_ID_PREFIX,
+  type InputLimits,
+  type InputRound,
+} from "../../src/core/input-shim";
 import type { JsonRpcRequest, JsonRpcResponse } from "../../src/protocol/jsonrpc";
 import { BackendFailure } from "../../src/upstream/failure";
 import { uniqueName } from "./helpers";
@@ -146,6 +152,15 @@ describe("fulfilInputs", () => {
     ).rejects.toMatchObject({
       data: { inputRequest: "k", clientError: { code: -32601 } },
     });
+  });
+
+  it("inside a batch (no stream to ask on) the call fails at once", async () => {
+    const { io, sent } = harness([]);
+    const batched = { ...io, client: batchClient(io.client) };
+    await expect(fulfilInputs(batched, inputRequired({ inputRequests: { k: elicit } }), LIMITS)).rejects.toThrow(
+      "inside a JSON-RPC batch",
+    );
+    expect(sent).toHaveLength(0);
   });
 
   it("treats a malformed InputRequiredResult as the backend's failure", async () => {
