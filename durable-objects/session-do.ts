@@ -8,14 +8,27 @@
  * `src/edge/sessions.ts`) and ask again only on a miss. Upstream initializes
  * are single-flight per backend, so two isolates never open two upstream
  * sessions for one client session. No storage transaction is held across
- * the upstream call (design rule 4): the fetch runs, then one write.
+ * the upstream call (design rule 4): the fetch runs, then one write. A
+ * 2026-07-28 backend gets no upstream session: `upstream` answers with the
+ * stateless pseudo-session carrying the client's capabilities for its
+ * requests' envelopes, and stores nothing.
+ *
+ * It is also the rendezvous of the input-required bridge
+ * (`src/core/input-shim.ts`): the isolate running a call waits in
+ * `awaitAnswer` for the client's answer to a request it sent on the call's
+ * stream; whichever isolate receives that answer hands it over with
+ * `deliverAnswer`. Waiters live in memory (the object stays alive while one
+ * waits) and are bounded, as are answers that arrive before their waiter.
  */
 import { DurableObject } from "cloudflare:workers";
 import { keyRing } from "../src/auth/keys";
 import { seal } from "../src/auth/seal";
 import type { BackendConfig } from "../src/config/snapshot";
 import type { Bindings } from "../src/env";
-import type { JsonRpcId } from "../src/protocol/jsonrpc";
+import { type Era, modernClientCapabilities } from "../src/protocol/eras";
+import type { JsonRpcId, JsonRpcResponse } from "../src/protocol/jsonrpc";
+import { MODERN_PROTOCOL_VERSION } from "../src/protocol/versions";
+import { objects } from "../src/upstream/era";
 import { initialize, terminate } from "../src/upstream/http";
 import type { ClientInit, UpstreamSession } from "../src/upstream/types";
 import { type BridgedCall, InputBridge } from "./input-bridge";
@@ -34,6 +47,11 @@ export type UpstreamAnswer =
 
 /** Upper bound on backends one client session can have upstream sessions with. */
 const MAX_UPSTREAMS = 1000;
+/** Upper bounds of the input rendezvous: concurrent waiters, early answers, and how long either is kept. */
+const MAX_WAITERS = 256;
+const MAX_EARLY_ANSWERS = 64;
+const EARLY_ANSWER_TTL_MS = 60_000;
+const MAX_WAIT_MS = 15 * 60_000;
 
 /** What a bridged call's `requestState` binds (sealed by the object, checked by the retry's isolate). */
 export interface RequestStateClaims {
@@ -56,6 +74,8 @@ const REQUEST_STATE_TTL_MS = 10 * 60 * 1000;
 export class SessionDO extends DurableObject<Bindings> {
   private readonly inflight = new Map<string, Promise<UpstreamAnswer>>();
   private readonly bridge = new InputBridge();
+  private readonly waiters = new Map<string, (answer: JsonRpcResponse | null) => void>();
+  private readonly early = new Map<string, { answer: JsonRpcResponse; at: number }>();
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -83,15 +103,25 @@ export class SessionDO extends DurableObject<Bindings> {
   }
 
   /**
-   * The upstream session for a backend, opening it (once) if needed. With
-   * `ensure`, an object that holds no session yet starts one first (the
-   * upstream sessions of a 2026 caller, which has no `initialize`).
+   * The upstream session for a backend, opening it (once) if needed; for a
+   * backend the caller knows to be modern (`era`), the stateless
+   * pseudo-session with this client's capabilities. With `ensure`, an object
+   * that holds no session yet starts one first (the upstream sessions of a
+   * 2026 caller, which has no `initialize`).
    */
-  async upstream(backend: BackendConfig, ensure?: SessionRecord): Promise<UpstreamAnswer> {
+  async upstream(backend: BackendConfig, era: Era = "legacy", ensure?: SessionRecord): Promise<UpstreamAnswer> {
     if (this.meta("ended")) return { ok: false, reason: "ended" };
     if (ensure && !this.meta("record")) await this.start(ensure);
     const record = this.meta("record");
     if (!record) return { ok: false, reason: "unknown" };
+    if (era === "modern") {
+      const { init } = JSON.parse(record) as SessionRecord;
+      const capabilities = objects(modernClientCapabilities(init.capabilities));
+      return {
+        ok: true,
+        session: { sessionId: null, protocolVersion: MODERN_PROTOCOL_VERSION, client: { capabilities } },
+      };
+    }
     const row = this.ctx.storage.sql
       .exec<{ session_id: string | null; protocol_version: string }>(
         "SELECT session_id, protocol_version FROM upstream WHERE backend = ?",
@@ -153,9 +183,57 @@ export class SessionDO extends DurableObject<Bindings> {
       .map((r) => ({ backend: r.backend, session: { sessionId: r.session_id, protocolVersion: r.protocol_version } }));
   }
 
+  /**
+   * Waits for the client's answer to the gateway request `id` (at most
+   * `timeoutMs`); null on timeout, when the session ends, or when too many
+   * are waiting.
+   */
+  async awaitAnswer(id: string, timeoutMs: number): Promise<JsonRpcResponse | null> {
+    if (this.meta("ended") || this.waiters.has(id)) return null;
+    const early = this.early.get(id);
+    if (early) {
+      this.early.delete(id);
+      return early.answer;
+    }
+    if (this.waiters.size >= MAX_WAITERS) return null;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => settle(null), Math.min(Math.max(timeoutMs, 0), MAX_WAIT_MS));
+      const settle = (answer: JsonRpcResponse | null) => {
+        clearTimeout(timer);
+        this.waiters.delete(id);
+        resolve(answer);
+      };
+      this.waiters.set(id, settle);
+    });
+  }
+
+  /**
+   * Hands the client's answer to whoever waits for `id`. An answer that
+   * arrives before its waiter is kept briefly (bounded); false once the
+   * session ended.
+   */
+  async deliverAnswer(id: string, answer: JsonRpcResponse): Promise<boolean> {
+    if (this.meta("ended")) return false;
+    const waiter = this.waiters.get(id);
+    if (waiter) {
+      waiter(answer);
+      return true;
+    }
+    const now = Date.now();
+    for (const [key, kept] of this.early) if (now - kept.at > EARLY_ANSWER_TTL_MS) this.early.delete(key);
+    if (this.early.size >= MAX_EARLY_ANSWERS) {
+      const oldest = this.early.keys().next();
+      if (!oldest.done) this.early.delete(oldest.value);
+    }
+    this.early.set(id, { answer, at: now });
+    return true;
+  }
+
   /** Ends the session; returns the upstream sessions so the caller can close them. */
   async end(): Promise<Array<{ backend: string; session: UpstreamSession }>> {
     this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('ended', '1')");
+    for (const settle of [...this.waiters.values()]) settle(null);
+    this.early.clear();
     const rows = this.ctx.storage.sql
       .exec<{ backend: string; session_id: string | null; protocol_version: string }>(
         "SELECT backend, session_id, protocol_version FROM upstream",

@@ -149,7 +149,7 @@ export const backendRoutes = apiRouter()
       tags,
       summary: "A backend's health",
       description:
-        "Circuit breaker state and the last and next health probe (an MCP `ping`, every `healthIntervalSeconds` ±20%). Times are ISO 8601 or null; `retryAt` is present while the breaker is not closed.",
+        "Circuit breaker state and the last and next health probe (an MCP `ping`, or `server/discover` for a 2026-07-28 backend, every `healthIntervalSeconds` ±20%). Times are ISO 8601 or null; `retryAt` is present while the breaker is not closed.",
       request: { params: NameParam },
       responses: {
         200: jsonResponse(BackendHealth, "The backend's health"),
@@ -175,7 +175,7 @@ export const backendRoutes = apiRouter()
       tags,
       summary: "Re-discover a backend's catalog now",
       description:
-        "Fetches the backend's tools, prompts, resources and resource templates now (joining a refresh already under way) and answers with the counts a client without sampling, elicitation or roots sees. 502 if the backend fails; the previous catalog is kept.",
+        "Probes the backend's protocol era again and fetches its tools, prompts, resources and resource templates now (joining a refresh already under way), and answers with the era and the counts a client without sampling, elicitation or roots sees. 502 if the backend fails; the previous catalog is kept.",
       request: { params: NameParam },
       responses: {
         200: jsonResponse(CatalogRefresh, "What the backend offers now"),
@@ -191,6 +191,7 @@ export const backendRoutes = apiRouter()
         throw new HttpError(502, "bad_gateway", answer.error, { backend: backend.name });
       }
       const fetchedAt = new Date(answer.catalog.fetchedAt).toISOString();
-      return c.json({ backend: backend.name, ...catalogCounts(answer.catalog), fetchedAt }, 200);
+      const protocolEra = answer.catalog.era === "modern" ? "2026-07-28" : "2025";
+      return c.json({ backend: backend.name, ...catalogCounts(answer.catalog), fetchedAt, protocolEra } as const, 200);
     },
   );

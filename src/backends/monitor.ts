@@ -41,7 +41,7 @@ import {
   retryAt,
 } from "./breaker";
 import { type CallOutcome, outcomeOf } from "./outcome";
-import { probe } from "./probe";
+import { type EraStore, probe } from "./probe";
 
 /** What isolates cache: the state as of now, when calls are tried again, and the failure count. */
 export interface BreakerSnapshot {
@@ -118,6 +118,8 @@ export class BackendMonitor {
     private readonly env: Bindings,
     /** How probes reach a legacy-SSE backend from inside its own object. */
     private readonly via?: LegacyPoster,
+    /** The backend's protocol era, kept by its object: probes use and correct it. */
+    private readonly eras?: EraStore,
   ) {
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS monitor (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
   }
@@ -357,7 +359,7 @@ export class BackendMonitor {
   private async runProbe(config: BackendConfig): Promise<void> {
     const generation = this.generation;
     const kept = this.read<UpstreamSession>("probe-session");
-    const result = await probe(config, kept, Date.now, this.via);
+    const result = await probe(config, kept, Date.now, this.via, this.eras);
     if (generation !== this.generation) {
       // Reconfigured or stopped while probing: the result is about an endpoint that is gone.
       if (result.session && result.session.sessionId !== kept?.sessionId)

@@ -29,6 +29,8 @@ export function outcomeOf(err?: unknown): CallOutcome {
       // No status: the backend answered with a JSON-RPC error (e.g. it refused initialize).
       return err.status !== undefined && err.status >= 500 ? "failure" : "success";
     case "session-expired":
+    case "version":
+      // The backend answered: it refused this request's protocol era, which is re-detected.
       return "success";
     case "unsupported":
     case "credentials":

@@ -131,7 +131,10 @@ export const BackendHealth = z
     healthy: z.boolean().openapi({ description: "The breaker is closed and the last probe (if any) succeeded" }),
     consecutiveFailures: z.number().int(),
     lastCheckAt: Timestamp.openapi({ description: "When the last health probe finished" }),
-    lastLatencyMs: z.number().nullable().openapi({ description: "Round trip of the last successful probe's ping" }),
+    lastLatencyMs: z
+      .number()
+      .nullable()
+      .openapi({ description: "Round trip of the last successful probe (ping, or server/discover for 2026 backends)" }),
     lastError: z.string().nullable().openapi({ description: "Why the last probe failed; null if it succeeded" }),
     nextCheckAt: Timestamp.openapi({ description: "When the next probe runs; null while disabled" }),
     retryAt: z.string().optional().openapi({ description: "While not closed: when calls will be tried again" }),
@@ -146,6 +149,10 @@ export const CatalogRefresh = z
     resources: z.number().int(),
     resourceTemplates: z.number().int(),
     fetchedAt: z.string(),
+    protocolEra: z.enum(["2026-07-28", "2025"]).openapi({
+      description:
+        "The backend's protocol era, probed again by this refresh: 2026-07-28 (stateless, no sessions) or 2025 (initialize and sessions)",
+    }),
   })
   .openapi("CatalogRefresh");
 

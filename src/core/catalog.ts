@@ -9,14 +9,22 @@
 import type { BackendConfig } from "../config/snapshot";
 import type { Bindings } from "../env";
 import type { Catalog, CatalogAnswer } from "../protocol/catalog-types";
+import type { Era } from "../protocol/eras";
 import { ALL_PROFILES } from "../protocol/profiles";
 import { backendObject as stub } from "../stubs";
 import { LruMap } from "../util/lru";
 import { withDeadline } from "../util/time";
 
 const FRESH_MS = 5_000;
+/** The shortest reuse a backend's `ttlMs` can ask for (design rule 7: the DO is asked at most this often). */
+const MIN_FRESH_MS = 1_000;
 const FAILED_RETRY_MS = 2_000;
 const LISTING_WAIT_MS = 5_000;
+
+/** How long this isolate uses a catalog before asking the DO again: FRESH_MS, or a modern backend's shorter `ttlMs`. */
+function freshFor(catalog: Catalog): number {
+  return catalog.ttlMs === undefined ? FRESH_MS : Math.max(MIN_FRESH_MS, Math.min(FRESH_MS, catalog.ttlMs));
+}
 
 interface Entry {
   answer: CatalogAnswer;
@@ -60,7 +68,7 @@ export async function catalogs(
     const usable = entry && entry.url === backend.url;
     if (usable) {
       const age = now - entry.at;
-      const stale = entry.answer.ok ? age > FRESH_MS : age > FAILED_RETRY_MS;
+      const stale = entry.answer.ok ? age > freshFor(entry.answer.catalog) : age > FAILED_RETRY_MS;
       if (stale && !entry.refreshing) {
         entry.refreshing = true;
         defer(ask(env, backend, profile));
@@ -80,6 +88,47 @@ export async function catalogs(
   }
   await Promise.all(waits);
   return { catalogs: result, failed };
+}
+
+/**
+ * The era of `backend` as its catalog for `profile` says (a failed answer
+ * carries the era too): from memory when this isolate has the catalog,
+ * else asked of the backend's DO (at most LISTING_WAIT_MS). Unknown is
+ * legacy: `initialize` then finds out, and a version error re-detects.
+ */
+export async function backendEra(env: Bindings, backend: BackendConfig, profile: string): Promise<Era> {
+  const entry = entries.get(`${backend.name}|${profile}`);
+  const usable =
+    entry && entry.url === backend.url ? entry : await withDeadline(ask(env, backend, profile), LISTING_WAIT_MS);
+  return eraOf(usable?.answer);
+}
+
+/** The isolate's catalog of `backend` for `profile`, if it has one (no I/O). */
+export function cachedCatalog(backend: BackendConfig, profile: string): Catalog | undefined {
+  const entry = entries.get(`${backend.name}|${profile}`);
+  return entry?.answer.ok && entry.url === backend.url ? entry.answer.catalog : undefined;
+}
+
+/**
+ * A call met a version error: the backend's DO detects its era again and
+ * refetches this profile's catalog, which replaces this isolate's copy (the
+ * other profiles are forgotten, so their next use asks the DO too).
+ */
+export async function recheckEra(env: Bindings, backend: BackendConfig, profile: string): Promise<Era> {
+  let answer: CatalogAnswer;
+  try {
+    answer = await stub(env, backend.name).recheck(backend, profile);
+  } catch {
+    answer = { ok: false, error: `Backend '${backend.name}' catalog is unavailable` };
+  }
+  forgetCatalogs(backend.name);
+  entries.set(`${backend.name}|${profile}`, { answer, at: Date.now(), url: backend.url });
+  return eraOf(answer);
+}
+
+/** The era an answer carries; unknown is legacy. */
+function eraOf(answer: CatalogAnswer | undefined): Era {
+  return (answer?.ok ? answer.catalog.era : answer?.era) ?? "legacy";
 }
 
 let epoch = 0;

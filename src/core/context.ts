@@ -50,6 +50,19 @@ export interface EraAdapter {
   relayed(message: Record<string, unknown>): Record<string, unknown> | null;
 }
 
+/**
+ * A 2025-era client, as the input-required bridge needs it
+ * (`input-shim.ts`): such a client cannot take a 2026 `InputRequiredResult`,
+ * so the gateway asks it with server-to-client requests on the call's stream
+ * and waits for the answers, which any isolate may receive.
+ */
+export interface LegacyClient {
+  /** The client's answer to gateway request `id`, or null after `timeoutMs` (or when the session ended). */
+  awaitAnswer(id: string, timeoutMs: number): Promise<JsonRpcResponse | null>;
+  /** Hands over an answer that arrived on this isolate; false when nobody can take it. */
+  deliverAnswer(id: string, answer: JsonRpcResponse): Promise<boolean>;
+}
+
 /** Per-request context for method handlers. */
 export interface McpContext {
   env: Bindings;
@@ -69,6 +82,11 @@ export interface McpContext {
   requestBytes: number;
   /** Aborts when the client disconnects (`enable_request_signal`): its backend calls are cancelled. */
   clientSignal?: AbortSignal;
+  /**
+   * Present when the client speaks the 2025 era: results of 2026 backends
+   * are projected to the 2025 shape, and their input requests are bridged.
+   */
+  legacyClient?: LegacyClient;
 }
 
 /**

@@ -8,6 +8,7 @@ import { ErrorCode, type JsonRpcRequest, RpcError, resultResponse } from "../pro
 import { notify, request as upstreamRequest } from "../upstream/http";
 import type { McpContext, Outcome } from "./context";
 import { routeName, routeUri } from "./federation";
+import { legacyTools } from "./legacy-view";
 import { publicUri } from "./names";
 import { beforeCall, thenMap, visibleTools, withArguments } from "./plugin-hooks";
 import { forward } from "./relay";
@@ -108,7 +109,7 @@ export async function dispatch(ctx: McpContext, request: JsonRpcRequest): Promis
     case "ping":
       return json({});
     case "tools/list":
-      return listing(ctx, request, visibleTools(ctx, (await federatedView(ctx)).tools), "tools");
+      return listing(ctx, request, visibleTools(ctx, legacyTools(ctx, (await federatedView(ctx)).tools)), "tools");
     case "prompts/list":
       return listing(ctx, request, (await federatedView(ctx)).prompts, "prompts");
     case "resources/list":

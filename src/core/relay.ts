@@ -15,7 +15,10 @@ import { assertCredentialsReadable, postMessage, readReply, resumer } from "../u
 import type { UpstreamSession } from "../upstream/types";
 import { forgetCatalogs } from "./catalog";
 import type { McpContext, Outcome } from "./context";
+import { fulfilInputs, isInputAnswerId, needsInput } from "./input-shim";
+import { forClient } from "./legacy-view";
 import { gatewayRequestId, publicUri, splitGatewayRequestId } from "./names";
+import { inputRound, sendUpstream } from "./upstream-call";
 
 /**
  * A streamed call that has been quiet this long gets an SSE comment. The
@@ -51,7 +54,7 @@ function idleAbort(
   ms: number,
   backend: string,
   client: AbortSignal | undefined,
-): { signal: AbortSignal; touch: () => void; stop: () => void; cancelled: () => boolean } {
+): { signal: AbortSignal; touch: () => void; hold: () => void; stop: () => void; cancelled: () => boolean } {
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const touch = () => {
@@ -74,6 +77,10 @@ function idleAbort(
   return {
     signal: controller.signal,
     touch,
+    // While a person answers a bridged input request (until the next touch).
+    hold: () => {
+      if (timer !== undefined) clearTimeout(timer);
+    },
     stop: () => {
       if (timer !== undefined) clearTimeout(timer);
       client?.removeEventListener("abort", cancel);
@@ -94,6 +101,8 @@ interface Call {
   request: JsonRpcRequest;
   idle: ReturnType<typeof idleAbort>;
   traceparent: string;
+  /** The upstream session the request went out in (its era decides what the client sees). */
+  upstream?: UpstreamSession;
   /** The final reply for the backend's reply (post hooks applied) or for a failure. */
   end(reply: JsonRpcResponse | null, err?: unknown): Promise<JsonRpcResponse>;
 }
@@ -150,7 +159,7 @@ export async function forward(
             ? {
                 jsonrpc: "2.0",
                 id: request.id,
-                result: ctx.era.result(request.method, await finalResult(reply.result)),
+                result: ctx.era.result(request.method, await finalResult(forClient(ctx, call.upstream, reply.result))),
               }
             : { ...reply, id: request.id };
         span.end("error" in final ? "error" : "ok", "error" in final ? { "rpc.error": final.error.code } : {});
@@ -169,18 +178,9 @@ export async function forward(
   try {
     // Before an upstream session is asked for that could not be opened either.
     assertCredentialsReadable(backend);
-    upstream = await ctx.upstreams.open(backend);
-    const send = (session: UpstreamSession) =>
-      postMessage(backend, request, { session, signal: idle.signal, traceparent: span.traceparent });
-    try {
-      res = await send(upstream);
-    } catch (err) {
-      // The backend forgot the session (restart, expiry): open a new one once.
-      if (!(err instanceof BackendFailure) || err.kind !== "session-expired") throw err;
-      await ctx.upstreams.forget(backend.name, upstream);
-      upstream = await ctx.upstreams.open(backend);
-      res = await send(upstream);
-    }
+    // In the backend's era; retried once on a forgotten session or a refused era (upstream-call.ts).
+    ({ upstream, res } = await sendUpstream(ctx, backend, request, idle.signal, span.traceparent));
+    call.upstream = upstream;
   } catch (err) {
     return { kind: "json", body: fail(err) };
   }
@@ -193,15 +193,23 @@ export async function forward(
   } catch (err) {
     return { kind: "json", body: fail(err) };
   }
+  // A 2026 backend asking a 2025 client for input: the questions go on a stream (input-shim.ts).
+  if (needsInput(ctx.legacyClient, upstream, reply)) return { kind: "sse", stream: relayStream(call, reply, upstream) };
   return { kind: "json", body: await call.end(reply) };
 }
 
 /**
  * Relays a backend's SSE reply to the client: a priming event, every message
  * the backend sends during the call (rewritten by `toClient`), keep-alive
- * comments while it is quiet, and the final reply. Runs in `waitUntil`.
+ * comments while it is quiet, and the final reply; a 2026 backend's
+ * `InputRequiredResult` to a 2025 client is fulfilled on the way
+ * (`source` is then that reply when it came as JSON). Runs in `waitUntil`.
  */
-function relayStream(call: Call, res: Response, upstream: UpstreamSession): ReadableStream<Uint8Array> {
+function relayStream(
+  call: Call,
+  source: Response | JsonRpcResponse,
+  upstream: UpstreamSession,
+): ReadableStream<Uint8Array> {
   const { ctx, backend, request, idle } = call;
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const writer = writable.getWriter();
@@ -217,16 +225,37 @@ function relayStream(call: Call, res: Response, upstream: UpstreamSession): Read
         wrote = Date.now();
         writer.write(encodeSseComment("keep-alive")).catch(() => undefined);
       }, RELAY_KEEPALIVE_MS);
-      const reply = await readReply(backend.name, res, request.id, {
-        onMessage: (message) => {
-          const relayed = ctx.era.relayed(toClient(backend.name, ctx.endpoint.prefix, message));
-          if (!relayed) return;
-          wrote = Date.now();
-          return writer.write(encodeSseMessage(relayed));
-        },
-        onEvent: idle.touch,
-        ...(resume && { resume }),
-      });
+      const relay = async (message: Record<string, unknown>): Promise<void> => {
+        const relayed = ctx.era.relayed(toClient(backend.name, ctx.endpoint.prefix, message));
+        if (!relayed) return;
+        wrote = Date.now();
+        await writer.write(encodeSseMessage(relayed));
+      };
+      let reply =
+        source instanceof Response
+          ? await readReply(backend.name, source, request.id, {
+              onMessage: relay,
+              onEvent: idle.touch,
+              ...(resume && { resume }),
+            })
+          : source;
+      if (needsInput(ctx.legacyClient, upstream, reply)) {
+        const { signal, hold, touch } = idle;
+        const write = (message: Record<string, unknown>) => writer.write(encodeSseMessage(message));
+        const wiring = {
+          ctx,
+          backend,
+          request,
+          upstream,
+          signal,
+          traceparent: call.traceparent,
+          relay,
+          write,
+          hold,
+          touch,
+        };
+        reply = await fulfilInputs(inputRound(wiring), reply);
+      }
       final = await call.end(reply);
     } catch (err) {
       final = await call.end(null, err);
@@ -254,6 +283,13 @@ function relayStream(call: Call, res: Response, upstream: UpstreamSession): Read
  * the backend and its original id are in the gateway-issued id.
  */
 export async function deliverResponse(ctx: McpContext, response: JsonRpcResponse): Promise<void> {
+  // An answer to the input-required bridge goes to the isolate waiting for it (input-shim.ts).
+  if (isInputAnswerId(response.id)) {
+    if (!(await ctx.legacyClient?.deliverAnswer(response.id, response))) {
+      throw new RpcError(ErrorCode.InvalidRequest, "Response to an unknown request");
+    }
+    return;
+  }
   const target = splitGatewayRequestId(response.id);
   const backend = target ? ctx.config.backends.get(target.backend) : undefined;
   if (!target || !backend || !ctx.endpoint.backends.some((b) => b.name === backend.name)) {

@@ -15,15 +15,9 @@
  *
  * Pure: tested without a Worker.
  */
+import { ModernError } from "../protocol/eras";
 import { claimsModern, type RequestEnvelope, readEnvelope } from "../protocol/meta";
 import { isModernVersion } from "../protocol/versions";
-
-/** JSON-RPC error codes of the 2026 revision's reserved range (basic/index). */
-export const ModernErrorCode = {
-  HeaderMismatch: -32020,
-  MissingRequiredClientCapability: -32021,
-  UnsupportedProtocolVersion: -32022,
-} as const;
 
 /** A refusal: HTTP status, JSON-RPC code and message (the request's id is added by the caller). */
 export interface EraRefusal {
@@ -73,7 +67,7 @@ export function classifyEra(body: unknown, headers: EraHeaders): EraVerdict {
     if (method === "initialize") {
       return refuse(
         400,
-        ModernErrorCode.HeaderMismatch,
+        ModernError.HeaderMismatch,
         `Header mismatch: MCP-Protocol-Version ${headers.protocolVersion} does not fit initialize`,
       );
     }
@@ -86,14 +80,14 @@ export function classifyEra(body: unknown, headers: EraHeaders): EraVerdict {
   if (headers.protocolVersion !== null && headers.protocolVersion !== envelope.protocolVersion) {
     return refuse(
       400,
-      ModernErrorCode.HeaderMismatch,
+      ModernError.HeaderMismatch,
       `Header mismatch: MCP-Protocol-Version '${headers.protocolVersion.slice(0, 64)}' does not match the body's '${envelope.protocolVersion}'`,
     );
   }
   if (headers.method !== null && headers.method !== method) {
     return refuse(
       400,
-      ModernErrorCode.HeaderMismatch,
+      ModernError.HeaderMismatch,
       `Header mismatch: Mcp-Method '${headers.method.slice(0, 256)}' does not match the body's '${method.slice(0, 256)}'`,
     );
   }

@@ -6,6 +6,7 @@
  */
 import type { McpContext, Outcome } from "../core/context";
 import { dispatch, dispatchNotification } from "../core/dispatch";
+import { batchClient } from "../core/input-shim";
 import { deliverResponse } from "../core/relay";
 import type { SpanRecorder } from "../observability/span";
 import {
@@ -105,7 +106,9 @@ export async function batch(
       `Invalid Request: a batch holds 1 to ${MAX_BATCH} messages`,
     );
   }
-  const outcomes = await Promise.all(body.map((m) => handleMessage(ctx, classify(m), m)));
+  // Input requests of 2026 backends cannot be relayed from inside a batch (core/input-shim.ts).
+  const members = ctx.legacyClient ? { ...ctx, legacyClient: batchClient(ctx.legacyClient) } : ctx;
+  const outcomes = await Promise.all(body.map((m) => handleMessage(members, classify(m), m)));
   const replies: JsonRpcResponse[] = [];
   for (const o of outcomes) {
     if (o?.kind === "json") replies.push(o.body);

@@ -3,31 +3,12 @@
  * headers"): `MCP-Protocol-Version` and `Mcp-Method` on every request,
  * `Mcp-Name` for `tools/call`, `prompts/get` and `resources/read`, and
  * `Mcp-Param-{Name}` for tool arguments whose schema property declares
- * `x-mcp-header`. A value may be sent as `=?base64?{UTF-8 as base64}?=`; the
- * decoding is strict (a lenient `atob` would accept bad padding, which the
- * specification requires refusing). Every problem is a HeaderMismatch
- * (-32020, HTTP 400). Pure.
+ * `x-mcp-header`, checked against the body of a request the gateway
+ * receives (the encoding and the declaration rules are in
+ * `protocol/mcp-headers.ts`). Every problem is a HeaderMismatch (-32020,
+ * HTTP 400). Pure.
  */
-
-const SENTINEL = /^=\?base64\?(.*)\?=$/;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
-
-/** A header value with the Base64 sentinel decoded; null when the sentinel's content is malformed. */
-export function decodeHeaderValue(raw: string): string | null {
-  const match = SENTINEL.exec(raw);
-  if (!match) return raw;
-  const b64 = match[1] ?? "";
-  if (!BASE64.test(b64)) return null;
-  try {
-    const bin = atob(b64);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    return utf8.decode(bytes);
-  } catch {
-    return null;
-  }
-}
+import { decodeHeaderValue, type ParamHeader } from "../protocol/mcp-headers";
 
 /** The body field `Mcp-Name` mirrors, for the methods that have one. */
 export function nameSource(method: string, params: Record<string, unknown>): string | undefined {
@@ -57,22 +38,8 @@ export function standardHeaderProblem(
   return null;
 }
 
-/** The `x-mcp-header` declarations of a tool's input schema: header name → argument name. */
-export function paramHeaders(inputSchema: unknown): Map<string, string> {
-  const out = new Map<string, string>();
-  const properties = (inputSchema as { properties?: unknown } | undefined)?.properties;
-  if (typeof properties !== "object" || properties === null) return out;
-  for (const [arg, schema] of Object.entries(properties)) {
-    const header = (schema as { "x-mcp-header"?: unknown } | null)?.["x-mcp-header"];
-    if (typeof header === "string" && /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/.test(header)) {
-      out.set(header.toLowerCase(), arg);
-    }
-  }
-  return out;
-}
-
-/** Text form of an argument value as its header carries it (strings, integers, booleans). */
-function headerForm(value: unknown): string | null {
+/** The text an argument's header must carry once decoded: strings as they are, safe integers, booleans. */
+function plainForm(value: unknown): string | null {
   if (typeof value === "string") return value;
   if (typeof value === "boolean") return value ? "true" : "false";
   if (typeof value === "number" && Number.isSafeInteger(value)) return String(value);
@@ -81,23 +48,25 @@ function headerForm(value: unknown): string | null {
 
 /**
  * Problems with `Mcp-Param-*` headers of a `tools/call`: every declared
- * argument that is present and not null must be mirrored exactly.
+ * argument that is present and not null must be mirrored exactly (integers
+ * compared as numbers).
  */
 export function paramHeaderProblem(
-  declared: ReadonlyMap<string, string>,
+  declared: readonly ParamHeader[],
   args: Record<string, unknown>,
   header: (name: string) => string | null,
 ): string | null {
-  for (const [name, arg] of declared) {
-    const value = args[arg];
+  for (const { path, name } of declared) {
+    let value: unknown = args;
+    for (const key of path)
+      value = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
     if (value === undefined || value === null) continue;
-    const raw = header(`mcp-param-${name}`);
+    const raw = header(`mcp-param-${name.toLowerCase()}`);
     if (raw === null) return `Header mismatch: Mcp-Param-${name} is required`;
     const decoded = decodeHeaderValue(raw);
     if (decoded === null) return `Header mismatch: Mcp-Param-${name} is not valid =?base64?…?= encoding`;
-    const expected = headerForm(value);
     const matches =
-      typeof value === "number" ? decoded.trim() !== "" && Number(decoded) === value : decoded === expected;
+      typeof value === "number" ? decoded.trim() !== "" && Number(decoded) === value : decoded === plainForm(value);
     if (!matches) return `Header mismatch: Mcp-Param-${name} does not match the argument`;
   }
   return null;

@@ -16,16 +16,18 @@ import type { McpContext, Outcome } from "../core/context";
 import { dispatch } from "../core/dispatch";
 import { federatedView } from "../core/views";
 import { chainFor } from "../plugins/chain";
+import { ModernError } from "../protocol/eras";
 import { ErrorCode, type JsonRpcId, type JsonRpcRequest, resultResponse } from "../protocol/jsonrpc";
+import { scanParamHeaders } from "../protocol/mcp-headers";
 import { META, type RequestEnvelope } from "../protocol/meta";
 import { capabilityProfile } from "../protocol/profiles";
 import { MODERN_PROTOCOL_VERSIONS } from "../protocol/versions";
-import { type EraVerdict, ModernErrorCode } from "./era";
+import type { EraVerdict } from "./era";
 import { modernEra } from "./era-2026";
 import { TransportError } from "./errors";
 import { describe, outcomeResponse } from "./messages";
 import type { McpEnv } from "./middleware";
-import { paramHeaderProblem, paramHeaders, standardHeaderProblem } from "./modern-headers";
+import { paramHeaderProblem, standardHeaderProblem } from "./modern-headers";
 import { callerSession } from "./sessions";
 import { readFilter, subscriptionStream } from "./subscriptions";
 
@@ -106,17 +108,17 @@ function statusOf(outcome: Outcome): number {
   if (outcome.kind !== "json" || !("error" in outcome.body)) return 200;
   const code = outcome.body.error.code;
   if (code === ErrorCode.MethodNotFound) return 404;
-  return code === ModernErrorCode.MissingRequiredClientCapability ? 400 : 200;
+  return code === ModernError.MissingClientCapability ? 400 : 200;
 }
 
 /** Mcp-Param-* must mirror the arguments the called tool's schema marks with `x-mcp-header`. */
 async function checkParamHeaders(c: Context<McpEnv>, ctx: McpContext, params: Record<string, unknown>): Promise<void> {
   const tool = (await federatedView(ctx)).toolsByName.get(String(params.name))?.item;
-  const declared = paramHeaders(tool?.inputSchema);
-  if (declared.size === 0) return;
+  const declared = scanParamHeaders(tool?.inputSchema) ?? [];
+  if (declared.length === 0) return;
   const args = (params.arguments ?? {}) as Record<string, unknown>;
   const problem = paramHeaderProblem(declared, args, (name) => c.req.header(name) ?? null);
-  if (problem) refuse(400, ModernErrorCode.HeaderMismatch, problem);
+  if (problem) refuse(400, ModernError.HeaderMismatch, problem);
 }
 
 /** Serves one modern request (`verdict` from `classifyEra`). */
@@ -128,7 +130,7 @@ export async function modernPost(
 ): Promise<Response> {
   const { method, params, envelope } = verdict;
   if (!(MODERN_PROTOCOL_VERSIONS as readonly string[]).includes(envelope.protocolVersion)) {
-    refuse(400, ModernErrorCode.UnsupportedProtocolVersion, "Unsupported protocol version", {
+    refuse(400, ModernError.UnsupportedVersion, "Unsupported protocol version", {
       supported: [...MODERN_PROTOCOL_VERSIONS],
       requested: envelope.protocolVersion,
     });
@@ -140,7 +142,7 @@ export async function modernPost(
     name: header("mcp-name"),
   };
   const problem = standardHeaderProblem(headers, method, params);
-  if (problem) refuse(400, ModernErrorCode.HeaderMismatch, problem);
+  if (problem) refuse(400, ModernError.HeaderMismatch, problem);
   if (!METHODS.has(method)) refuse(404, ErrorCode.MethodNotFound, `Method not found: ${method.slice(0, 256)}`);
 
   const ctx = await modernContext(c, envelope, bytes);

@@ -62,6 +62,7 @@ function mcpContext(c: Context<McpEnv>, s: Session, requestBytes = 0): McpContex
     spans,
     requestBytes,
     clientSignal: c.req.raw.signal,
+    legacyClient: s,
   };
 }
 

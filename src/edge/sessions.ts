@@ -16,17 +16,21 @@
  *   basic/transports, session management; hardening issue, defect 5).
  *
  * The stateless protocol revision (2026-07-28) will add a path that skips
- * this module; nothing else reads session ids.
+ * this module; nothing else reads session ids. Backends of that revision
+ * get no upstream session from here either (`open`), and the SessionDO is
+ * the rendezvous for a 2025 client's answers to bridged input requests.
  */
 import type { SessionRecord, UpstreamAnswer } from "../../durable-objects/session-do";
 import { keyRing } from "../auth/keys";
 import { seal, unseal } from "../auth/seal";
 import { sha256Hex } from "../auth/secrets";
 import type { BackendConfig } from "../config/snapshot";
-import type { UpstreamSessions } from "../core/context";
+import { backendEra } from "../core/catalog";
+import type { LegacyClient, UpstreamSessions } from "../core/context";
 import type { Bindings } from "../env";
+import type { JsonRpcResponse } from "../protocol/jsonrpc";
 import { capabilityProfile, profileCapabilities } from "../protocol/profiles";
-import { MODERN_PROTOCOL_VERSION } from "../protocol/versions";
+import { isModernVersion, MODERN_PROTOCOL_VERSION } from "../protocol/versions";
 import { sessionObject as stub } from "../stubs";
 import { BackendFailure } from "../upstream/failure";
 import { terminate } from "../upstream/http";
@@ -110,7 +114,7 @@ export async function createSession(
 }
 
 /** A usable session for one request. */
-export class Session implements UpstreamSessions {
+export class Session implements UpstreamSessions, LegacyClient {
   constructor(
     private readonly env: Bindings,
     readonly claims: SessionClaims,
@@ -136,14 +140,19 @@ export class Session implements UpstreamSessions {
     }
   }
 
-  /** The upstream session for a backend (cached; opened once via the SessionDO). */
+  /**
+   * The upstream session for a backend (cached; opened once via the
+   * SessionDO), in the era the backend's catalog names: a 2026-07-28 backend
+   * gets no `initialize`, only the stateless pseudo-session.
+   */
   async open(backend: BackendConfig): Promise<UpstreamSession> {
     const entry = this.entry();
+    const era = await backendEra(this.env, backend, this.claims.prof);
     const known = entry.upstream.get(backend.name);
-    if (known) return known;
+    if (known && isModernVersion(known.protocolVersion) === (era === "modern")) return known;
     let answer: UpstreamAnswer;
     try {
-      answer = await stub(this.env, this.claims.sid).upstream(backend, this.ensure);
+      answer = await stub(this.env, this.claims.sid).upstream(backend, era, this.ensure);
     } catch {
       throw new BackendFailure(
         backend.name,
@@ -173,6 +182,20 @@ export class Session implements UpstreamSessions {
       return null;
     }
     return new Map(opened.map(({ backend, session }) => [backend, session]));
+  }
+
+  /** The client's answer to gateway request `id` (the input-required bridge); null when it could not be had. */
+  async awaitAnswer(id: string, timeoutMs: number): Promise<JsonRpcResponse | null> {
+    try {
+      return await stub(this.env, this.claims.sid).awaitAnswer(id, timeoutMs);
+    } catch {
+      return null;
+    }
+  }
+
+  /** Hands an answer that arrived here to the isolate waiting for it. */
+  async deliverAnswer(id: string, answer: JsonRpcResponse): Promise<boolean> {
+    return reach(() => stub(this.env, this.claims.sid).deliverAnswer(id, answer));
   }
 
   /** Forgets an upstream session the backend no longer knows. */

@@ -20,8 +20,8 @@ export const MODERN_PROTOCOL_VERSION = "2026-07-28";
 export const MODERN_PROTOCOL_VERSIONS = [MODERN_PROTOCOL_VERSION] as const;
 
 /** True for a revision of the stateless era (2026-07-28 and later). */
-export function isModernVersion(version: string): boolean {
-  return version >= MODERN_PROTOCOL_VERSION;
+export function isModernVersion(version: string | undefined): boolean {
+  return typeof version === "string" && version >= MODERN_PROTOCOL_VERSION;
 }
 
 /** Assumed when a request has no MCP-Protocol-Version header (basic/transports, 2025-06-18+). */

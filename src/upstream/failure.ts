@@ -1,6 +1,6 @@
 /**
  * The one error type of a failed backend call (network, timeout, HTTP,
- * malformed or too large a reply, ended session, unavailable): its message
+ * malformed or too large a reply, ended session, wrong protocol era, unavailable): its message
  * names the backend and is safe to show to clients (`relay.ts` turns it into
  * the JSON-RPC error -32010), and its `kind` decides what the circuit breaker
  * counts (`backends/outcome.ts`).
@@ -14,6 +14,8 @@ export type FailureKind =
   | "malformed"
   | "too-large"
   | "session-expired"
+  /** The backend refused the request's protocol era (-32022, or -32020 on the version header). */
+  | "version"
   | "unsupported"
   | "unavailable"
   | "credentials";

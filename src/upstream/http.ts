@@ -8,6 +8,7 @@
  */
 
 import type { BackendConfig } from "../config/snapshot";
+import { isVersionError, supportedVersions } from "../protocol/eras";
 import { type JsonRpcId, type JsonRpcResponse, ResponseSchema } from "../protocol/jsonrpc";
 import { parseSse } from "../protocol/sse";
 import { LATEST_PROTOCOL_VERSION, SERVER_INFO } from "../protocol/versions";
@@ -15,6 +16,7 @@ import { randomHex } from "../util/bytes";
 import { sleep } from "../util/time";
 import { BackendFailure } from "./failure";
 import { viaBackendObject } from "./legacy-sse";
+import { inBandError, isModernSession, modernRequest, readErrorBody } from "./modern";
 import { boundedEvents, MAX_REPLY_BYTES, MAX_REPLY_STREAM_BYTES, readBoundedJson } from "./reply-bounds";
 import type {
   CallOptions,
@@ -64,21 +66,34 @@ function describeFetchError(backend: string, err: unknown, signal: AbortSignal |
   return new BackendFailure(backend, "network", `Backend '${backend}' is unreachable`);
 }
 
-/** POSTs one JSON-RPC message to a backend; maps transport failures to BackendFailure. */
+/**
+ * POSTs one JSON-RPC message to a backend; maps transport failures to
+ * BackendFailure. A modern session's request gets the 2026 envelope and
+ * mirrored headers (`modern.ts`), and its 4xx JSON-RPC errors are answered
+ * in-band like any other error reply. In either era a 4xx that says the
+ * request was sent in the wrong era (-32022, or -32020 on the version
+ * header) is a `version` failure: the caller re-detects the backend's era.
+ */
 export async function postMessage(backend: BackendConfig, message: unknown, options: CallOptions): Promise<Response> {
   assertCredentialsReadable(backend);
+  const modern = isModernSession(options.session)
+    ? modernRequest(backend.name, message, options.session, options)
+    : null;
   let res: Response;
   try {
     const legacy = backend.transport === "sse" ? (options.via ?? viaBackendObject) : undefined;
-    res = legacy
-      ? await legacy(backend, message, options)
-      : await fetch(backend.url, {
-          method: "POST",
-          headers: upstreamHeaders(backend, options, "application/json, text/event-stream"),
-          body: JSON.stringify(message),
-          signal: options.signal,
-          redirect: "manual",
-        });
+    if (legacy) res = await legacy(backend, message, options);
+    else {
+      const headers = upstreamHeaders(backend, options, "application/json, text/event-stream");
+      for (const [name, value] of Object.entries(modern?.headers ?? {})) headers.set(name, value);
+      res = await fetch(backend.url, {
+        method: "POST",
+        headers,
+        body: JSON.stringify(modern?.message ?? message),
+        signal: options.signal,
+        redirect: "manual",
+      });
+    }
   } catch (err) {
     throw describeFetchError(backend.name, err, options.signal);
   }
@@ -87,7 +102,22 @@ export async function postMessage(backend: BackendConfig, message: unknown, opti
     throw new BackendFailure(backend.name, "session-expired", `Backend '${backend.name}' ended the session`, 404);
   }
   if (!res.ok) {
-    await res.body?.cancel();
+    const error =
+      res.status >= 400 && res.status < 500 && res.status !== 401 && res.status !== 403
+        ? await readErrorBody(res)
+        : null;
+    if (error === null) await res.body?.cancel().catch(() => undefined);
+    if (error && isVersionError(error)) {
+      const supported = supportedVersions(error);
+      throw new BackendFailure(
+        backend.name,
+        "version",
+        `Backend '${backend.name}' refused the protocol version: ${error.message.slice(0, 200)}`,
+        res.status,
+        { rpcCode: error.code, ...(supported && { supported }) },
+      );
+    }
+    if (error && modern) return inBandError(modern.message.id, error);
     throw new BackendFailure(backend.name, "http", `Backend '${backend.name}' answered HTTP ${res.status}`, res.status);
   }
   return res;
@@ -241,6 +271,8 @@ export async function notify(
   session: UpstreamSession | null,
   options: ExchangeOptions = {},
 ): Promise<void> {
+  // 2026-07-28 has no client-to-server notifications over HTTP: cancelling is closing the stream.
+  if (isModernSession(session)) return;
   const signal = AbortSignal.timeout(options.timeoutMs ?? backend.timeoutMs);
   const message = params ? { jsonrpc: "2.0", method, params } : { jsonrpc: "2.0", method };
   const res = await postMessage(backend, message, { session, signal, ...(options.via && { via: options.via }) });

@@ -3,11 +3,24 @@
  * the client's initialize carries, and the options of one exchange.
  */
 import type { BackendConfig } from "../config/snapshot";
+import type { ParamHeader } from "../protocol/mcp-headers";
 
-/** Upstream session state for one backend. `sessionId` is null for stateless backends. */
+/**
+ * Client capabilities as the 2026 envelope declares them: each one an object
+ * (typed `object`, not `unknown`, so a session can cross Durable Object RPC).
+ */
+export type ModernCapabilities = Record<string, object>;
+
+/**
+ * Upstream session state for one backend. `sessionId` is null for stateless
+ * backends. A 2026-07-28 backend has no session at all: `protocolVersion` is
+ * the modern revision and `client` what every request's `_meta` declares.
+ */
 export interface UpstreamSession {
   sessionId: string | null;
   protocolVersion: string;
+  /** Modern backends: the client capabilities sent in each request's envelope. */
+  client?: { capabilities: ModernCapabilities };
 }
 
 /** An upstream session plus what the backend said about itself at initialize. */
@@ -37,6 +50,8 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Route for legacy-SSE backends; defaults to the backend's Durable Object. */
   via?: LegacyPoster;
+  /** Modern backends, tools/call: the tool's `x-mcp-header` arguments, mirrored as `Mcp-Param-*`. */
+  paramHeaders?: readonly ParamHeader[];
 }
 
 /** Options for the helpers that run a whole exchange. */

@@ -71,8 +71,9 @@ describe("health schedule (BackendDO alarm)", () => {
     const before = Date.now();
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const after = Date.now();
-    // Without a session the fake answers 400, so the probe initializes and pings in the new session.
-    expect(fake.received).toEqual(["ping", "initialize", "notifications/initialized", "ping"]);
+    // The era is unknown: a server/discover probe first, which this 2025 fake refuses (400), so it is
+    // legacy. Without a session the fake answers 400, so the probe initializes and pings in the new session.
+    expect(fake.received).toEqual(["server/discover", "ping", "initialize", "notifications/initialized", "ping"]);
     const health = await stub.health();
     expect(health).toMatchObject({ breaker: "closed", healthy: true, consecutiveFailures: 0, lastError: null });
     expect(typeof health.lastLatencyMs).toBe("number");
@@ -81,7 +82,7 @@ describe("health schedule (BackendDO alarm)", () => {
     expectJittered(Date.parse(health.nextCheckAt ?? ""), 45, before, after);
     expect(await alarmOf(stub)).toBe(Date.parse(health.nextCheckAt ?? ""));
 
-    // The probe session is kept: the next probe is a single ping.
+    // The era verdict and the probe session are kept: the next probe is a single ping.
     fake.received.length = 0;
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(fake.received).toEqual(["ping"]);
