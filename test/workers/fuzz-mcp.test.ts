@@ -57,6 +57,6 @@ describe("MCP endpoints under fuzzing", () => {
     expect(seen.echoed).toBeGreaterThan(RUNS / 10);
     expect(seen.unsendable).toBeLessThan(RUNS / 10);
     // The planted header value really went upstream (so its absence from every answer means something).
-    expect(planted.backendHeaderValues).toContain(planted.world.secrets[4]);
+    expect(planted.backendHeaderValues).toContain(planted.headerSecret);
   }, 300_000);
 });
