@@ -29,7 +29,7 @@ function headersOf(res: IncomingMessage): Record<string, string> {
 
 const RAW_ABOVE = 512 * 1024;
 /** How long a large body waits for an answer to its headers alone. */
-const EARLY_ANSWER_MS = 300;
+const EARLY_ANSWER_MS = 1000;
 
 /** Parses an HTTP/1.1 response (Content-Length or chunked body); status 0 if there is none. */
 function parseRaw(data: Buffer): WireResponse {

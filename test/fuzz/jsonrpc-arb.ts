@@ -33,7 +33,18 @@ const idArb: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 const anyJson = fc.jsonValue({ maxDepth: 3 });
-const text = fc.string({ maxLength: 40 });
+/** Strings, some of them what the planted plugins look for (a denied word, PII, a secret, a rewrite target). */
+const text = fc.oneof(
+  { weight: 6, arbitrary: fc.string({ maxLength: 40 }) },
+  fc.constantFrom(
+    "forbidden-word",
+    "mail john.doe@example.com now",
+    "card 4111 1111 1111 1111",
+    "key AKIAIOSFODNN7EXAMPLE",
+    "secret-12345",
+    "x".repeat(500),
+  ),
+);
 
 function paramsFor(spec: McpSpec): Record<string, fc.Arbitrary<unknown>> {
   const name = (known: string[]) =>

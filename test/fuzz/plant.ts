@@ -2,8 +2,11 @@
  * Plants the world both fuzz runners run against, through the admin API:
  * backend `fm-a` with a secret header value, virtual servers `fm-token`
  * (prefixed, token auth), `fm-open` (unprefixed, `auth: "none"`) and
- * `fm-other`, and three API tokens (admin scope; mcp scope; mcp limited to
- * `fm-other`). Every credential and the header value are planted secrets
+ * `fm-other`, three API tokens (admin scope; mcp scope; mcp limited to
+ * `fm-other`), and on `fm-token` a plugin chain of the in-process kinds
+ * (deny list, PII and secret masking, payload size, output length, schema
+ * guard, a regex rewrite), so fuzzed arguments and results run through it.
+ * Every credential and the header value are planted secrets
  * the oracle looks for in every answer. The admin fuzzer works on its own
  * names (`fa-*`), so it never deletes what the MCP fuzzer stands on.
  */
@@ -26,6 +29,8 @@ export interface PlantOptions {
   /** URLs the admin fuzzer may register backends at (working MCP servers, so a refresh is a 200). */
   adminBackendUrls: string[];
   webhookUrls: string[];
+  /** The gateway runs with ALLOW_PRIVATE_BACKENDS=true (see AdminSpec). */
+  privateBackendsAllowed?: boolean;
   /** The planted backend's idle timeout: fuzzed calls that wait for a client (elicitation) end by then. */
   timeoutMs?: number;
 }
@@ -63,6 +68,17 @@ export async function plantWorld(send: Send, options: PlantOptions): Promise<Pla
   await admin("POST", "/api/servers", { name: "fm-token", backends: ["fm-a"] });
   await admin("POST", "/api/servers", { name: "fm-open", backends: ["fm-a"], prefix: false, auth: "none" });
   await admin("POST", "/api/servers", { name: "fm-other", backends: [] });
+  const on = [{ server_ids: ["fm-token"] }];
+  const plugins = [
+    { name: "fz-deny", kind: "deny_list", config: { words: ["forbidden-word"] } },
+    { name: "fz-pii", kind: "pii_filter", config: { strategy: "mask" } },
+    { name: "fz-secrets", kind: "secrets_detection", config: { action: "mask" } },
+    { name: "fz-size", kind: "payload_size", config: { max_request_bytes: 65536, max_result_bytes: 65536 } },
+    { name: "fz-length", kind: "output_length_guard", config: { max_chars: 200, strategy: "truncate" } },
+    { name: "fz-schema", kind: "schema_guard", config: {} },
+    { name: "fz-regex", kind: "regex_replace", config: { rules: [{ pattern: "secret-\\d+", replacement: "[x]" }] } },
+  ];
+  for (const p of plugins) await admin("POST", "/api/plugins", { ...p, conditions: on });
   const token = async (name: string, scopes: string[], servers?: string[]) =>
     ((await admin("POST", "/api/tokens", { name, scopes, ...(servers && { servers }) })) as { token: string }).token;
   const tokens = {
@@ -94,6 +110,7 @@ export async function plantWorld(send: Send, options: PlantOptions): Promise<Pla
       },
       backendUrls: options.adminBackendUrls,
       webhookUrls: options.webhookUrls,
+      privateBackendsAllowed: options.privateBackendsAllowed ?? false,
     },
     mcpSpec: {
       endpoints,

@@ -15,8 +15,8 @@
  * that broke an invariant (every 5xx first) with its index and the request,
  * reproducible with `FUZZ_SEED=<seed> FUZZ_SURFACE=<surface> FUZZ_ONLY=<index>`.
  * Exit code 1 on any 5xx or other violation. Env: FUZZ_CASES, FUZZ_SEED,
- * FUZZ_SURFACE (mcp,admin), FUZZ_ONLY, FUZZ_CONCURRENCY (MCP; admin cases
- * run one at a time so each rejected write's store state is exact).
+ * FUZZ_SURFACE (mcp,admin), FUZZ_ONLY, FUZZ_CONCURRENCY (default 8; admin
+ * writes run one at a time, so each rejected write's store state is exact).
  */
 import fc from "fast-check";
 import { startStatefulBackend, startStatelessBackend } from "../fixtures/backends.ts";
@@ -87,6 +87,8 @@ async function main(): Promise<void> {
       },
       adminBackendUrls: [extraA.url, extraB.url],
       webhookUrls: [`${extraA.url}/hook`],
+      // The harness runs with ALLOW_PRIVATE_BACKENDS=true (the fixtures are on 127.0.0.1).
+      privateBackendsAllowed: true,
     });
     const pool = new SessionPool(anyIsolate, planted.world);
     const db = await gateway.miniflare.getD1Database("DB", gateway.workerNames[0]);
@@ -110,6 +112,16 @@ async function main(): Promise<void> {
       const result: SurfaceResult = { statuses: new Map(), failures: [], unsendable: 0, ms: 0 };
       const runOne = async (index: number): Promise<void> => {
         const c = cases[index] as FuzzCase;
+        // Writes run one at a time (reads alongside), so each write's before/after store state is its own.
+        if (surface === "admin" && isWrite(c)) {
+          const turn = writes.then(() => send(index, c));
+          writes = turn.catch(() => undefined);
+          return turn;
+        }
+        return send(index, c);
+      };
+      let writes: Promise<void> = Promise.resolve();
+      const send = async (index: number, c: FuzzCase): Promise<void> => {
         const req = await resolve(c, planted.world, pool, planted.endpoints);
         const before = surface === "admin" && isWrite(c) ? await storeState() : undefined;
         let res: Awaited<ReturnType<Send>>;
@@ -133,7 +145,7 @@ async function main(): Promise<void> {
           result.failures.push({ index, c, req, status: res.status, body: res.body, violations });
       };
       const indexes = ONLY === undefined ? cases.map((_, i) => i) : [ONLY];
-      const workers = surface === "admin" ? 1 : CONCURRENCY;
+      const workers = CONCURRENCY;
       let next = 0;
       await Promise.all(
         Array.from({ length: workers }, async () => {
