@@ -136,6 +136,22 @@ async function main(): Promise<void> {
       { path: "/servers/soak-token/mcp", auth: `Bearer ${gateway.adminToken}` },
       { path: "/servers/soak-open/mcp" },
     ];
+    // Config edits reach every isolate within about a second: wait until both accept the new token.
+    for (const base of gateway.isolateUrls) {
+      for (const endpoint of endpoints) {
+        for (let tries = 0; ; tries++) {
+          const probe: Session = {
+            endpoint: endpoint.path,
+            auth: endpoint.auth,
+            version: VERSIONS[0] as string,
+            id: undefined,
+          };
+          if ((await OPS.initialize.run(base, probe, 0)) === undefined) break;
+          if (tries > 50) throw new Error(`${base}${endpoint.path} does not accept its credential`);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+    }
     const stats: Stats = { requests: 0, errors: 0, sessions: 0, byOp: new Map(), samples: [], latencies: [] };
     const started = Date.now();
     const deadline = started + SECONDS * 1000;
