@@ -3,9 +3,9 @@
  * backend `fm-a` with a secret header value, virtual servers `fm-token`
  * (prefixed, token auth), `fm-open` (unprefixed, `auth: "none"`) and
  * `fm-other`, three API tokens (admin scope; mcp scope; mcp limited to
- * `fm-other`), and on `fm-token` a plugin chain of the in-process kinds
- * (deny list, PII and secret masking, payload size, output length, schema
- * guard, a regex rewrite), so fuzzed arguments and results run through it.
+ * `fm-other`), and a plugin chain of the in-process kinds (deny list, PII
+ * and secret masking, payload size, output length, schema guard, a regex
+ * rewrite) on every endpoint, so fuzzed arguments and results run through it.
  * Every credential and the header value are planted secrets
  * the oracle looks for in every answer. The admin fuzzer works on its own
  * names (`fa-*`), so it never deletes what the MCP fuzzer stands on.
@@ -68,7 +68,6 @@ export async function plantWorld(send: Send, options: PlantOptions): Promise<Pla
   await admin("POST", "/api/servers", { name: "fm-token", backends: ["fm-a"] });
   await admin("POST", "/api/servers", { name: "fm-open", backends: ["fm-a"], prefix: false, auth: "none" });
   await admin("POST", "/api/servers", { name: "fm-other", backends: [] });
-  const on = [{ server_ids: ["fm-token"] }];
   const plugins = [
     { name: "fz-deny", kind: "deny_list", config: { words: ["forbidden-word"] } },
     { name: "fz-pii", kind: "pii_filter", config: { strategy: "mask" } },
@@ -78,7 +77,7 @@ export async function plantWorld(send: Send, options: PlantOptions): Promise<Pla
     { name: "fz-schema", kind: "schema_guard", config: {} },
     { name: "fz-regex", kind: "regex_replace", config: { rules: [{ pattern: "secret-\\d+", replacement: "[x]" }] } },
   ];
-  for (const p of plugins) await admin("POST", "/api/plugins", { ...p, conditions: on });
+  for (const p of plugins) await admin("POST", "/api/plugins", p);
   const token = async (name: string, scopes: string[], servers?: string[]) =>
     ((await admin("POST", "/api/tokens", { name, scopes, ...(servers && { servers }) })) as { token: string }).token;
   const tokens = {
@@ -116,6 +115,7 @@ export async function plantWorld(send: Send, options: PlantOptions): Promise<Pla
       endpoints,
       openEndpoint: "/servers/fm-open/mcp",
       tools: [...prefixed(backend.tools), ...backend.tools],
+      echoTools: ["fm-a__echo", "echo"],
       prompts: [...prefixed(backend.prompts), ...backend.prompts],
       resources: [...backend.resources.map((u) => `mcpgw://fm-a/${u}`), ...backend.resources],
       backends: ["fm-a"],
