@@ -27,8 +27,13 @@ import type { UpstreamSession } from "../upstream/types";
 import { sleep } from "../util/time";
 import type { Session } from "./sessions";
 
-/** Keep-alive comment interval: below common proxy idle timeouts (60 s). */
-const KEEPALIVE_MS = 25_000;
+/**
+ * Keep-alive comment interval: below common proxy idle timeouts (60 s), and
+ * short because the runtime learns that a client left only when a write to
+ * it fails: until then a left stream keeps polling its SessionDO and holds
+ * its upstream GET streams open (the soak opened and dropped 200 a second).
+ */
+const KEEPALIVE_MS = 5_000;
 /** Poll interval for newly opened upstream sessions: grows from min to max while nothing changes. */
 const POLL_MIN_MS = 1_000;
 const POLL_MAX_MS = 15_000;

@@ -8,7 +8,15 @@
  */
 import fc from "fast-check";
 import { ADMIN_BODY_LIMIT, type AuthChoice, type Body, CREATED_TOKEN, type FuzzCase } from "./model.ts";
-import { type Hint, type JsonSchema, nearValid, refResolver, validValue } from "./schema-arb.ts";
+import {
+  type Hint,
+  type JsonSchema,
+  MALFORMED_URIS,
+  nearValid,
+  PRIVATE_URIS,
+  refResolver,
+  validValue,
+} from "./schema-arb.ts";
 
 /** The parts of an OpenAPI 3.1 document the generator reads. */
 export interface OpenApiDoc {
@@ -37,6 +45,11 @@ export interface AdminSpec {
   /** Backend URLs this deployment accepts (the address checks are not in the schema). */
   backendUrls: string[];
   webhookUrls: string[];
+  /**
+   * ALLOW_PRIVATE_BACKENDS=true: private-address URLs are valid there, so they
+   * are not near-valid cases (they would register backends nobody listens at).
+   */
+  privateBackendsAllowed?: boolean;
 }
 
 const ODD_SEGMENTS = [
@@ -62,7 +75,12 @@ const ODD_SEGMENTS = [
   "%F0%9F%98%80",
   "null",
 ];
-const WEIRD_METHODS = ["HEAD", "OPTIONS", "PUT", "TRACE", "PROPFIND", "get", "FOO", "CONNECT"];
+/**
+ * Methods besides the route's own. Not names outside workerd's method list
+ * (e.g. `FOO`, lower-case `get`): workerd answers those itself (501) before
+ * any Worker code runs, so they test the runtime, not the gateway.
+ */
+const WEIRD_METHODS = ["HEAD", "OPTIONS", "PUT", "TRACE", "PROPFIND", "CONNECT"];
 const CONTENT_TYPES: Array<[number, string | null]> = [
   [12, "application/json"],
   [2, "application/json; charset=utf-8"],
@@ -175,8 +193,9 @@ function bodiesFor(
   const valid = fc
     .oneof(...schemas.map((s) => validValue(s, resolveRef, hint)))
     .map((value): NotedBody => ({ body: { kind: "json", value }, why: "valid" }));
+  const uris = spec.privateBackendsAllowed ? MALFORMED_URIS : [...MALFORMED_URIS, ...PRIVATE_URIS];
   const near = fc
-    .oneof(...schemas.map((s) => nearValid(s, resolveRef, hint)))
+    .oneof(...schemas.map((s) => nearValid(s, resolveRef, hint, uris)))
     .map(({ value, why }): NotedBody => ({ body: { kind: "json", value }, why: `near-valid ${why}` }));
   const sized = fc
     .constantFrom(ADMIN_BODY_LIMIT + 1, ADMIN_BODY_LIMIT - 64)

@@ -33,7 +33,18 @@ const idArb: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 const anyJson = fc.jsonValue({ maxDepth: 3 });
-const text = fc.string({ maxLength: 40 });
+/** Strings, some of them what the planted plugins look for (a denied word, PII, a secret, a rewrite target). */
+const text = fc.oneof(
+  { weight: 2, arbitrary: fc.string({ maxLength: 40 }) },
+  fc.constantFrom(
+    "forbidden-word",
+    "mail john.doe@example.com now",
+    "card 4111 1111 1111 1111",
+    "key AKIAIOSFODNN7EXAMPLE",
+    "secret-12345",
+    "x".repeat(500),
+  ),
+);
 
 function paramsFor(spec: McpSpec): Record<string, fc.Arbitrary<unknown>> {
   const name = (known: string[]) =>
@@ -60,11 +71,17 @@ function paramsFor(spec: McpSpec): Record<string, fc.Arbitrary<unknown>> {
   const cursor = fc.option(fc.oneof(fc.constantFrom("o500", "o0", "", "o999999999", "o-1"), text, fc.integer()), {
     nil: undefined,
   });
+  // Half the calls ask a tool that answers with its `text`, so what the plugins did to it shows.
+  const echoCall = fc.record(
+    { name: fc.constantFrom(...spec.echoTools), arguments: fc.record({ text }), _meta: meta },
+    { requiredKeys: ["name", "arguments"] },
+  );
+  const anyCall = fc.record(
+    { name: name(spec.tools), arguments: fc.option(args, { nil: undefined }), _meta: meta },
+    { requiredKeys: ["name"] },
+  );
   return {
-    "tools/call": fc.record(
-      { name: name(spec.tools), arguments: fc.option(args, { nil: undefined }), _meta: meta },
-      { requiredKeys: ["name"] },
-    ),
+    "tools/call": fc.oneof(echoCall, anyCall),
     "prompts/get": fc.record(
       {
         name: name(spec.prompts),

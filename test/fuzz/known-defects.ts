@@ -6,6 +6,12 @@
  *
  * When a fix is merged, delete its entry: the properties then cover those
  * inputs again, with the same strict invariants as everything else.
+ *
+ * Known defects these generators do not reach, so no entry: a changed
+ * ENCRYPTION_KEY/ADMIN_TOKEN (a deployment change, not a request), session
+ * termination/revocation propagation across isolates (timing, not input),
+ * and regex ReDoS in plugins (a catastrophic pattern is slow, not a 5xx,
+ * on a local workerd without a CPU limit).
  */
 import type { FuzzCase } from "./model.ts";
 

@@ -30,6 +30,8 @@ export interface McpSpec {
   openEndpoint: string;
   /** Names clients see (prefixed and, on the unprefixed server, original). */
   tools: string[];
+  /** Tools (names as clients see them) that answer with their `text` argument. */
+  echoTools: string[];
   prompts: string[];
   resources: string[];
   /** Backend names (gateway-issued request ids name them). */

@@ -142,10 +142,14 @@ export class SessionPool {
   private readonly live = new Map<string, string>();
   readonly ended: string[] = [];
 
-  constructor(
-    private readonly send: Send,
-    private readonly world: World,
-  ) {}
+  private readonly send: Send;
+  private readonly world: World;
+
+  // No parameter properties: this file also runs under node --experimental-strip-types.
+  constructor(send: Send, world: World) {
+    this.send = send;
+    this.world = world;
+  }
 
   /** A live session id, or undefined if initialize failed (e.g. the credential cannot use the endpoint). */
   async get(endpoint: string, version: string, auth: AuthChoice): Promise<string | undefined> {

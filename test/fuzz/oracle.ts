@@ -197,6 +197,7 @@ function checkMcp(c: FuzzCase, req: WireRequest, res: WireResponse, out: string[
 /** Every invariant violation of one exchange (empty: the case passed). */
 export function check(c: FuzzCase, req: WireRequest, res: WireResponse, world: World): string[] {
   const out: string[] = [];
+  if (res.status === 0) return [`no HTTP answer: ${res.body.slice(0, 200)}`];
   if (res.status >= 500) out.push(`HTTP ${res.status}`);
   checkSecrets(res, world, out);
   if (isMcpPath(req.path)) checkMcp(c, req, res, out);

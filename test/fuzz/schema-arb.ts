@@ -168,7 +168,8 @@ const TYPED_JUNK: Array<[string, unknown]> = [
 ];
 
 const BAD_STRINGS = ["", " ", "UPPER", "a/b", "../..", "\u0000", "a\r\nb", "🙂", "%2F", "__proto__", "constructor"];
-const BAD_URIS = [
+/** URLs no deployment accepts: unparsable, another scheme, embedded credentials, bad port or host. */
+export const MALFORMED_URIS = [
   "not a url",
   "http://",
   "http://[::1",
@@ -176,6 +177,12 @@ const BAD_URIS = [
   "javascript:alert(1)",
   "http://user:pw@example.com/",
   "//example.com/x",
+  "https://example.com:99999/",
+  "https://exa mple.com/",
+  "https://%zz/",
+];
+/** URLs of private, local or metadata addresses: refused unless ALLOW_PRIVATE_BACKENDS=true. */
+export const PRIVATE_URIS = [
   "http://127.0.0.1/",
   "http://169.254.169.254/latest/meta-data",
   "http://[::ffff:127.0.0.1]/",
@@ -184,16 +191,20 @@ const BAD_URIS = [
   "https://localhost/",
   "https://printer.local/",
   "https://intranet/",
-  "https://example.com:99999/",
-  "https://exa mple.com/",
-  "https://%zz/",
 ];
 const BAD_DATES = ["2000-01-01T00:00:00Z", "tomorrow", "2026-13-45T99:99:99Z", "", "1e12"];
 
 /** The mutations of one field; semantic ones (range, pattern, format) weigh more than a wrong type. */
 type Group = Array<{ weight: number; arbitrary: fc.Arbitrary<Mutation> }>;
 
-function mutationsAt(s: JsonSchema, resolve: Resolver, path: string[], depth: number, groups: Group[]): void {
+function mutationsAt(
+  s: JsonSchema,
+  resolve: Resolver,
+  path: string[],
+  depth: number,
+  groups: Group[],
+  uris: readonly string[],
+): void {
   const schema = deref(s, resolve);
   const group: Group = [];
   const label = path.join(".") || "(body)";
@@ -215,7 +226,7 @@ function mutationsAt(s: JsonSchema, resolve: Resolver, path: string[], depth: nu
       const re = new RegExp(schema.pattern);
       set("pattern", fc.constantFrom(...BAD_STRINGS.filter((b) => !re.test(b)), "x".repeat(300)));
     }
-    if (schema.format === "uri") set("format", fc.constantFrom(...BAD_URIS), 6);
+    if (schema.format === "uri") set("format", fc.constantFrom(...uris), 6);
     if (schema.format === "date-time") set("format", fc.constantFrom(...BAD_DATES));
   }
   if (types.includes("integer") || types.includes("number")) {
@@ -240,7 +251,7 @@ function mutationsAt(s: JsonSchema, resolve: Resolver, path: string[], depth: nu
         ),
       );
     }
-    if (schema.items && depth < 4) mutationsAt(schema.items, resolve, [...path, "0"], depth + 1, groups);
+    if (schema.items && depth < 4) mutationsAt(schema.items, resolve, [...path, "0"], depth + 1, groups, uris);
   }
   if (types.includes("object")) {
     const props = schema.properties ?? {};
@@ -265,18 +276,27 @@ function mutationsAt(s: JsonSchema, resolve: Resolver, path: string[], depth: nu
         "prototype keys",
         fc.constantFrom(own('{"__proto__": "x"}'), own('{"__proto__": {"polluted": 1}}'), own('{"constructor": "x"}')),
       );
-      if (depth < 4) mutationsAt(schema.additionalProperties, resolve, [...path, "X-Fuzz"], depth + 1, groups);
+      if (depth < 4) mutationsAt(schema.additionalProperties, resolve, [...path, "X-Fuzz"], depth + 1, groups, uris);
     }
     if (depth < 4)
-      for (const [key, prop] of Object.entries(props)) mutationsAt(prop, resolve, [...path, key], depth + 1, groups);
+      for (const [key, prop] of Object.entries(props))
+        mutationsAt(prop, resolve, [...path, key], depth + 1, groups, uris);
   }
   if (group.length > 0) groups.push(group);
 }
 
-/** Single-field mutations of `schema`, one group per field (each field is equally likely to be broken). */
-export function mutations(schema: JsonSchema, resolve: Resolver): Array<fc.Arbitrary<Mutation>> {
+/**
+ * Single-field mutations of `schema`, one group per field (each field is
+ * equally likely to be broken). `uris`: the URLs that are invalid in this
+ * deployment (private addresses are valid where private backends are allowed).
+ */
+export function mutations(
+  schema: JsonSchema,
+  resolve: Resolver,
+  uris: readonly string[] = [...MALFORMED_URIS, ...PRIVATE_URIS],
+): Array<fc.Arbitrary<Mutation>> {
   const groups: Group[] = [];
-  mutationsAt(schema, resolve, [], 0, groups);
+  mutationsAt(schema, resolve, [], 0, groups, uris);
   return groups.map((g) => fc.oneof(...g));
 }
 
@@ -301,8 +321,9 @@ export function nearValid(
   schema: JsonSchema,
   resolve: Resolver,
   hint: Hint = () => undefined,
+  uris?: readonly string[],
 ): fc.Arbitrary<{ value: unknown; why: string }> {
-  const all = mutations(schema, resolve);
+  const all = mutations(schema, resolve, uris);
   const valid = validValue(schema, resolve, hint);
   if (all.length === 0) return valid.map((value) => ({ value, why: "valid" }));
   return fc.tuple(valid, fc.oneof(...all)).map(([value, m]) => ({ value: applyMutation(value, m), why: m.why }));

@@ -1,7 +1,9 @@
 // Fault injection on D1 (the real binding, made to fail, hang or slow down): admin requests answer 503 service_unavailable and a failed write changes nothing, while MCP calls keep working from the isolate's config cache.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ConfigCache } from "../../src/config/cache";
 import { configCache } from "../../src/config/middleware";
+import type { ConfigSnapshot } from "../../src/config/snapshot";
 import { type Fault, faultyD1, fetchWith } from "./faults";
 import { startFuzzBackend } from "./fuzz-backend";
 
@@ -130,4 +132,35 @@ describe("D1 failing or slow", () => {
       expect(again.body).toMatchObject({ id: 4, result: { content: [{ text: "new" }] } });
     }
   }, 30_000);
+
+  it("an idle isolate whose check hangs serves its last snapshot after the check's deadline, and the next requests do not wait", async () => {
+    const snapshot = (version: number): ConfigSnapshot => ({
+      version,
+      backends: new Map(),
+      servers: new Map(),
+      tokensByHash: new Map(),
+      plugins: [],
+    });
+    let hang = false;
+    let checks = 0;
+    const source = {
+      version: () => {
+        checks += 1;
+        return hang ? new Promise<number>(() => undefined) : Promise.resolve(1);
+      },
+      load: () => Promise.resolve(snapshot(1)),
+    };
+    let now = 1_000_000;
+    const cache = new ConfigCache({ freshMs: 1000, maxStaleMs: 10_000, checkTimeoutMs: 50, now: () => now });
+    expect((await cache.get(source, () => undefined)).version).toBe(1);
+    hang = true;
+    now += 60_000;
+    // Idle: this request waits for a check, which hangs; it gets the last snapshot once the deadline passes.
+    expect((await cache.get(source, () => undefined)).version).toBe(1);
+    expect(checks).toBe(1);
+    // The next request is served at once (stale), sharing the check still in flight instead of waiting again.
+    const deferred: Promise<unknown>[] = [];
+    expect((await cache.get(source, (w) => deferred.push(w))).version).toBe(1);
+    expect(checks).toBe(1);
+  });
 });

@@ -19,7 +19,7 @@ describe("MCP endpoints under fuzzing", () => {
 
   it(`holds every invariant for ${RUNS} generated requests`, async () => {
     const statuses = new Map<number, number>();
-    const seen = { sse: 0, batches: 0, echoed: 0, unsendable: 0 };
+    const seen = { sse: 0, batches: 0, echoed: 0, plugins: 0, unsendable: 0 };
     await fc.assert(
       fc.asyncProperty(mcpCases(planted.mcpSpec), async (c) => {
         // KNOWN_DEFECTS (test/fuzz/known-defects.ts): inputs other branches are fixing; removed once merged.
@@ -39,6 +39,8 @@ describe("MCP endpoints under fuzzing", () => {
         if (session && ((req.method === "DELETE" && res.status === 200) || res.status === 404)) pool.forget(session);
         if ((res.headers["content-type"] ?? "").startsWith("text/event-stream") && req.method === "POST") seen.sse += 1;
         if (res.status === 200 && res.body.startsWith("[")) seen.batches += 1;
+        // The planted plugins acted: a call stopped (-32011), or a result masked, rewritten or truncated.
+        if (/"code":-32011|\[REDACTED|\[x\]|\[truncated\]/.test(res.body)) seen.plugins += 1;
         if (c.transportValid && res.body.includes('"id":') && !res.body.includes('"id":null')) seen.echoed += 1;
         const violations = check(c, req, res, world);
         expect(
@@ -48,15 +50,16 @@ describe("MCP endpoints under fuzzing", () => {
       }),
       { numRuns: RUNS, ...(SEED !== 0 && { seed: SEED }) },
     );
-    // The run went past the transport checks: calls were forwarded, streamed and batched, and each kind of rejection seen.
+    // The run went past the transport checks: calls were forwarded, streamed, batched and stopped by plugins, and each kind of rejection seen.
     for (const status of [200, 202, 400, 401, 403, 404, 405, 406, 413, 415]) {
       expect(statuses.get(status) ?? 0, `answers with status ${status}`).toBeGreaterThan(0);
     }
     expect(seen.sse).toBeGreaterThan(0);
     expect(seen.batches).toBeGreaterThan(0);
+    expect(seen.plugins, "answers the planted plugins acted on").toBeGreaterThan(0);
     expect(seen.echoed).toBeGreaterThan(RUNS / 10);
     expect(seen.unsendable).toBeLessThan(RUNS / 10);
     // The planted header value really went upstream (so its absence from every answer means something).
-    expect(planted.backendHeaderValues).toContain(planted.world.secrets[4]);
+    expect(planted.backendHeaderValues).toContain(planted.headerSecret);
   }, 300_000);
 });

@@ -7,10 +7,9 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import worker from "../../src/index";
-import type { AdminSpec, KindInfo, OpenApiDoc } from "../fuzz/admin-cases";
-import type { McpSpec } from "../fuzz/mcp-cases";
-import { type Send, SessionPool, type WireRequest, type WireResponse, type World } from "../fuzz/model";
+import { type Send, SessionPool, type WireRequest, type WireResponse } from "../fuzz/model";
 import type { StoreState } from "../fuzz/oracle";
+import { type Planted as PlantedWorld, plantWorld } from "../fuzz/plant";
 import { startFuzzBackend } from "./fuzz-backend";
 import { ADMIN } from "./helpers";
 
@@ -88,93 +87,37 @@ export const send: Send = async (req: WireRequest): Promise<WireResponse> => {
   return { status: res.status, headers, body: text, partial };
 };
 
-async function admin(method: string, path: string, body?: unknown): Promise<unknown> {
-  const res = await send({
-    method,
-    path,
-    headers: [
-      ["authorization", `Bearer ${ADMIN}`],
-      ...(body === undefined ? [] : [["content-type", "application/json"] as [string, string]]),
-    ],
-    body: body === undefined ? null : JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.body}`);
-  return JSON.parse(res.body || "null");
-}
-
 /** Everything the fuzz tests run against. */
-export interface Planted {
-  world: World;
+export interface Planted extends PlantedWorld {
   pool: SessionPool;
-  adminSpec: AdminSpec;
-  mcpSpec: McpSpec;
-  endpoints: string[];
+  /** Values of `X-Planted` the fake backend received. */
   backendHeaderValues: string[];
 }
 
 const PUBLIC_URL = "https://93.184.215.14";
 
-/** Plants the world: backend `fm-a` (secret header), servers `fm-token`, `fm-open`, `fm-other`, three API tokens. */
+/** Plants the world (test/fuzz/plant.ts) over fake backends on public literal addresses. */
 export async function plant(): Promise<Planted> {
-  const secret = `fzsecret-${crypto.randomUUID()}`;
   const backend = startFuzzBackend(`${PUBLIC_URL}/fm-a/mcp`, "fm-a", "x-planted");
-  await admin("POST", "/api/backends", {
-    name: "fm-a",
-    url: `${PUBLIC_URL}/fm-a/mcp`,
-    headers: { "X-Planted": secret },
-    timeoutMs: 2000,
-  });
-  await admin("POST", "/api/servers", { name: "fm-token", backends: ["fm-a"] });
-  await admin("POST", "/api/servers", { name: "fm-open", backends: ["fm-a"], prefix: false, auth: "none" });
-  await admin("POST", "/api/servers", { name: "fm-other", backends: [] });
-  const token = async (name: string, scopes: string[], servers?: string[]) =>
-    ((await admin("POST", "/api/tokens", { name, scopes, ...(servers && { servers }) })) as { token: string }).token;
-  const world: World = {
-    adminToken: ADMIN,
-    tokens: {
-      admin: await token("fz-admin", ["admin"]),
-      mcp: await token("fz-mcp", ["mcp"]),
-      mcpOther: await token("fz-other", ["mcp"], ["fm-other"]),
-    },
-    secrets: [],
-    createdTokens: [],
-  };
-  world.secrets = [ADMIN, world.tokens.admin, world.tokens.mcp, world.tokens.mcpOther, secret];
   // The admin fuzzer's backends answer too, so a refresh of one is a 200, never a documented 502.
-  const backendUrls = [
+  const adminBackendUrls = [
     `${PUBLIC_URL}/fa/mcp`,
     "https://93.184.215.15/mcp",
     "http://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/mcp",
   ];
-  for (const url of backendUrls) startFuzzBackend(url, "fa", "x-planted");
-  const doc = (await admin("GET", "/api/openapi.json")) as OpenApiDoc;
-  const kinds = (await admin("GET", "/api/plugins/kinds")) as KindInfo[];
-  const endpoints = ["/mcp", "/servers/fm-token/mcp", "/servers/fm-open/mcp"];
-  return {
-    world,
-    pool: new SessionPool(send, world),
-    endpoints,
-    backendHeaderValues: backend.headerValues,
-    adminSpec: {
-      doc,
-      kinds,
-      pools: {
-        backends: ["fa-b1", "fa-b2", "fa-b3"],
-        servers: ["fa-s1", "fa-s2"],
-        plugins: ["fa-p1", "fa-p2", "fa-p3"],
-      },
-      backendUrls,
-      webhookUrls: [`${PUBLIC_URL}/fa/hook`],
+  for (const url of adminBackendUrls) startFuzzBackend(url, "fa", "x-planted");
+  const planted = await plantWorld(send, {
+    adminToken: ADMIN,
+    backend: {
+      url: `${PUBLIC_URL}/fm-a/mcp`,
+      tools: ["echo", "stream", "fail"],
+      prompts: ["greet"],
+      resources: ["mem://fm-a/readme"],
     },
-    mcpSpec: {
-      endpoints,
-      openEndpoint: "/servers/fm-open/mcp",
-      tools: ["fm-a__echo", "fm-a__stream", "fm-a__fail", "echo", "stream", "fail"],
-      prompts: ["fm-a__greet", "greet"],
-      resources: ["mcpgw://fm-a/mem://fm-a/readme", "mem://fm-a/readme"],
-      backends: ["fm-a"],
-    },
-  };
+    adminBackendUrls,
+    webhookUrls: [`${PUBLIC_URL}/fa/hook`],
+  });
+  return { ...planted, pool: new SessionPool(send, planted.world), backendHeaderValues: backend.headerValues };
 }
 
 const TABLES = ["backends", "servers", "api_tokens", "plugins"];
