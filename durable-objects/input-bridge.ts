@@ -18,6 +18,12 @@
  *   next round. Answers that are missing are asked for again; extra keys are
  *   ignored (basic/patterns/mrtr, server requirements).
  *
+ * Keys: a backend may name a request's key with
+ * `_meta["mcp-edge-gateway/inputKey"]` (a gateway extension: 2025 has no
+ * keys); otherwise the key is the JSON text of the backend's request id.
+ * Answers a client sends with its first request (no `requestState` yet) are
+ * used for the keys they name, without a round trip.
+ *
  * Bounds (design rule 5): `MAX_PARKED` parked calls per object, each kept at
  * most `PARK_TTL_MS` (then its upstream call is cancelled), and at most
  * `MAX_BUFFERED` messages kept while parked. A parked call lives in this
@@ -36,6 +42,21 @@ const GATHER_MS = 50;
 const MAX_PARKED = 32;
 const PARK_TTL_MS = 10 * 60 * 1000;
 const MAX_BUFFERED = 64;
+
+/** The `_meta` key a 2025 backend may name its request's input key with. */
+export const INPUT_KEY_META = "mcp-edge-gateway/inputKey";
+
+/** The key of a backend's request in `inputRequests`. */
+function inputKey(message: Record<string, unknown>): string {
+  const meta = (message.params as { _meta?: Record<string, unknown> } | undefined)?._meta;
+  const named = meta?.[INPUT_KEY_META];
+  return typeof named === "string" && named.length > 0 && named.length <= 128 ? named : JSON.stringify(message.id);
+}
+
+/** An answer in `inputResponses` that can be posted (an object; anything else is asked for again). */
+function usable(answer: unknown): answer is Record<string, unknown> {
+  return typeof answer === "object" && answer !== null && !Array.isArray(answer);
+}
 
 /** What `start` and `resume` need to know about the call. */
 export interface BridgedCall {
@@ -71,6 +92,8 @@ class Call {
     readonly call: BridgedCall,
     private readonly seal: StateSealer,
     private readonly onDone: () => void,
+    /** Answers the client sent up front, by key. */
+    private readonly supplied: Record<string, unknown> = {},
   ) {
     this.clientId = call.request.id;
   }
@@ -132,8 +155,14 @@ class Call {
       this.write(message);
       return;
     }
-    // A question for the client: gather the ones that come together, then park.
-    const key = JSON.stringify(message.id);
+    // A question for the client: answered at once if the client already did, else gathered, then parked.
+    const key = inputKey(message);
+    const early = this.supplied[key];
+    if (usable(early)) {
+      delete this.supplied[key];
+      void this.answer(message.id as JsonRpcId, early);
+      return;
+    }
     this.pending.set(key, {
       backendId: message.id as JsonRpcId,
       request: { method: message.method, ...(message.params !== undefined && { params: message.params }) },
@@ -154,23 +183,29 @@ class Call {
     this.expiry = setTimeout(() => this.cancel(), PARK_TTL_MS);
   }
 
+  /** Posts an answer to the backend's request `id` in the call's upstream session. */
+  private async answer(id: JsonRpcId, result: Record<string, unknown>): Promise<void> {
+    const { backend, session } = this.call;
+    const res = await postMessage(
+      backend,
+      { jsonrpc: "2.0", id, result },
+      { session, signal: AbortSignal.timeout(backend.timeoutMs) },
+    );
+    await res.body?.cancel();
+  }
+
   /**
    * The client's retry: posts the answers it brought and streams on. Keys it
-   * did not answer are asked for again at once.
+   * did not answer (or answered with something that is not an object) are
+   * asked for again at once; unknown keys are ignored.
    */
   async resume(clientId: JsonRpcId, responses: Record<string, unknown>): Promise<ReadableStream<Uint8Array>> {
     const stream = this.attach(clientId);
-    const { backend, session } = this.call;
     const answered: string[] = [];
     for (const [key, pending] of this.pending) {
       const answer = responses[key];
-      if (typeof answer !== "object" || answer === null || Array.isArray(answer)) continue;
-      const res = await postMessage(
-        backend,
-        { jsonrpc: "2.0", id: pending.backendId, result: answer },
-        { session, signal: AbortSignal.timeout(backend.timeoutMs) },
-      );
-      await res.body?.cancel();
+      if (!usable(answer)) continue;
+      await this.answer(pending.backendId, answer);
       answered.push(key);
     }
     for (const key of answered) this.pending.delete(key);
@@ -196,7 +231,7 @@ export class InputBridge {
   private readonly calls = new Map<string, Call>();
 
   /** Starts a call; returns the SSE stream the caller relays (ending with a result, an error or a question). */
-  start(call: BridgedCall, seal: StateSealer): ReadableStream<Uint8Array> {
+  start(call: BridgedCall, seal: StateSealer, supplied: Record<string, unknown> = {}): ReadableStream<Uint8Array> {
     if (this.calls.size >= MAX_PARKED) {
       const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
       const writer = writable.getWriter();
@@ -205,7 +240,7 @@ export class InputBridge {
       return readable;
     }
     const park = randomHex(16);
-    const entry = new Call(park, call, seal, () => this.calls.delete(park));
+    const entry = new Call(park, call, seal, () => this.calls.delete(park), { ...supplied });
     this.calls.set(park, entry);
     const stream = entry.attach(call.request.id);
     void entry.run();

@@ -254,15 +254,16 @@ export class SessionDO extends DurableObject<Bindings> {
   async bridgeCall(
     call: BridgedCall,
     binding: Omit<RequestStateClaims, "park" | "exp">,
+    supplied: Record<string, unknown> = {},
   ): Promise<ReadableStream<Uint8Array>> {
     const ring = await keyRing(this.env);
-    return this.bridge.start(call, (park) =>
+    const sealer = (park: string) =>
       seal(
         { ...binding, park, exp: Date.now() + REQUEST_STATE_TTL_MS } satisfies RequestStateClaims,
         ring,
         "request-state",
-      ),
-    );
+      );
+    return this.bridge.start(call, sealer, supplied);
   }
 
   /** Resumes a parked call with the client's answers; null when it is not (or no longer) here. */

@@ -8,7 +8,7 @@
 import type { BackendConfig, ConfigSnapshot } from "../config/snapshot";
 import type { Bindings } from "../env";
 import type { SpanRecorder } from "../observability/span";
-import type { JsonRpcErrorReply, JsonRpcId, JsonRpcResponse } from "../protocol/jsonrpc";
+import type { JsonRpcErrorReply, JsonRpcId, JsonRpcRequest, JsonRpcResponse } from "../protocol/jsonrpc";
 import type { UpstreamSession } from "../upstream/types";
 import type { Endpoint } from "./federation";
 
@@ -29,6 +29,18 @@ export interface UpstreamSessions {
   open(backend: BackendConfig): Promise<UpstreamSession>;
   /** Drops an upstream session the backend no longer knows, so the next `open` starts a new one. */
   forget(backend: string, session: UpstreamSession): Promise<void>;
+  /**
+   * Sends a call another way than a plain POST in `upstream`, or null for the
+   * plain POST: a 2026 caller's call to a 2025 backend that may ask it
+   * something runs where every isolate can resume it (`edge/caller-sessions.ts`).
+   * The response reads like a backend's (JSON or SSE).
+   */
+  bridge?(
+    backend: BackendConfig,
+    request: JsonRpcRequest,
+    upstream: UpstreamSession,
+    options: { signal: AbortSignal; traceparent: string },
+  ): Promise<Response> | null;
 }
 
 /**

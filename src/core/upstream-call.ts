@@ -39,6 +39,8 @@ export async function sendUpstream(
   let upstream: UpstreamSession | undefined;
   const attempt = async () => {
     upstream = await ctx.upstreams.open(backend);
+    const bridged = ctx.upstreams.bridge?.(backend, request, upstream, { signal, traceparent });
+    if (bridged !== null && bridged !== undefined) return { upstream, res: await bridged };
     const paramHeaders = paramHeadersOf(ctx, backend, request, upstream);
     const res = await postMessage(backend, request, {
       session: upstream,

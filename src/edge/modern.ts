@@ -22,13 +22,13 @@ import { scanParamHeaders } from "../protocol/mcp-headers";
 import { META, type RequestEnvelope } from "../protocol/meta";
 import { capabilityProfile } from "../protocol/profiles";
 import { MODERN_PROTOCOL_VERSIONS } from "../protocol/versions";
+import { callerSession } from "./caller-sessions";
 import type { EraVerdict } from "./era";
 import { modernEra } from "./era-2026";
 import { TransportError } from "./errors";
 import { describe, outcomeResponse } from "./messages";
 import type { McpEnv } from "./middleware";
 import { paramHeaderProblem, standardHeaderProblem } from "./modern-headers";
-import { callerSession } from "./sessions";
 import { readFilter, subscriptionStream } from "./subscriptions";
 
 /** The 2026 method registry; anything else is 404 -32601 (removed methods included). */

@@ -23,14 +23,13 @@
 import type { SessionRecord, UpstreamAnswer } from "../../durable-objects/session-do";
 import { keyRing } from "../auth/keys";
 import { seal, unseal } from "../auth/seal";
-import { sha256Hex } from "../auth/secrets";
 import type { BackendConfig } from "../config/snapshot";
 import { backendEra } from "../core/catalog";
 import type { LegacyClient, UpstreamSessions } from "../core/context";
 import type { Bindings } from "../env";
-import type { JsonRpcResponse } from "../protocol/jsonrpc";
-import { capabilityProfile, profileCapabilities } from "../protocol/profiles";
-import { isModernVersion, MODERN_PROTOCOL_VERSION } from "../protocol/versions";
+import type { JsonRpcRequest, JsonRpcResponse } from "../protocol/jsonrpc";
+import { capabilityProfile } from "../protocol/profiles";
+import { isModernVersion } from "../protocol/versions";
 import { sessionObject as stub } from "../stubs";
 import { BackendFailure } from "../upstream/failure";
 import { terminate } from "../upstream/http";
@@ -198,6 +197,16 @@ export class Session implements UpstreamSessions, LegacyClient {
     return reach(() => stub(this.env, this.claims.sid).deliverAnswer(id, answer));
   }
 
+  /** 2025 sessions send every call as a plain POST (see `UpstreamSessions.bridge`). */
+  bridge(
+    _backend: BackendConfig,
+    _request: JsonRpcRequest,
+    _upstream: UpstreamSession,
+    _options: { signal: AbortSignal; traceparent: string },
+  ): Promise<Response> | null {
+    return null;
+  }
+
   /** Forgets an upstream session the backend no longer knows. */
   async forget(backend: string, session: UpstreamSession): Promise<void> {
     this.entry().upstream.delete(backend);
@@ -250,36 +259,4 @@ export async function openSession(
     throw new SessionError(404, "Session not found");
   }
   return new Session(env, claims);
-}
-
-/** How the gateway introduces itself to 2025 backends on behalf of 2026 callers. */
-const CALLER_CLIENT_INFO = { name: "mcp-edge-gateway", version: "0.1.0" };
-
-/**
- * The upstream sessions of a 2026-era caller. That era has no client
- * sessions, so 2025 backends get one upstream session per caller: principal,
- * endpoint and capability profile (design rule 8 with the caller as the unit
- * of isolation: one token's state never reaches another's calls). It lives
- * in a SessionDO named by a digest of the three, started on first use with
- * the profile's capabilities, and expires like any session.
- */
-export async function callerSession(
-  env: Bindings,
-  subject: string,
-  endpoint: string,
-  profile: string,
-): Promise<Session> {
-  const sid = `caller-${await sha256Hex(`${subject}\0${endpoint}\0${profile}`)}`;
-  const claims: SessionClaims = {
-    sid,
-    sub: subject,
-    ep: endpoint,
-    pv: MODERN_PROTOCOL_VERSION,
-    prof: profile,
-    exp: Number.MAX_SAFE_INTEGER,
-  };
-  return new Session(env, claims, {
-    init: { capabilities: profileCapabilities(profile), clientInfo: CALLER_CLIENT_INFO },
-    expiresAt: Date.now() + SESSION_TTL_MS,
-  });
 }

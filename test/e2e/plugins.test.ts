@@ -222,10 +222,11 @@ describe("plugins through two isolates", () => {
   it("rate_limit holds across isolates: the N+1th call is refused", async () => {
     const tokenName = `e2e-rate-${Date.now()}`;
     await plugin({
-      name: "three-per-minute",
+      name: "three-per-day",
       kind: "rate_limit",
       conditions: [{ user_patterns: [tokenName] }],
-      config: { limit: 3, window_seconds: 60, per: ["token"] },
+      // A day-long window: a fixed window that rolls over between the calls would reset the count.
+      config: { limit: 3, window_seconds: 86_400, per: ["token"] },
     });
     const [first, second] = gateway.isolateUrls;
     if (!first || !second) throw new Error("two isolates expected");
@@ -239,7 +240,7 @@ describe("plugins through two isolates", () => {
     expect(textOf(await add(onFirst))).toBe("2");
     const err = await rpcError(add(onSecond));
     expect(err.code).toBe(-32011);
-    expect(err.data).toMatchObject({ plugin: "three-per-minute", code: "RATE_LIMITED", details: { limit: 3 } });
+    expect(err.data).toMatchObject({ plugin: "three-per-day", code: "RATE_LIMITED", details: { limit: 3 } });
     expect((await rpcError(add(onFirst))).code).toBe(-32011);
   });
 

@@ -7,11 +7,10 @@
  * When a fix is merged, delete its entry: the properties then cover those
  * inputs again, with the same strict invariants as everything else.
  *
- * Known defects these generators do not reach, so no entry: a changed
- * ENCRYPTION_KEY/ADMIN_TOKEN (a deployment change, not a request), session
- * termination/revocation propagation across isolates (timing, not input),
- * and regex ReDoS in plugins (a catastrophic pattern is slow, not a 5xx,
- * on a local workerd without a CPU limit).
+ * Defects these generators cannot reach have their own regression tests: a
+ * changed ENCRYPTION_KEY/ADMIN_TOKEN (test/e2e/keys.test.ts), session
+ * termination and revocation across isolates (test/e2e/consistency.test.ts),
+ * regex ReDoS (test/workers/plugins-regex.test.ts).
  */
 import type { FuzzCase } from "./model.ts";
 
@@ -22,17 +21,8 @@ export interface KnownDefect {
   matches(c: FuzzCase): boolean;
 }
 
-export const KNOWN_DEFECTS: readonly KnownDefect[] = [
-  {
-    // Not the gateway's: workerd hands CONNECT to a Worker's `connect()` socket handler, never to
-    // `fetch`, and answers 500 itself when there is none (a handler would first answer "200" and open
-    // a tunnel, which a gateway must not offer). test/e2e/http-methods.test.ts pins that CONNECT
-    // never tunnels.
-    name: "CONNECT method → 500 from workerd, before the Worker runs",
-    owner: "runtime (workerd)",
-    matches: (c) => c.method === "CONNECT",
-  },
-];
+/** Empty: every defect the hardening issue listed is fixed (CONNECT, answered by workerd itself, is not generated). */
+export const KNOWN_DEFECTS: readonly KnownDefect[] = [];
 
 /** The known defect a case runs into, if any. */
 export function knownDefect(c: FuzzCase): KnownDefect | undefined {
