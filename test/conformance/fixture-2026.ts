@@ -281,7 +281,7 @@ export function registerModernScenarioTools(server: McpServer, deps: ModernToolD
 
   server.registerPrompt(
     "test_input_required_result_prompt",
-    // An empty argsSchema: the SDK's types call a prompt without one with `extra` only.
+    // An empty argsSchema: without one the SDK calls the callback as (extra) but types it (args, extra).
     { description: "A prompt that asks the client for context (elicitation)", argsSchema: {} },
     async (_args, extra) => {
       const answer = caps().elicitation
