@@ -1,4 +1,4 @@
-// The production bundle as the e2e harness serves it (one and two isolates): health, admin auth, config across isolates, an MCP session, the Host check.
+// The production bundle as the e2e harness serves it (one and two isolates): health, admin, config across isolates, MCP sessions, Host/Origin.
 /**
  * What the harness must provide (127.0.0.1 sockets, one per isolate; D1
  * migrated and shared; one Durable Object namespace across isolates; the span
@@ -150,11 +150,23 @@ describe.each([1, 2] as const)("gateway bundle on workerd, %i isolate(s)", (isol
       `${gateway.url}/api/backends`,
       admin(gateway, {
         method: "POST",
-        body: JSON.stringify({ name: "alpha", url: backend.url, transport: "streamable-http" }),
+        body: JSON.stringify({
+          name: "alpha",
+          url: backend.url,
+          transport: "streamable-http",
+          headers: { "X-Backend-Key": "alpha-secret" },
+        }),
       }),
     );
     expect(created.status).toBe(201);
     expect(await created.json()).toMatchObject({ name: "alpha", url: backend.url, transport: "streamable-http" });
+    // The header value is encrypted at rest: neither the row nor the API shows it.
+    const db = await gateway.miniflare.getD1Database("DB", gateway.workerNames[0]);
+    const row = await db.prepare("SELECT * FROM backends WHERE name = ?").bind("alpha").first();
+    expect(row?.headers_encrypted).toEqual(expect.any(String));
+    expect(JSON.stringify(row)).not.toContain("alpha-secret");
+    const read = await fetch(`${gateway.url}/api/backends/alpha`, admin(gateway));
+    expect(await read.text()).not.toContain("alpha-secret");
 
     for (const url of gateway.isolateUrls) {
       await eventually(async () => {
@@ -214,12 +226,54 @@ describe.each([1, 2] as const)("gateway bundle on workerd, %i isolate(s)", (isol
       const logged = await client.callTool({ name: "alpha__log", arguments: { count: 2, text: "line" } });
       expect(textOf(logged)).toBe("logged 2");
       expect(logs).toEqual(["line 1", "line 2"]);
+      // The backend got its configured header, decrypted, and never the client's credentials.
+      const calls = backend.received.filter((r) => r.method === "tools/call");
+      expect(calls.length).toBeGreaterThanOrEqual(2);
+      for (const call of calls) {
+        expect(call.headers["x-backend-key"]).toBe("alpha-secret");
+        expect(call.headers.authorization).toBeUndefined();
+      }
     } finally {
       await client.close();
     }
   });
 
-  it("with ALLOWED_HOSTS set, MCP requests for another Host are 403 and listed hosts are served", async () => {
+  it("a session is bound to the token and the endpoint that opened it", async () => {
+    const post = (path: string, token: string, session?: string) =>
+      fetch(`${gateway.url}${path}`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: "application/json, text/event-stream",
+          "content-type": "application/json",
+          ...(session && { "mcp-session-id": session }),
+        },
+        body: JSON.stringify(session ? { jsonrpc: "2.0", id: 2, method: "ping" } : INITIALIZE),
+      });
+    const issued = await fetch(
+      `${gateway.url}/api/tokens`,
+      admin(gateway, { method: "POST", body: JSON.stringify({ name: `other-${isolates}`, scopes: ["mcp"] }) }),
+    );
+    const other = ((await issued.json()) as { token: string }).token;
+    // A new token reaches every isolate's config within seconds (two requests: both isolates).
+    const accepted = async (token: string) => {
+      const res = await post("/mcp", token);
+      await res.body?.cancel();
+      return res.status === 200;
+    };
+    await eventually(async () => (await accepted(other)) && (await accepted(other)), 10_000);
+    const opened = await post("/mcp", gateway.adminToken);
+    const session = opened.headers.get("mcp-session-id") as string;
+    await opened.body?.cancel();
+    // Twice each: with two isolates, both see the same session the same way.
+    for (let i = 0; i < 2; i++) {
+      expect((await post("/mcp", gateway.adminToken, session)).status).toBe(200);
+      expect((await post("/mcp", other, session)).status).toBe(404);
+      expect((await post("/servers/cross/mcp", gateway.adminToken, session)).status).toBe(404);
+    }
+  });
+
+  it("with ALLOWED_HOSTS set, MCP requests for another Host or from a foreign Origin are 403; listed hosts are served", async () => {
     const port = new URL(gateway.url).port;
     for (const host of [`rebind.example:${port}`, "rebind.example", `localhost.evil:${port}`]) {
       const refused = await postWithHost(`${gateway.url}/mcp`, host, INITIALIZE, gateway.adminToken);
@@ -236,6 +290,18 @@ describe.each([1, 2] as const)("gateway bundle on workerd, %i isolate(s)", (isol
       gateway.adminToken,
     );
     expect(other.status).toBe(403);
+    const foreignOrigin = await fetch(`${gateway.url}/mcp`, {
+      method: "POST",
+      headers: {
+        origin: "https://rebind.example",
+        authorization: `Bearer ${gateway.adminToken}`,
+        accept: "application/json, text/event-stream",
+        "content-type": "application/json",
+      },
+      body: JSON.stringify(INITIALIZE),
+    });
+    expect(foreignOrigin.status).toBe(403);
+    expect(await foreignOrigin.json()).toMatchObject({ error: { message: "Forbidden: Origin not allowed" } });
     for (const host of [`localhost:${port}`, `127.0.0.1:${port}`]) {
       const served = await postWithHost(`${gateway.url}/mcp`, host, INITIALIZE, gateway.adminToken);
       expect(served.status).toBe(200);

@@ -1,10 +1,10 @@
 // The MCP endpoints over HTTP in workerd: sessions, token limits, Host/Origin checks, transport and JSON-RPC errors.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { keyMaterial, seal, unseal } from "../../src/auth/seal";
 import worker from "../../src/index";
-import type { SessionClaims } from "../../src/mcp/sessions";
+import { SESSION_TTL_MS, type SessionClaims } from "../../src/mcp/sessions";
 import { ADMIN, api, uniqueName } from "./helpers";
 
 const ACCEPT = "application/json, text/event-stream";
@@ -145,7 +145,7 @@ describe("MCP endpoint: initialize and sessions", () => {
     expect(res.body?.error?.code).toBe(-32001);
   });
 
-  it("404 for a session id whose sealed expiry has passed, though its session is still live", async () => {
+  it("404 for a session id past its sealed expiry, though its session is still live", async () => {
     const sid = await session();
     const claims = (await unseal(sid, keyMaterial(env), "session")) as SessionClaims;
     const ping = (id: string) => mcp("/mcp", { jsonrpc: "2.0", id: 2, method: "ping" }, { session: id });
@@ -155,6 +155,14 @@ describe("MCP endpoint: initialize and sessions", () => {
     expect(expired.status).toBe(404);
     expect(expired.body?.error?.code).toBe(-32001);
     expect((await ping(sid)).status).toBe(200);
+    // And the id the client holds stops working once its lifetime has passed.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + SESSION_TTL_MS + 1000);
+      expect((await ping(sid)).status).toBe(404);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("binds a session to the token that created it", async () => {
