@@ -1,0 +1,363 @@
+// The isolate's cached breaker (breaker-client.ts) against the real BackendDO: what it answers from memory, and when it asks or reports.
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { BackendDO } from "../../durable-objects/backend-do";
+import { breakerSettings } from "../../src/backends/breaker";
+import { admit, guardCall, report, unavailableResponse } from "../../src/backends/breaker-client";
+import type { BackendConfig } from "../../src/config/snapshot";
+import type { Bindings } from "../../src/env";
+import { BackendFailure } from "../../src/mcp/upstream";
+import { uniqueName } from "./helpers";
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+type Method = "breakerState" | "tryAcquireTrial" | "report";
+
+/** The real BACKEND binding, wrapped to count this isolate's calls and to fail or hang them on demand. */
+function countingEnv() {
+  const calls: Method[] = [];
+  const fail = new Set<Method>();
+  const hang = new Set<Method>();
+  const real = env.BACKEND;
+  const BACKEND = {
+    idFromName: (name: string) => real.idFromName(name),
+    get(id: DurableObjectId) {
+      const stub = real.get(id);
+      const track =
+        <A extends unknown[], R>(method: Method, call: (...args: A) => Promise<R>) =>
+        (...args: A): Promise<R> => {
+          calls.push(method);
+          if (hang.has(method)) return new Promise<R>(() => undefined);
+          if (fail.has(method)) return Promise.reject(new Error("Durable Object unreachable"));
+          return call(...args);
+        };
+      return {
+        breakerState: track("breakerState", () => stub.breakerState()),
+        tryAcquireTrial: track("tryAcquireTrial", (lease: number) => stub.tryAcquireTrial(lease)),
+        report: track("report", (...a: Parameters<BackendDO["report"]>) => stub.report(...a)),
+      };
+    },
+  };
+  const count = (method: Method) => calls.filter((c) => c === method).length;
+  return { env: { ...env, BACKEND } as unknown as Bindings, calls, count, fail, hang };
+}
+
+/** Collects what the client hands to `waitUntil`; `settle` waits for all of it (including scheduled flushes). */
+function deferred() {
+  const list: Promise<unknown>[] = [];
+  return {
+    list,
+    defer: (work: Promise<unknown>) => void list.push(work),
+    async settle() {
+      while (list.length) await Promise.all(list.splice(0));
+    },
+  };
+}
+
+function backend(over: Partial<BackendConfig> = {}): BackendConfig {
+  return {
+    name: uniqueName("bc"),
+    url: "https://93.184.215.14/mcp",
+    transport: "streamable-http",
+    headers: {},
+    timeoutMs: 1000,
+    healthIntervalSeconds: 30,
+    failureThreshold: 3,
+    cooldownSeconds: 10,
+    enabled: true,
+    ...over,
+  };
+}
+
+/** The Durable Object itself, uncounted: to set up and inspect its state. */
+const direct = (b: BackendConfig) => env.BACKEND.get(env.BACKEND.idFromName(b.name));
+
+function fail(b: BackendConfig, n: number) {
+  return direct(b).report(breakerSettings(b), { batch: { successes: 0, failures: n, trailingFailures: n } });
+}
+
+const FAILURE = new BackendFailure("x", "network", "down");
+
+describe("admission from memory", () => {
+  it("the first call on an isolate waits for the state; later ones are answered from memory", async () => {
+    const b = backend();
+    await fail(b, 3);
+    const c = countingEnv();
+    const d = deferred();
+    expect(await admit(c.env, b, d.defer)).toMatchObject({ ok: false, state: "open", retryAt: expect.any(Number) });
+    expect(await admit(c.env, b, d.defer)).toMatchObject({ ok: false, state: "open" });
+    await d.settle();
+    expect(c.calls).toEqual(["breakerState"]);
+  });
+
+  it("a healthy backend costs its Durable Object one state read per second and no reports", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const b = backend();
+    const c = countingEnv();
+    const d = deferred();
+    for (let i = 0; i < 5; i++) {
+      const guard = await guardCall({ env: c.env, defer: d.defer }, b, i);
+      expect(guard.rejection).toBeNull();
+      guard.done();
+    }
+    await d.settle();
+    expect(c.calls).toEqual(["breakerState"]);
+    vi.setSystemTime(Date.now() + 1000); // exactly one second: still fresh
+    expect(await admit(c.env, b, d.defer)).toEqual({ ok: true, trial: false });
+    expect(c.count("breakerState")).toBe(1);
+    vi.setSystemTime(Date.now() + 1);
+    await admit(c.env, b, d.defer);
+    await admit(c.env, b, d.defer); // a refresh is under way: no second one
+    await d.settle();
+    expect(c.calls).toEqual(["breakerState", "breakerState"]);
+  });
+
+  it("learns of a state change within a second, in the background, and keeps the last state when the read fails", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const b = backend();
+    const c = countingEnv();
+    const d = deferred();
+    await admit(c.env, b, d.defer);
+    await fail(b, 3);
+    expect((await admit(c.env, b, d.defer)).ok).toBe(true); // from memory
+    vi.setSystemTime(Date.now() + 1001);
+    expect((await admit(c.env, b, d.defer)).ok).toBe(true); // served at once, refreshed behind
+    await d.settle();
+    expect(await admit(c.env, b, d.defer)).toMatchObject({ ok: false, state: "open" });
+
+    c.fail.add("breakerState");
+    vi.setSystemTime(Date.now() + 1001);
+    await admit(c.env, b, d.defer);
+    await d.settle();
+    const reads = c.count("breakerState");
+    expect(await admit(c.env, b, d.defer)).toMatchObject({ ok: false, state: "open" });
+    await d.settle();
+    expect(c.count("breakerState")).toBe(reads); // the failed read counts as a check
+  });
+
+  it("an entry made by a report is refreshed by the next call", async () => {
+    const b = backend();
+    const c = countingEnv();
+    const d = deferred();
+    report(c.env, d.defer, b, "neutral");
+    await fail(b, 3);
+    await admit(c.env, b, d.defer);
+    await d.settle();
+    expect(await admit(c.env, b, d.defer)).toMatchObject({ ok: false, state: "open" });
+  });
+
+  it("a new URL, transport or breaker settings start over with a fresh read", async () => {
+    const b = backend();
+    const c = countingEnv();
+    const d = deferred();
+    await admit(c.env, b, d.defer);
+    await fail(b, 3);
+    expect((await admit(c.env, b, d.defer)).ok).toBe(true);
+    for (const changed of [{ url: "https://93.184.215.14/other" }, { failureThreshold: 4 }, { cooldownSeconds: 11 }]) {
+      expect((await admit(c.env, { ...b, ...changed }, d.defer)).ok).toBe(false);
+    }
+    expect(c.count("breakerState")).toBe(4);
+  });
+
+  it("admits a first call when the Durable Object does not answer in time", async () => {
+    const b = backend();
+    const c = countingEnv();
+    c.hang.add("breakerState");
+    expect(await admit(c.env, b, () => undefined)).toEqual({ ok: true, trial: false });
+  });
+});
+
+describe("trials", () => {
+  it("after the cooldown one call on the isolate asks for the trial and the others wait for its answer", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const b = backend();
+    await fail(b, 3);
+    const c = countingEnv();
+    const d = deferred();
+    const first = await admit(c.env, b, d.defer);
+    expect(first).toMatchObject({ ok: false, state: "open" });
+    vi.setSystemTime((first as { retryAt: number }).retryAt); // exactly the end of the cooldown
+    const [one, two] = await Promise.all([admit(c.env, b, d.defer), admit(c.env, b, d.defer)]);
+    expect(one).toEqual({ ok: true, trial: true });
+    expect(two).toMatchObject({ ok: false, state: "half-open" });
+    expect(c.count("tryAcquireTrial")).toBe(1);
+
+    // The trial fails: reported at once, the breaker opens again; after the next cooldown the isolate asks again.
+    const guard = await guardCall({ env: c.env, defer: d.defer }, b, 1);
+    expect(guard.rejection).not.toBeNull();
+    report(c.env, d.defer, b, "failure", true);
+    expect(c.count("report")).toBe(1);
+    await d.settle();
+    expect((await direct(b).breakerState()).state).toBe("open");
+    vi.setSystemTime(Date.now() + 10_000);
+    expect(await admit(c.env, b, d.defer)).toEqual({ ok: true, trial: true });
+    expect(c.count("tryAcquireTrial")).toBe(2);
+  });
+
+  it("a trial granted to another isolate is waited for from memory, and asked about again after a second", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const b = backend();
+    await fail(b, 3);
+    vi.setSystemTime(Date.now() + 10_000);
+    expect(await direct(b).tryAcquireTrial(60_000)).toMatchObject({ admitted: true, trial: true });
+    const c = countingEnv();
+    const d = deferred();
+    expect(await admit(c.env, b, d.defer)).toMatchObject({ ok: false, state: "half-open" });
+    expect(c.count("tryAcquireTrial")).toBe(0);
+    vi.setSystemTime(Date.now() + 1001);
+    expect(await admit(c.env, b, d.defer)).toMatchObject({ ok: false, state: "half-open" });
+    expect(c.count("tryAcquireTrial")).toBe(1);
+  });
+
+  it("when the breaker closed meanwhile, every waiting call is admitted, none as a trial", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const b = backend();
+    await fail(b, 3);
+    const c = countingEnv();
+    const d = deferred();
+    await admit(c.env, b, d.defer); // the isolate learns: open
+    vi.setSystemTime(Date.now() + 10_000);
+    await direct(b).tryAcquireTrial(5_000);
+    await direct(b).report(breakerSettings(b), { trial: "success" }); // closed by another isolate's trial
+    c.hang.add("breakerState"); // the background refresh does not get there first
+    const answers = await Promise.all([admit(c.env, b, d.defer), admit(c.env, b, d.defer)]);
+    expect(answers).toEqual([
+      { ok: true, trial: false },
+      { ok: true, trial: false },
+    ]);
+    expect(c.count("tryAcquireTrial")).toBe(1);
+  });
+
+  it("a trial request the Durable Object does not answer is a rejection, not an error", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const b = backend();
+    await fail(b, 3);
+    const c = countingEnv();
+    const d = deferred();
+    await admit(c.env, b, d.defer);
+    vi.setSystemTime(Date.now() + 10_000);
+    c.fail.add("tryAcquireTrial");
+    c.hang.add("breakerState");
+    expect(await admit(c.env, b, d.defer)).toMatchObject({ ok: false, state: "open" });
+  });
+});
+
+describe("outcome reports", () => {
+  it("failures go in one batch after the interval; the failure that may trip the breaker is sent at once", async () => {
+    const b = backend();
+    const c = countingEnv();
+    const d = deferred();
+    await admit(c.env, b, d.defer);
+    report(c.env, d.defer, b, "failure");
+    report(c.env, d.defer, b, "failure");
+    expect(c.count("report")).toBe(0);
+    await d.settle();
+    expect(c.count("report")).toBe(1);
+    expect(await direct(b).breakerState()).toMatchObject({ state: "closed", consecutiveFailures: 2 });
+    report(c.env, d.defer, b, "failure"); // 2 known + 1 = the threshold
+    expect(c.count("report")).toBe(2);
+    await d.settle();
+    expect((await direct(b).breakerState()).state).toBe("open");
+  });
+
+  it("sends the failures again after each flush, and nothing for a scheduled flush the trip already sent", async () => {
+    const b = backend({ failureThreshold: 5 });
+    const c = countingEnv();
+    const d = deferred();
+    await admit(c.env, b, d.defer);
+    report(c.env, d.defer, b, "failure");
+    await d.settle();
+    report(c.env, d.defer, b, "failure");
+    await d.settle();
+    expect(await direct(b).breakerState()).toMatchObject({ consecutiveFailures: 2 });
+    expect(c.count("report")).toBe(2);
+    report(c.env, d.defer, b, "failure"); // scheduled
+    report(c.env, d.defer, b, "failure");
+    report(c.env, d.defer, b, "failure"); // 2 + 3 = 5: sent at once, with the other two
+    await d.settle();
+    expect(c.count("report")).toBe(3);
+    expect(await direct(b).breakerState()).toMatchObject({ state: "open", consecutiveFailures: 5 });
+  });
+
+  it("a success resets the count the Durable Object keeps; neutral outcomes and needless successes are never sent", async () => {
+    const b = backend();
+    await fail(b, 2);
+    const c = countingEnv();
+    const d = deferred();
+    await admit(c.env, b, d.defer);
+    await d.settle();
+    report(c.env, d.defer, b, "neutral");
+    expect(d.list).toHaveLength(0);
+    report(c.env, d.defer, b, "success");
+    await d.settle();
+    expect(await direct(b).breakerState()).toMatchObject({ state: "closed", consecutiveFailures: 0 });
+    report(c.env, d.defer, b, "success"); // it counts none now
+    expect(d.list).toHaveLength(0);
+    expect(c.count("report")).toBe(1);
+  });
+
+  it("a batch carries the failures after its last success", async () => {
+    const b = backend();
+    await fail(b, 1);
+    const c = countingEnv();
+    const d = deferred();
+    await admit(c.env, b, d.defer);
+    report(c.env, d.defer, b, "failure");
+    report(c.env, d.defer, b, "success");
+    report(c.env, d.defer, b, "failure");
+    await d.settle();
+    expect(c.count("report")).toBe(1);
+    expect(await direct(b).breakerState()).toMatchObject({ state: "closed", consecutiveFailures: 1 });
+  });
+
+  it("successes of calls admitted before the breaker opened are not sent", async () => {
+    const b = backend();
+    await fail(b, 3);
+    const c = countingEnv();
+    const d = deferred();
+    await admit(c.env, b, d.defer);
+    await d.settle();
+    report(c.env, d.defer, b, "success");
+    expect(d.list).toHaveLength(0);
+  });
+
+  it("a guard reports its call once, however often it is told", async () => {
+    const b = backend();
+    const c = countingEnv();
+    const d = deferred();
+    const guard = await guardCall({ env: c.env, defer: d.defer }, b, 7);
+    guard.done(FAILURE);
+    guard.done(FAILURE);
+    guard.done(FAILURE);
+    await d.settle();
+    expect(await direct(b).breakerState()).toMatchObject({ state: "closed", consecutiveFailures: 1 });
+  });
+});
+
+describe("the caller's error", () => {
+  it("names the backend, the breaker state and when calls resume", async () => {
+    const b = backend();
+    await fail(b, 3);
+    const guard = await guardCall({ env, defer: () => undefined }, b, 42);
+    const retryAt = (await direct(b).breakerState()).retryAt as number;
+    expect(guard.rejection).toMatchObject({
+      id: 42,
+      error: {
+        code: -32010,
+        data: { backend: b.name, reason: "unavailable", breaker: "open", retryAt: new Date(retryAt).toISOString() },
+      },
+    });
+    expect(unavailableResponse(1, "b", { ok: false, state: "half-open", retryAt: null })).toMatchObject({
+      error: {
+        data: {
+          backend: "b",
+          reason: "unavailable",
+          breaker: "half-open",
+          retryAt: null,
+        },
+      },
+    });
+  });
+});
