@@ -1,15 +1,14 @@
 /**
  * What `npm run test:mutation` mutates, grouped into the modules its report
- * scores, and why each surviving mutant that no test can or should kill
- * survives.
+ * scores.
  *
  * Paths live only here, one list per module: when files move, update the
  * list (the run stops with "not found" for a path that no longer exists,
- * never silently skipping it). Explanations name no path or line: they match
- * a survivor of their module by mutator, the original code (a snippet of it,
- * whitespace-normalised) and the replacement, so they survive moves and
- * unrelated edits; one that matches nothing is reported as stale.
+ * never silently skipping it). The explanations (scripts/mutation-survivors.ts)
+ * name no path or line, so they survive moves and unrelated edits.
  */
+
+import { explained } from "./mutation-survivors.ts";
 
 /** A survivor that is accepted, and why (equivalent, or not observable by any test). */
 export interface Explanation {
@@ -19,6 +18,8 @@ export interface Explanation {
   original: string;
   /** The mutant's replacement code, exactly (whitespace-normalised). */
   replacement: string;
+  /** Code within two lines of the mutant, for mutants whose own code is too short to tell apart (e.g. `false`). */
+  near?: string;
   /** Why no test kills it. */
   why: string;
 }
@@ -39,42 +40,42 @@ export const MODULES: MutationModule[] = [
   {
     name: "auth and principal checks",
     files: ["src/auth/principal.ts", "src/auth/authenticate.ts", "src/auth/require-admin.ts", "src/auth/secrets.ts"],
-    explained: [],
+    explained: explained("auth and principal checks"),
   },
   {
     name: "session sealing and liveness",
     files: ["src/auth/seal.ts", "src/mcp/sessions.ts"],
-    explained: [],
+    explained: explained("session sealing and liveness"),
   },
   {
     name: "circuit breaker",
     files: ["src/backends/breaker.ts", "src/backends/breaker-client.ts"],
-    explained: [],
+    explained: explained("circuit breaker"),
   },
   {
     name: "plugin conditions",
     files: ["src/plugins/conditions.ts"],
-    explained: [],
+    explained: explained("plugin conditions"),
   },
   {
     name: "plugin bands and executor",
     files: ["src/plugins/bands.ts", "src/plugins/executor.ts"],
-    explained: [],
+    explained: explained("plugin bands and executor"),
   },
   {
     name: "names mapping",
     files: ["src/mcp/names.ts"],
-    explained: [],
+    explained: explained("names mapping"),
   },
   {
     name: "config cache",
     files: ["src/config/cache.ts"],
-    explained: [],
+    explained: explained("config cache"),
   },
   {
     name: "URL safety",
     files: ["src/config/url-safety.ts"],
-    explained: [],
+    explained: explained("URL safety"),
     pending:
       "being rewritten by the input-hardening work; its mutants are run and its survivors killed or explained once that lands (the last run before it: 66.6%, 83 survivors, mostly IPv6 and DNS-answer branches)",
   },

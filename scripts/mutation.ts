@@ -16,9 +16,11 @@
  * score per module and every survivor with its explanation. Exits 1 when a
  * module scores under MIN_SCORE or a survivor is unexplained.
  *
- * Options: `--force` reruns every mutant; `--module <name>` (repeatable, a
- * prefix of a module name) runs only those modules and writes its report to
- * reports/mutation/ instead; `--concurrency <n>` (default 2).
+ * Options: `--force` reruns every mutant; `--report-only` rescores the last
+ * result (after editing explanations) without running anything; `--module
+ * <name>` (repeatable, a prefix of a module name) runs only those modules and
+ * writes its report to reports/mutation/ instead; `--concurrency <n>`
+ * (default 2).
  *
  * Limits: the e2e suite (test/e2e) cannot take part: it runs the built
  * bundle in its own workerd, out of reach of Stryker's in-process mutant
@@ -32,7 +34,15 @@ import { Stryker } from "@stryker-mutator/core";
 import { type Explanation, MIN_SCORE, MODULES, type MutationModule } from "./mutation-modules.ts";
 
 type StrykerOptions = ConstructorParameters<typeof Stryker>[0];
-type MutantResult = Awaited<ReturnType<Stryker["runMutationTest"]>>[number];
+
+/** What the report needs of a mutant: Stryker's results and its JSON report both have it. */
+interface MutantResult {
+  fileName: string;
+  mutatorName: string;
+  replacement: string;
+  status: string;
+  location: { start: { line: number; column: number }; end: { line: number; column: number } };
+}
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const RESULTS = path.join(ROOT, "test/results");
@@ -40,18 +50,20 @@ const INCREMENTAL_FILE = "test/results/stryker-incremental.json";
 
 interface Args {
   force: boolean;
+  reportOnly: boolean;
   modules: string[];
   concurrency: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { force: false, modules: [], concurrency: 2 };
+  const args: Args = { force: false, reportOnly: false, modules: [], concurrency: 2 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--force") args.force = true;
+    else if (arg === "--report-only") args.reportOnly = true;
     else if (arg === "--module") args.modules.push(String(argv[++i] ?? ""));
     else if (arg === "--concurrency") args.concurrency = Math.max(1, Number(argv[++i]) || 1);
-    else throw new Error(`Unknown option ${arg} (options: --force, --module <name>, --concurrency <n>)`);
+    else throw new Error(`Unknown option ${arg} (options: --force, --report-only, --module <name>, --concurrency <n>)`);
   }
   return args;
 }
@@ -97,14 +109,27 @@ function strykerOptions(files: string[], args: Args, scratch: boolean): StrykerO
 
 const normalise = (code: string) => code.replace(/\s+/g, " ").trim();
 
-/** The source text a mutant replaced (Stryker locations are 1-based lines and columns). */
-function originalText(mutant: MutantResult, sources: Map<string, string[]>): string {
+function sourceLines(mutant: MutantResult, sources: Map<string, string[]>): string[] {
   const file = relative(mutant.fileName);
   let lines = sources.get(file);
   if (!lines) {
     lines = readFileSync(path.join(ROOT, file), "utf8").split("\n");
     sources.set(file, lines);
   }
+  return lines;
+}
+
+/** The lines around a mutant (two either side), for `Explanation.near`. */
+function window(mutant: MutantResult, sources: Map<string, string[]>): string {
+  const { start, end } = mutant.location;
+  return sourceLines(mutant, sources)
+    .slice(Math.max(0, start.line - 3), end.line + 2)
+    .join("\n");
+}
+
+/** The source text a mutant replaced (Stryker locations are 1-based lines and columns). */
+function originalText(mutant: MutantResult, sources: Map<string, string[]>): string {
+  const lines = sourceLines(mutant, sources);
   const { start, end } = mutant.location;
   const picked = lines.slice(start.line - 1, end.line);
   if (picked.length === 1) return (picked[0] ?? "").slice(start.column - 1, end.column - 1);
@@ -146,14 +171,19 @@ interface ModuleScore {
 const DETECTED = new Set(["Killed", "Timeout"]);
 const UNDETECTED = new Set(["Survived", "NoCoverage"]);
 
-function explain(module: MutationModule, mutator: string, original: string, replacement: string): Explanation | null {
-  const code = normalise(original);
+function explain(
+  module: MutationModule,
+  mutant: { mutator: string; original: string; replacement: string; around: string },
+): Explanation | null {
+  const code = normalise(mutant.original);
+  const around = normalise(mutant.around);
   return (
     module.explained.find(
       (e) =>
-        e.mutator === mutator &&
-        normalise(e.replacement) === normalise(replacement) &&
-        code.includes(normalise(e.original)),
+        e.mutator === mutant.mutator &&
+        normalise(e.replacement) === normalise(mutant.replacement) &&
+        code.includes(normalise(e.original)) &&
+        (e.near === undefined || around.includes(normalise(e.near))),
     ) ?? null
   );
 }
@@ -182,7 +212,12 @@ function score(modules: MutationModule[], results: MutantResult[]) {
     });
     for (const r of mine.filter((m) => UNDETECTED.has(m.status))) {
       const original = originalText(r, sources);
-      const explanation = explain(module, r.mutatorName, original, r.replacement);
+      const explanation = explain(module, {
+        mutator: r.mutatorName,
+        original,
+        replacement: r.replacement,
+        around: window(r, sources),
+      });
       if (explanation) used.add(explanation);
       survivors.push({
         module: module.name,
@@ -207,7 +242,7 @@ function code(text: string, max = 90): string {
   return `\`${cut.replaceAll("`", "'").replaceAll("|", "\\|")}\``;
 }
 
-function markdown(report: ReturnType<typeof score> & { minutes: number; incremental: boolean; generatedAt: string }) {
+function markdown(report: ReturnType<typeof score> & RunInfo) {
   const lines = [
     "# Mutation testing report",
     "",
@@ -277,6 +312,11 @@ async function main(): Promise<void> {
   const scratch = args.modules.length > 0;
   const started = Date.now();
   process.chdir(ROOT);
+  if (args.reportOnly) {
+    // Explanations changed, mutants did not: rescore the last result without running anything.
+    writeReports(modules, lastResults(), lastRunInfo(), false);
+    return;
+  }
   const results = await new Stryker(
     strykerOptions(
       modules.flatMap((m) => m.files),
@@ -285,12 +325,32 @@ async function main(): Promise<void> {
     ),
   ).runMutationTest();
   const minutes = Math.round((Date.now() - started) / 6000) / 10;
-  const report = {
-    generatedAt: new Date().toISOString(),
-    minutes,
-    incremental: !scratch && !args.force && existsSync(path.join(ROOT, INCREMENTAL_FILE)),
-    ...score(modules, results),
+  const incremental = !scratch && !args.force && existsSync(path.join(ROOT, INCREMENTAL_FILE));
+  writeReports(modules, results, { generatedAt: new Date().toISOString(), minutes, incremental }, scratch);
+}
+
+interface RunInfo {
+  generatedAt: string;
+  minutes: number;
+  incremental: boolean;
+}
+
+/** The last complete result (Stryker's own report, which incremental runs start from). */
+function lastResults(): MutantResult[] {
+  const report = JSON.parse(readFileSync(path.join(ROOT, INCREMENTAL_FILE), "utf8")) as {
+    files: Record<string, { mutants: Array<Omit<MutantResult, "fileName">> }>;
   };
+  return Object.entries(report.files).flatMap(([fileName, file]) => file.mutants.map((m) => ({ ...m, fileName })));
+}
+
+/** When and how the checked-in report's run happened (kept by `--report-only`). */
+function lastRunInfo(): RunInfo {
+  const json = JSON.parse(readFileSync(path.join(RESULTS, "mutation.json"), "utf8")) as RunInfo;
+  return { generatedAt: json.generatedAt, minutes: json.minutes, incremental: json.incremental };
+}
+
+function writeReports(modules: MutationModule[], results: MutantResult[], run: RunInfo, scratch: boolean): void {
+  const report = { ...run, ...score(modules, results) };
   const outDir = scratch ? path.join(ROOT, "reports/mutation") : RESULTS;
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, "mutation.md"), markdown(report));
@@ -299,10 +359,11 @@ async function main(): Promise<void> {
   const low = report.scores.filter((s) => s.score < MIN_SCORE);
   const unexplained = report.survivors.filter((s) => s.explanation === null);
   for (const s of report.scores) console.log(`${s.score.toFixed(1).padStart(5)}%  ${s.name} (${s.mutants} mutants)`);
-  console.log(`Report: ${path.relative(ROOT, path.join(outDir, "mutation.md"))} (${minutes} min)`);
+  console.log(`Report: ${path.relative(ROOT, path.join(outDir, "mutation.md"))} (run took ${run.minutes} min)`);
   if (low.length) console.error(`Under ${MIN_SCORE}%: ${low.map((s) => s.name).join(", ")}`);
-  if (unexplained.length)
+  if (unexplained.length) {
     console.error(`${unexplained.length} survivor(s) neither killed nor explained (see the report)`);
+  }
   if (low.length || unexplained.length) process.exitCode = 1;
 }
 

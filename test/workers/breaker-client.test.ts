@@ -165,7 +165,12 @@ describe("admission from memory", () => {
     const b = backend();
     const c = countingEnv();
     c.hang.add("breakerState");
-    expect(await admit(c.env, b, () => undefined)).toEqual({ ok: true, trial: false });
+    const d = deferred();
+    expect(await admit(c.env, b, d.defer)).toEqual({ ok: true, trial: false });
+    // The read goes on in waitUntil, and the next call does not start another one.
+    expect(d.list).toHaveLength(1);
+    expect(await admit(c.env, b, d.defer)).toEqual({ ok: true, trial: false });
+    expect(c.count("breakerState")).toBe(1);
   });
 });
 
@@ -205,10 +210,22 @@ describe("trials", () => {
     const c = countingEnv();
     const d = deferred();
     expect(await admit(c.env, b, d.defer)).toMatchObject({ ok: false, state: "half-open" });
+    vi.setSystemTime(Date.now() + 1000); // learned exactly a second ago: still waited for
+    expect(await admit(c.env, b, d.defer)).toMatchObject({ ok: false, state: "half-open" });
     expect(c.count("tryAcquireTrial")).toBe(0);
-    vi.setSystemTime(Date.now() + 1001);
+    vi.setSystemTime(Date.now() + 1);
     expect(await admit(c.env, b, d.defer)).toMatchObject({ ok: false, state: "half-open" });
     expect(c.count("tryAcquireTrial")).toBe(1);
+  });
+
+  it("a first read after the cooldown asks for the trial at once", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const b = backend();
+    await fail(b, 3);
+    vi.setSystemTime(Date.now() + 10_000);
+    const c = countingEnv();
+    expect(await admit(c.env, b, () => undefined)).toEqual({ ok: true, trial: true });
+    expect(c.calls).toEqual(["breakerState", "tryAcquireTrial"]);
   });
 
   it("when the breaker closed meanwhile, every waiting call is admitted, none as a trial", async () => {
@@ -310,6 +327,53 @@ describe("outcome reports", () => {
     await d.settle();
     expect(c.count("report")).toBe(1);
     expect(await direct(b).breakerState()).toMatchObject({ state: "closed", consecutiveFailures: 1 });
+  });
+
+  it("failures while the breaker is open are counted, not sent at once", async () => {
+    const b = backend();
+    await fail(b, 3);
+    const c = countingEnv();
+    const d = deferred();
+    await admit(c.env, b, d.defer);
+    report(c.env, d.defer, b, "failure");
+    expect(c.count("report")).toBe(0);
+    await d.settle();
+    expect(await direct(b).breakerState()).toMatchObject({ state: "open", consecutiveFailures: 4 });
+  });
+
+  it("a success is never sent at once, even when the known count reaches a lowered threshold", async () => {
+    const b = backend();
+    await fail(b, 2);
+    const lowered = { ...b, failureThreshold: 2 };
+    const c = countingEnv();
+    const d = deferred();
+    await admit(c.env, lowered, d.defer);
+    await d.settle();
+    report(c.env, d.defer, lowered, "success");
+    expect(c.count("report")).toBe(0);
+    await d.settle();
+    expect(await direct(b).breakerState()).toMatchObject({ state: "closed", consecutiveFailures: 0 });
+  });
+
+  it("sends a batch at most once per flush interval", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    const b = backend({ failureThreshold: 10 });
+    const c = countingEnv();
+    const d = deferred();
+    await admit(c.env, b, d.defer);
+    report(c.env, d.defer, b, "failure");
+    report(c.env, d.defer, b, "failure"); // the first batch after a quiet time goes on the next tick, with both
+    expect(c.count("report")).toBe(0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(c.count("report")).toBe(1);
+    await vi.advanceTimersByTimeAsync(100);
+    report(c.env, d.defer, b, "failure"); // 100 ms after the flush: sent 150 ms later
+    await vi.advanceTimersByTimeAsync(149);
+    expect(c.count("report")).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(c.count("report")).toBe(2);
+    await d.settle();
+    expect(await direct(b).breakerState()).toMatchObject({ consecutiveFailures: 3 });
   });
 
   it("successes of calls admitted before the breaker opened are not sent", async () => {

@@ -185,6 +185,7 @@ describe("hooks", () => {
     for (const [modified, ok] of [
       ["mem://b", true],
       ["", false],
+      [["mem://b"], false],
       [{ uri: "mem://b" }, false],
     ] as const) {
       const kinds = testKinds({ rewrite: { modifies: true, run: () => ({ modified }) } });

@@ -155,13 +155,23 @@ describe("upstream sessions", () => {
     expect((err as BackendFailure).message).toContain(config.name);
   });
 
-  it("a session ended elsewhere is 404 for its next upstream, its stream and its liveness", async () => {
-    const { config } = backend();
+  it("an end seen by an upstream request applies at once: liveness is asked again", async () => {
+    const one = backend();
+    const two = backend();
+    const { claims, session } = await started();
+    await session.upstream(one.config);
+    await session.assertLive(); // fresh for a second
+    await env.SESSION.get(env.SESSION.idFromName(claims.sid)).end();
+    await expect(session.upstream(two.config)).rejects.toMatchObject({ status: 404, message: "Session not found" });
+    await expect(session.assertLive()).rejects.toMatchObject({ status: 404, message: "Session not found" });
+  });
+
+  it("an end seen by the stream applies at once: liveness is asked again", async () => {
     const { claims, session } = await started();
     await session.assertLive();
     await env.SESSION.get(env.SESSION.idFromName(claims.sid)).end();
-    await expect(session.upstream(config)).rejects.toMatchObject({ status: 404, message: "Session not found" });
     expect(await session.openedUpstreams()).toBeNull();
+    await expect(session.assertLive()).rejects.toMatchObject({ status: 404, message: "Session not found" });
   });
 
   it("lists opened upstreams, forgets one so the next call opens another, and closes them at the end", async () => {
