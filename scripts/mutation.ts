@@ -231,7 +231,8 @@ function score(modules: MutationModule[], results: MutantResult[]) {
       });
     }
   }
-  survivors.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+  const order = (s: Survivor) => modules.findIndex((m) => m.name === s.module);
+  survivors.sort((a, b) => order(a) - order(b) || a.file.localeCompare(b.file) || a.line - b.line);
   const stale = modules.flatMap((m) => m.explained.filter((e) => !used.has(e)).map((e) => ({ module: m.name, ...e })));
   return { scores, survivors, stale };
 }
