@@ -24,10 +24,19 @@ import {
 } from "../config/store/plugins";
 import type { AppEnv } from "../env";
 import { type FieldIssue, HttpError } from "../errors";
-import { ConditionsSchema } from "../plugins/conditions";
 import { BUILTIN_KINDS } from "../plugins/kinds";
 import { ConfigIssues, HOOKS, type HookName, type PluginKind } from "../plugins/types";
+import { markDeprecated } from "./naming";
 import { apiRouter, commonErrors, conflict, fieldIssues, jsonBody, jsonResponse, noContent, notFound } from "./openapi";
+import {
+  ConditionInput,
+  conditionsToInternal,
+  conditionsToPublic,
+  configToInternal,
+  configToPublic,
+  publicConfigSchema,
+  publicIssue,
+} from "./plugin-naming";
 
 const Hook = z.enum(HOOKS);
 const Mode = z.enum(["enforce", "permissive", "disabled"]);
@@ -53,13 +62,16 @@ const pluginFields = {
     .refine((a) => new Set(a).size === a.length, "must not repeat hooks")
     .optional()
     .openapi({ description: "Default: the kind's default hooks" }),
-  conditions: ConditionsSchema.nullable()
+  conditions: z
+    .array(ConditionInput)
+    .max(20)
+    .nullable()
     .optional()
     .openapi({ description: "OR across objects, AND within one; omitted or null = always" }),
-  config: z
-    .record(z.string(), z.unknown())
-    .optional()
-    .openapi({ description: "The kind's settings plus timeout_ms and on_error; validated against the kind's schema" }),
+  config: z.record(z.string(), z.unknown()).optional().openapi({
+    description:
+      "The kind's settings plus timeoutMs and onError, in camelCase (snake_case spellings are deprecated); validated against the kind's schema",
+  }),
 };
 
 const PluginName = Slug.refine((n) => n !== "kinds", "is reserved");
@@ -104,8 +116,8 @@ function view(row: PluginRow): PluginView {
     mode: row.mode,
     priority: row.priority,
     hooks: row.hooks as HookName[],
-    conditions: row.conditions as PluginView["conditions"],
-    config: kind ? kind.view(row.config) : row.config,
+    conditions: conditionsToPublic(row.conditions) as PluginView["conditions"],
+    config: configToPublic(kind, kind ? kind.view(row.config) : row.config),
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -147,21 +159,21 @@ async function validated(
   if (kind.requiredTogether.some((h) => !hooks.includes(h))) {
     issues.push({ path: "hooks", message: `kind '${kind.kind}' needs all of ${kind.requiredTogether.join(", ")}` });
   }
+  const configIssue = (i: FieldIssue) => publicIssue(kind, { path: `config.${i.path}`, message: i.message });
   const parsed = kind.parse(draft.config);
   if (!parsed.success) {
     for (const issue of fieldIssues(parsed.error)) {
-      issues.push({ path: issue.path === "(body)" ? "config" : `config.${issue.path}`, message: issue.message });
+      issues.push(issue.path === "(body)" ? { path: "config", message: issue.message } : configIssue(issue));
     }
   }
   if (issues.length > 0 || !parsed.success) throw invalid(issues);
   const checks = await kind.check(parsed.data, c.env);
-  if (checks.length > 0) throw invalid(checks.map((i) => ({ path: `config.${i.path}`, message: i.message })));
+  if (checks.length > 0) throw invalid(checks.map(configIssue));
   let config: Record<string, unknown>;
   try {
     config = await kind.seal(parsed.data, previousConfig, c.env);
   } catch (err) {
-    if (err instanceof ConfigIssues)
-      throw invalid(err.issues.map((i) => ({ path: `config.${i.path}`, message: i.message })));
+    if (err instanceof ConfigIssues) throw invalid(err.issues.map(configIssue));
     throw err;
   }
   return {
@@ -172,6 +184,21 @@ async function validated(
     conditions: draft.conditions,
     config,
   };
+}
+
+/** The caller's config and conditions in the stored spelling (400 for a field given in both spellings). */
+function internalParts(
+  c: Context<AppEnv>,
+  kindName: string,
+  config: Record<string, unknown> | undefined,
+  conditions: readonly Record<string, unknown>[] | null | undefined,
+) {
+  const kind = BUILTIN_KINDS.get(kindName);
+  const renamed = config && kind ? configToInternal(kind, config) : { value: config, deprecated: [], issues: [] };
+  if (renamed.issues.length > 0) throw invalid(renamed.issues);
+  const renamedConditions = conditionsToInternal(conditions);
+  markDeprecated(c, [...renamed.deprecated, ...renamedConditions.deprecated]);
+  return { config: renamed.value, conditions: renamedConditions.value };
 }
 
 const tags = ["plugins"];
@@ -193,7 +220,7 @@ export const pluginRoutes = apiRouter()
           description: k.description,
           hooks: [...k.hooks],
           defaultHooks: [...k.defaultHooks],
-          configSchema: z.toJSONSchema(k.schema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>,
+          configSchema: publicConfigSchema(k),
         })),
         200,
       ),
@@ -209,6 +236,7 @@ export const pluginRoutes = apiRouter()
     }),
     async (c) => {
       const input = c.req.valid("json");
+      const parts = internalParts(c, input.kind, input.config, input.conditions);
       const fields = await validated(
         c,
         {
@@ -216,8 +244,8 @@ export const pluginRoutes = apiRouter()
           mode: input.mode ?? "enforce",
           priority: input.priority ?? 100,
           hooks: input.hooks,
-          conditions: input.conditions ?? null,
-          config: input.config ?? {},
+          conditions: parts.conditions ?? null,
+          config: parts.config ?? {},
         },
         null,
       );
@@ -259,6 +287,7 @@ export const pluginRoutes = apiRouter()
       const db = database(c.env.DB);
       const current = await getPluginRow(db, c.req.valid("param").name);
       const patch = c.req.valid("json");
+      const parts = internalParts(c, patch.kind ?? current.kind, patch.config, patch.conditions);
       const fields = await validated(
         c,
         {
@@ -269,8 +298,8 @@ export const pluginRoutes = apiRouter()
           hooks:
             patch.hooks ??
             (patch.kind !== undefined && patch.kind !== current.kind ? undefined : (current.hooks as HookName[])),
-          conditions: patch.conditions === undefined ? current.conditions : patch.conditions,
-          config: patch.config ?? current.config,
+          conditions: parts.conditions === undefined ? current.conditions : parts.conditions,
+          config: parts.config ?? current.config,
         },
         current.config,
       );
