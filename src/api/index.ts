@@ -12,6 +12,7 @@ import { apiRouter } from "./openapi";
 import { pluginRoutes } from "./plugins";
 import { serverRoutes } from "./servers";
 import { spanRoutes } from "./spans";
+import { statsRoutes } from "./stats";
 import { tokenRoutes } from "./tokens";
 
 /** Builds the `/api` sub-application. */
@@ -44,6 +45,7 @@ export function adminApi() {
   api.route("/servers", serverRoutes);
   api.route("/tokens", tokenRoutes);
   api.route("/spans", spanRoutes);
+  api.route("/stats", statsRoutes);
   api.route("/plugins", pluginRoutes);
   api.route("/keys", keyRoutes);
   return api;
