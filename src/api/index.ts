@@ -7,6 +7,7 @@ import { LIMITS } from "../config/limits";
 import { HttpError } from "../errors";
 import { requireJson } from "../middleware/require-json";
 import { backendRoutes } from "./backends";
+import { configRoutes } from "./config";
 import { keyRoutes } from "./keys";
 import { apiRouter } from "./openapi";
 import { pluginRoutes } from "./plugins";
@@ -48,5 +49,6 @@ export function adminApi() {
   api.route("/stats", statsRoutes);
   api.route("/plugins", pluginRoutes);
   api.route("/keys", keyRoutes);
+  api.route("/config", configRoutes);
   return api;
 }

@@ -108,7 +108,8 @@ export const PluginKindInfo = z
 
 type PluginView = z.infer<typeof Plugin>;
 
-function view(row: PluginRow): PluginView {
+/** A stored plugin as the API shows it (camelCase, secrets redacted). */
+export function pluginView(row: PluginRow): PluginView {
   const kind = BUILTIN_KINDS.get(row.kind);
   return {
     name: row.name,
@@ -125,7 +126,8 @@ function view(row: PluginRow): PluginView {
 
 const invalid = (issues: FieldIssue[]) => new HttpError(400, "validation_failed", "Invalid request", issues);
 
-interface Draft {
+/** A whole plugin before validation, in the stored spelling. */
+export interface Draft {
   kind: string;
   mode: PluginRow["mode"];
   priority: number;
@@ -135,7 +137,7 @@ interface Draft {
 }
 
 /** Validates a whole plugin against its kind and returns the fields to store (config sealed). */
-async function validated(
+export async function validated(
   c: Context<AppEnv>,
   draft: Draft,
   previousConfig: Record<string, unknown> | null,
@@ -187,7 +189,7 @@ async function validated(
 }
 
 /** The caller's config and conditions in the stored spelling (400 for a field given in both spellings). */
-function internalParts(
+export function internalParts(
   c: Context<AppEnv>,
   kindName: string,
   config: Record<string, unknown> | undefined,
@@ -249,7 +251,7 @@ export const pluginRoutes = apiRouter()
         },
         null,
       );
-      return c.json(view(await insertPlugin(database(c.env.DB), { name: input.name, ...fields })), 201);
+      return c.json(pluginView(await insertPlugin(database(c.env.DB), { name: input.name, ...fields })), 201);
     },
   )
   .openapi(
@@ -260,7 +262,7 @@ export const pluginRoutes = apiRouter()
       summary: "List plugins in execution order (priority, then name)",
       responses: { 200: jsonResponse(z.array(Plugin), "All plugins"), ...commonErrors },
     }),
-    async (c) => c.json((await listPluginRows(database(c.env.DB))).map(view), 200),
+    async (c) => c.json((await listPluginRows(database(c.env.DB))).map(pluginView), 200),
   )
   .openapi(
     createRoute({
@@ -271,7 +273,7 @@ export const pluginRoutes = apiRouter()
       request: { params: NameParam },
       responses: { 200: jsonResponse(Plugin, "The plugin"), ...commonErrors, ...notFound },
     }),
-    async (c) => c.json(view(await getPluginRow(database(c.env.DB), c.req.valid("param").name)), 200),
+    async (c) => c.json(pluginView(await getPluginRow(database(c.env.DB), c.req.valid("param").name)), 200),
   )
   .openapi(
     createRoute({
@@ -303,7 +305,7 @@ export const pluginRoutes = apiRouter()
         },
         current.config,
       );
-      return c.json(view(await replacePlugin(db, current, fields)), 200);
+      return c.json(pluginView(await replacePlugin(db, current, fields)), 200);
     },
   )
   .openapi(

@@ -67,7 +67,7 @@ describe("quantile estimation", () => {
       sumMs: 0,
       ...Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`b${i}`, i === 3 ? count : 0])),
     });
-    const rows = [row("echo", "a", 10, 1), row("add", "a", 11, 2), row("echo", "b", 10, 5)] as Parameters<
+    const rows = [row("echo", "a", 10, 1), row("add", "a", 11, 2), row("echo", "b", 10, 5)] as unknown as Parameters<
       typeof toSeries
     >[0];
     expect(toSeries(rows, "backend").map((s) => [s.backend, s.calls, s.points.length])).toEqual([
