@@ -241,7 +241,7 @@ describe("POST /api/config/import", () => {
 
   it("restores a deleted token with its hash: the same secret works again", async () => {
     const doc = await exportDoc();
-    const id = (doc.tokens.find((t) => t.name === TOKEN) as { id: string }).id;
+    const id = String(doc.tokens.find((t) => t.name === TOKEN)?.id);
     expect((await api("DELETE", `/api/tokens/${id}`)).status).toBe(204);
     expect((await api("GET", "/api/backends", { token: tokenSecret })).status).toBe(401);
     expect(((await importDoc(doc)).body as ImportAnswer).changes.tokens.created).toEqual([TOKEN]);
