@@ -34,7 +34,6 @@ export function createApp() {
   app.route("/api", adminApi());
 
   // The admin console (README, "Admin console"): pages and assets; it works through /api only.
-  app.use("/admin", loadConfig());
   app.use("/admin/*", loadConfig());
   app.route("/admin", consoleRoutes());
   app.get("/admin/", (c) => c.redirect("/admin", 301));

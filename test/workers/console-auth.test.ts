@@ -63,6 +63,8 @@ describe("console sign-in", () => {
   });
 
   it("sends pages to the sign-in page without a valid session, and clears a forged cookie", async () => {
+    const slash = await raw("/admin/");
+    expect([slash.status, slash.headers.get("location")]).toEqual([301, "/admin"]);
     const none = await raw("/admin/tokens");
     expect(none.status).toBe(303);
     expect(none.headers.get("location")).toBe("/admin/login");
