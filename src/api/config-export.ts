@@ -22,11 +22,10 @@ function pluginConfig(name: string, config: Record<string, unknown>): Record<str
   return { ...config, headers: { ...headers, ...headerRefs("plugin", name, names) } };
 }
 
-/** The document for a set of stored rows (pure). */
-export function exportDocument(rows: AllRows, now = new Date()): Doc {
+/** The document for a set of stored rows (pure; no timestamp, so the same configuration gives the same text). */
+export function exportDocument(rows: AllRows): Doc {
   return {
     schemaVersion: CONFIG_SCHEMA_VERSION,
-    exportedAt: now.toISOString(),
     backends: rows.backends.map((b) => ({
       name: b.name,
       url: b.url,

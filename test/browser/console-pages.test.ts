@@ -89,6 +89,8 @@ describe("admin console pages", () => {
     expect(await steadyCard.locator("svg.chart").count()).toBe(2);
     expect(await steadyCard.locator(".totals").textContent()).toMatch(/\d+ calls/);
     expect(await steadyCard.getByRole("img", { name: /Latency per minute/ }).count()).toBe(1);
+    await page.getByLabel("Period").selectOption("15");
+    await page.waitForLoadState("networkidle");
     await screenshot(page, "dashboard");
     await page.getByLabel("Group").selectOption("tool");
     await page.getByRole("region", { name: "echo (steady)" }).waitFor();

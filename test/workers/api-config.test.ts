@@ -8,7 +8,6 @@ import { api, errorOf, uniqueName } from "./helpers";
 
 interface Doc {
   schemaVersion: number;
-  exportedAt?: string;
   backends: Array<Record<string, unknown> & { name: string }>;
   servers: Array<Record<string, unknown> & { name: string }>;
   plugins: Array<Record<string, unknown> & { name: string; config: Record<string, unknown> }>;
@@ -69,6 +68,7 @@ describe("GET /api/config/export", () => {
     for (const secret of ["backend-secret-1", "webhook-secret-1", tokenSecret]) expect(res.text).not.toContain(secret);
     const doc = res.body as Doc;
     expect(doc.schemaVersion).toBe(1);
+    expect(Object.keys(doc).sort()).toEqual(["backends", "plugins", "schemaVersion", "servers", "tokens"]);
     expect(doc.backends.find((b) => b.name === B)).toEqual({
       name: B,
       url: "https://93.184.215.14/mcp",
@@ -252,11 +252,11 @@ describe("POST /api/config/import", () => {
     const doc = await exportDoc();
     doc.backends.push({ name: uniqueName("cfg-f"), url: "https://93.184.215.14/f" });
     (doc.servers.find((s) => s.name === S) as Record<string, unknown>).prefix = false;
-    const before = JSON.stringify(await exportDoc().then(({ exportedAt: _, ...rest }) => rest));
+    const before = JSON.stringify(await exportDoc());
     const fault: Fault = { mode: "fail", writesOnly: true, hits: 0 };
     const res = await fetchWith({ DB: faultyD1(env.DB, fault) }, "POST", "/api/config/import", { body: doc });
     expect(res.status).toBe(503);
     expect(fault.hits).toBeGreaterThan(0);
-    expect(JSON.stringify(await exportDoc().then(({ exportedAt: _, ...rest }) => rest))).toBe(before);
+    expect(JSON.stringify(await exportDoc())).toBe(before);
   });
 });
