@@ -96,13 +96,9 @@ export const ConfigDocument = z
           `is ${String(issue.input)}, newer than this gateway reads (up to ${CONFIG_SCHEMA_VERSION}): upgrade the gateway first`,
       })
       .openapi({ description: `Schema version (this gateway writes ${CONFIG_SCHEMA_VERSION})` }),
-    exportedAt: z
-      .string()
-      .max(64)
-      .optional()
-      .openapi({
-        description: "Free text for provenance; ignored on import (the export writes none, to stay diffable)",
-      }),
+    exportedAt: z.string().max(64).optional().openapi({
+      description: "Free text for provenance; ignored on import (the export writes none, to stay diffable)",
+    }),
     backends: section(DocBackend, LIMITS.backends),
     servers: section(DocServer, LIMITS.servers),
     plugins: section(PluginCreate, LIMITS.plugins),
