@@ -22,8 +22,6 @@ export interface Bindings {
   /** Comma-separated host names the MCP endpoints answer for (DNS-rebinding protection); empty = any. */
   ALLOWED_HOSTS?: string;
   SPANS: Queue<unknown>;
-  /** The admin console's static files (Workers static assets, `src/console/assets/`). */
-  ASSETS?: Fetcher;
   /** Admin secret; compared in constant time. */
   ADMIN_TOKEN?: string;
   /** Current key for secrets at rest and session ids; falls back to ADMIN_TOKEN (see `auth/keys.ts`). */

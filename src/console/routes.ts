@@ -1,14 +1,10 @@
 /**
  * The admin console at `/admin` (README, "Admin console"): sign-in and
- * sign-out, the page shell, and the static client (`src/console/assets/`,
- * Workers static assets behind the `ASSETS` binding). Everything the console
- * shows or changes goes through the admin REST API with the session cookie
+ * sign-out, the page shell, and the browser client (`src/console/assets/`,
+ * embedded at build time by `npm run build:console`; scripts/embed-console.ts
+ * says why not Workers static assets). Everything the console shows or
+ * changes goes through the admin REST API with the session cookie
  * (`auth/require-admin.ts`), so it never has powers the API lacks.
- *
- * `wrangler.toml` sets `run_worker_first`: every request, assets included,
- * reaches the Worker first, which serves assets under `/admin/assets/` with
- * the console's security headers and leaves every other path (the MCP
- * endpoints above all) untouched by the asset router.
  */
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -26,10 +22,8 @@ import { keyRing } from "../auth/keys";
 import { canAdmin } from "../auth/principal";
 import type { AppEnv } from "../env";
 import { HttpError } from "../errors";
+import { CONSOLE_ASSETS } from "./assets.generated";
 import { loginPage, PAGES, secureHeaders, shellPage } from "./pages";
-
-/** Asset names the client has: lower-case paths ending in a known type, never `..`. */
-const ASSET_PATH = /^[a-z0-9-]+(?:\/[a-z0-9-]+)*\.(?:js|css|svg)$/;
 
 const cookieOptions = {
   httpOnly: true,
@@ -51,16 +45,15 @@ async function sessionOf(c: Context<AppEnv>) {
 export function consoleRoutes() {
   const admin = new Hono<AppEnv>();
 
-  admin.get("/assets/:path{.+}", async (c) => {
-    const path = c.req.param("path");
-    if (!ASSET_PATH.test(path) || !c.env.ASSETS) throw new HttpError(404, "not_found", "No such asset");
-    const res = await c.env.ASSETS.fetch(new URL(`/${path}`, c.req.url));
-    if (res.status !== 200) throw new HttpError(404, "not_found", "No such asset");
+  admin.get("/assets/:path{.+}", (c) => {
+    // A lookup in a fixed map: no path is ever joined onto anything, so `..` cannot escape.
+    const asset = CONSOLE_ASSETS.get(c.req.param("path"));
+    if (!asset) throw new HttpError(404, "not_found", "No such asset");
     secureHeaders(c, "no-cache");
-    c.header("content-type", res.headers.get("content-type") ?? "application/octet-stream");
-    const etag = res.headers.get("etag");
-    if (etag) c.header("etag", etag);
-    return c.newResponse(res.body, 200);
+    c.header("etag", asset.etag);
+    if (c.req.header("if-none-match") === asset.etag) return c.body(null, 304);
+    c.header("content-type", asset.type);
+    return c.body(asset.body, 200);
   });
 
   admin.get("/login", async (c) => {

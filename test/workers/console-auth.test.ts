@@ -169,6 +169,19 @@ describe("the admin API with a console session", () => {
     expect(out.headers.get("set-cookie")).toMatch(new RegExp(`^${SESSION_COOKIE}=;.*Max-Age=0`));
   });
 
+  it("serves the embedded client with its content type, an ETag and the security headers", async () => {
+    const app = await raw("/admin/assets/app.js");
+    expect(app.status).toBe(200);
+    expect(app.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    expect(app.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(await app.text()).toContain('from "./pages/backends.js"');
+    const etag = app.headers.get("etag") ?? "";
+    expect(etag).toMatch(/^"[0-9a-f]{16}"$/);
+    expect((await raw("/admin/assets/app.js", { headers: { "if-none-match": etag } })).status).toBe(304);
+    expect((await raw("/admin/assets/pages/tokens.js")).status).toBe(200);
+    expect((await raw("/admin/assets/console.css")).headers.get("content-type")).toBe("text/css; charset=utf-8");
+  });
+
   it("answers 404 for asset paths outside the console's files", async () => {
     for (const path of ["/admin/assets/../wrangler.toml", "/admin/assets/%2e%2e/package.json", "/admin/assets/x.exe"]) {
       expect((await raw(path)).status).toBe(404);
