@@ -171,6 +171,24 @@ describe("admin console pages", () => {
     await screenshot(page, "plugins");
   });
 
+  it("plugins: editing keeps what the form does not show field by field (several conditions)", async () => {
+    const conditions = [{ serverIds: ["steady"] }, { tools: ["flaky__*"], userPatterns: ["ci-*"] }];
+    const created = await admin("POST", "/api/plugins", {
+      name: "two-rules",
+      kind: "secrets_detection",
+      conditions,
+    });
+    expect(created.status).toBe(201);
+    await open("/plugins", "Plugins");
+    await page.locator('tr[data-plugin="two-rules"]').getByRole("button", { name: "Edit" }).click();
+    const form = page.locator('form[data-kind="secrets_detection"]');
+    expect(JSON.parse(await form.getByLabel("Conditions (JSON)").inputValue())).toEqual(conditions);
+    await form.getByLabel("Priority").fill("7");
+    await form.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("status").filter({ hasText: "two-rules saved." }).waitFor();
+    expect((await admin("GET", "/api/plugins/two-rules")).json).toMatchObject({ priority: 7, conditions });
+  });
+
   it("tokens: a created token's secret is shown once, with a copy button", async () => {
     await browser.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: gateway.url });
     await open("/tokens", "API tokens");

@@ -50,6 +50,8 @@ function list(value) {
 function pluginForm(kind, plugin, onSaved) {
   const prefix = uid("cfg");
   const condition = plugin?.conditions?.[0] ?? {};
+  // The fields below edit one condition object; a plugin with several is edited as JSON, so none is lost.
+  const asJson = (plugin?.conditions?.length ?? 0) > 1;
   const form = h(
     "form",
     { class: "card", novalidate: true, "aria-labelledby": `${prefix}-title`, "data-kind": kind.kind },
@@ -80,16 +82,21 @@ function pluginForm(kind, plugin, onSaved) {
         },
       ),
       checkGroup("hooks", "Hooks", kind.hooks, plugin?.hooks ?? kind.defaultHooks, `${prefix}-hook`),
-      CONDITION_FIELDS.map(([key, text]) =>
-        field(
-          `conditions.0.${key}`,
-          `Only for ${text.toLowerCase()}`,
-          h("input", { name: `cond-${key}`, value: (condition[key] ?? []).join(", ") }),
-          {
-            help: "Comma-separated names or globs (* and ?); empty: all",
-          },
-        ),
-      ),
+      asJson
+        ? field(
+            "conditions",
+            "Conditions (JSON)",
+            h("textarea", { name: "conditions-json", rows: "4", value: JSON.stringify(plugin?.conditions, null, 2) }),
+            { help: "A list of objects: OR across objects, AND within one", wide: true },
+          )
+        : CONDITION_FIELDS.map(([key, text]) =>
+            field(
+              `conditions.0.${key}`,
+              `Only for ${text.toLowerCase()}`,
+              h("input", { name: `cond-${key}`, value: (condition[key] ?? []).join(", ") }),
+              { help: "Comma-separated names or globs (* and ?); empty: all" },
+            ),
+          ),
     ),
     h("h3", null, "Settings"),
     h("div", { class: "fields" }, configFields(kind.configSchema, plugin?.config ?? {}, prefix)),
@@ -104,12 +111,22 @@ function pluginForm(kind, plugin, onSaved) {
       const values = list(data.get(`cond-${key}`));
       if (values.length > 0) cond[key] = values;
     }
+    /** @type {unknown} */
+    let conditions = Object.keys(cond).length > 0 ? [cond] : null;
+    if (asJson) {
+      const text = String(data.get("conditions-json") ?? "").trim();
+      try {
+        conditions = text ? JSON.parse(text) : null;
+      } catch {
+        conditions = text; // not JSON: the API names the field
+      }
+    }
     const body = {
       ...(plugin ? {} : { name: String(data.get("name") ?? "").trim(), kind: kind.kind }),
       mode: String(data.get("mode")),
       priority: Number(data.get("priority")),
       hooks: checkedValues(form, `${prefix}-hook`),
-      conditions: Object.keys(cond).length > 0 ? [cond] : null,
+      conditions,
       config: readConfig(form, kind.configSchema, prefix),
     };
     const button = /** @type {HTMLButtonElement} */ (form.querySelector('button[type="submit"]'));
