@@ -6,12 +6,15 @@ import { requireAdmin } from "../auth/require-admin";
 import { LIMITS } from "../config/limits";
 import { HttpError } from "../errors";
 import { requireJson } from "../middleware/require-json";
+import { auditRoutes, auditTrail } from "./audit";
 import { backendRoutes } from "./backends";
+import { accessGuard } from "./guard";
 import { keyRoutes } from "./keys";
 import { apiRouter } from "./openapi";
 import { pluginRoutes } from "./plugins";
 import { serverRoutes } from "./servers";
 import { spanRoutes } from "./spans";
+import { teamRoutes } from "./teams";
 import { tokenRoutes } from "./tokens";
 
 /** Builds the `/api` sub-application. */
@@ -39,6 +42,9 @@ export function adminApi() {
   );
   api.use("*", requireAdmin());
   api.use("*", requireJson());
+  // Teams and visibility on every route, then the audit record of every write that succeeded.
+  api.use("*", accessGuard());
+  api.use("*", auditTrail());
 
   api.route("/backends", backendRoutes);
   api.route("/servers", serverRoutes);
@@ -46,5 +52,7 @@ export function adminApi() {
   api.route("/spans", spanRoutes);
   api.route("/plugins", pluginRoutes);
   api.route("/keys", keyRoutes);
+  api.route("/teams", teamRoutes);
+  api.route("/audit", auditRoutes);
   return api;
 }

@@ -27,6 +27,7 @@ import { type FieldIssue, HttpError } from "../errors";
 import { ConditionsSchema } from "../plugins/conditions";
 import { BUILTIN_KINDS } from "../plugins/kinds";
 import { ConfigIssues, HOOKS, type HookName, type PluginKind } from "../plugins/types";
+import { creationTeam } from "./access";
 import { apiRouter, commonErrors, conflict, fieldIssues, jsonBody, jsonResponse, noContent, notFound } from "./openapi";
 
 const Hook = z.enum(HOOKS);
@@ -64,7 +65,16 @@ const pluginFields = {
 
 const PluginName = Slug.refine((n) => n !== "kinds", "is reserved");
 
-export const PluginCreate = z.strictObject({ name: PluginName, ...pluginFields }).openapi("PluginCreate");
+export const PluginCreate = z
+  .strictObject({
+    name: PluginName,
+    ...pluginFields,
+    team: Slug.optional().openapi({
+      description:
+        "Owning team: the plugin then applies only to calls to that team's backends (default: the creator's team, if it administers one; platform admins: none)",
+    }),
+  })
+  .openapi("PluginCreate");
 export const PluginUpdate = z
   .strictObject(pluginFields)
   .partial()
@@ -79,6 +89,7 @@ export const Plugin = z
     hooks: z.array(Hook),
     conditions: z.array(z.record(z.string(), z.array(z.string()))).nullable(),
     config: z.record(z.string(), z.unknown()),
+    team: z.string().nullable(),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -106,6 +117,7 @@ function view(row: PluginRow): PluginView {
     hooks: row.hooks as HookName[],
     conditions: row.conditions as PluginView["conditions"],
     config: kind ? kind.view(row.config) : row.config,
+    team: row.team,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -221,7 +233,8 @@ export const pluginRoutes = apiRouter()
         },
         null,
       );
-      return c.json(view(await insertPlugin(database(c.env.DB), { name: input.name, ...fields })), 201);
+      const team = await creationTeam(c, input.team);
+      return c.json(view(await insertPlugin(database(c.env.DB), { name: input.name, ...fields }, team)), 201);
     },
   )
   .openapi(
