@@ -61,7 +61,7 @@ export interface Bindings {
   OAUTH_LOGIN_CLIENT_SECRET?: string;
   /** JSON: how the provider's claims map to teams (`usernameClaim`, `teamsClaim`, `teams`). */
   OAUTH_LOGIN_MAPPING?: string;
-  /** Days audit records are kept (default: SPAN_RETENTION_DAYS, else 7... see README). */
+  /** Days audit records are kept (default: the span retention, SPAN_RETENTION_DAYS). */
   AUDIT_RETENTION_DAYS?: string;
 }
 

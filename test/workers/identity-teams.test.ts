@@ -1,6 +1,8 @@
 // Covers teams, roles and visibility on the admin API and MCP (list/call agree), team-scoped plugins, and the audit log with secrets redacted.
+import { createScheduledController, env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import worker from "../../src/index";
 import { api, errorOf, uniqueName } from "./helpers";
 import { type FakeBackend, fakeBackend } from "./outbound";
 
@@ -273,6 +275,21 @@ describe("audit log", () => {
       await api("GET", `/api/audit?objectType=team&limit=2&cursor=${encodeURIComponent(first.nextCursor)}`)
     ).body as { items: Array<{ id: string }> };
     expect(second.items.length).toBeGreaterThan(0);
-    expect(second.items[0]?.id < (first.items[1]?.id ?? "")).toBe(true);
+    expect((second.items[0]?.id ?? "") < (first.items[1]?.id ?? "")).toBe(true);
+  });
+
+  it("is retained like spans: the daily cron deletes records past the retention", async () => {
+    const old = new Date(Date.now() - 30 * 86_400_000).toISOString();
+    await env.DB.prepare(
+      "INSERT INTO audit_log (id, at, subject, method, route, object_type, status, diff) VALUES (?, ?, 'admin', 'POST', '/api/x', 'x', 201, '{}')",
+    )
+      .bind(`${old}_old`, old)
+      .run();
+    const before = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_log").first<{ n: number }>();
+    await worker.scheduled(createScheduledController(), env);
+    const gone = await env.DB.prepare("SELECT id FROM audit_log WHERE id = ?").bind(`${old}_old`).first();
+    expect(gone).toBeNull();
+    const after = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_log").first<{ n: number }>();
+    expect(after?.n).toBe((before?.n ?? 0) - 1);
   });
 });
