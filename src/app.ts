@@ -3,6 +3,7 @@
  */
 import { Hono } from "hono";
 import { adminApi } from "./api";
+import { authorizationServerRoutes } from "./auth/oauth/login";
 import { metadataRoutes } from "./auth/oauth/metadata-routes";
 import { requireAdmin, requirePlatformAdmin } from "./auth/require-admin";
 import { database } from "./config/db";
@@ -33,6 +34,8 @@ export function createApp() {
 
   // RFC 9728 metadata: where OAuth clients learn how to get a token for an endpoint.
   app.route("/", metadataRoutes());
+  // The built-in authorization server (404 unless OAUTH_LOGIN_ISSUER and OAUTH_KV are configured).
+  app.route("/", authorizationServerRoutes());
 
   app.use("/api/*", loadConfig());
   app.route("/api", adminApi());

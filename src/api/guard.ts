@@ -102,6 +102,8 @@ export function accessGuard(): MiddlewareHandler<AppEnv> {
   return async function accessGuardMiddleware(c, next) {
     const p = c.get("principal");
     if (p.platformAdmin) return next();
+    // The admin scope alone reads nothing: a role in some team is the least that does (viewer).
+    if (p.teams.size === 0) throw new HttpError(403, "forbidden", "The admin API needs a role in a team");
     const [section = "", id, sub] = c.req.path
       .replace(/^\/api\/?/, "")
       .split("/")

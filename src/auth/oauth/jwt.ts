@@ -29,15 +29,19 @@ export function looksLikeJwt(token: string): boolean {
 
 const keySets = new LruMap<string, ReturnType<typeof createRemoteJWKSet>>(32);
 
-async function keysFor(issuer: IssuerConfig): Promise<ReturnType<typeof createRemoteJWKSet> | null> {
-  const uri = issuer.jwksUri ?? (await discoverMetadata(issuer.issuer))?.jwks_uri;
-  if (!uri) return null;
+/** The isolate's cached key set at `uri` (timeout, cache and refetch cooldown as above). */
+export function keySet(uri: string): ReturnType<typeof createRemoteJWKSet> {
   let keys = keySets.get(uri);
   if (!keys) {
     keys = createRemoteJWKSet(new URL(uri), JWKS_OPTIONS);
     keySets.set(uri, keys);
   }
   return keys;
+}
+
+async function keysFor(issuer: IssuerConfig): Promise<ReturnType<typeof createRemoteJWKSet> | null> {
+  const uri = issuer.jwksUri ?? (await discoverMetadata(issuer.issuer))?.jwks_uri;
+  return uri ? keySet(uri) : null;
 }
 
 interface Remembered {

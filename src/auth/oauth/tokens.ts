@@ -1,12 +1,14 @@
 /**
- * Access tokens of the built-in authorization server, on the resource side.
- * Filled in with the server (`server.ts`); until it is configured no token
- * of this shape is accepted.
+ * Access tokens of the built-in authorization server, on the resource side:
+ * recognised by shape, validated by the server (`server.ts`) against the
+ * endpoint's resource. Without the server configured none is accepted.
  */
 import type { ConfigSnapshot } from "../../config/snapshot";
 import type { Principal } from "../principal";
+import { builtinServerEnabled } from "./resource";
+import { builtinTokenPrincipal } from "./server";
 
-/** The provider's token shape: `<userId>:<grantId>:<secret>`. */
+/** The library's token shape: `<userId>:<grantId>:<secret>`. */
 const SHAPE = /^[^:\s]{1,512}:[^:\s]{1,128}:[^:\s]{1,128}$/;
 
 /** True when `token` could be one of the built-in server's. */
@@ -16,11 +18,12 @@ export function looksLikeBuiltinToken(token: string): boolean {
 
 /** The Principal of a built-in token valid for `resource`, or null. */
 export async function builtinPrincipal(
-  _env: { OAUTH_KV?: KVNamespace; OAUTH_LOGIN_ISSUER?: string },
-  _token: string,
-  _resource: string,
-  _origin: string,
-  _config: ConfigSnapshot,
+  env: { OAUTH_KV?: KVNamespace; OAUTH_LOGIN_ISSUER?: string },
+  token: string,
+  resource: string,
+  origin: string,
+  config: ConfigSnapshot,
 ): Promise<Principal | null> {
-  return null;
+  if (!builtinServerEnabled(env) || !env.OAUTH_KV) return null;
+  return builtinTokenPrincipal({ OAUTH_KV: env.OAUTH_KV }, token, resource, origin, config);
 }
