@@ -44,7 +44,7 @@ function mapping(env: AppEnv["Bindings"]) {
   }
 }
 
-function html(c: Context<AppEnv>, body: string, status: 200 | 400 | 502 = 200, extra?: Headers): Response {
+function html(body: string, status: 200 | 400 | 502 = 200, extra?: Headers): Response {
   const headers = new Headers(PAGE_HEADERS);
   // The library's binding cookies are added; its other headers (framing) replace ours, never doubled.
   for (const [k, v] of extra ?? []) {
@@ -66,11 +66,11 @@ async function s256(verifier: string): Promise<string> {
 }
 
 /** An authorization request the library refused: back to the client when it may be, else a page. */
-function refused(c: Context<AppEnv>, err: unknown): Response {
+function refused(err: unknown): Response {
   if (err instanceof AuthorizationError && err.redirectTo) return redirect(err.redirectTo);
   const message =
     err instanceof AuthorizationError ? err.description : "The sign-in request is invalid or has expired.";
-  return html(c, errorPage(message), 400);
+  return html(errorPage(message), 400);
 }
 
 /** The provider's code for tokens, then its ID token's verified claims (null on any failure). */
@@ -159,9 +159,9 @@ export function authorizationServerRoutes() {
         handle,
         action: AS_PATHS.authorize,
       });
-      return html(c, body, 200, headers);
+      return html(body, 200, headers);
     } catch (err) {
-      return refused(c, err);
+      return refused(err);
     }
   });
 
@@ -169,7 +169,7 @@ export function authorizationServerRoutes() {
     const helpers = server(c).getOAuthApi(env(c));
     const form = await c.req.formData().catch(() => null);
     const handle = form?.get("handle");
-    if (typeof handle !== "string") return html(c, errorPage("The consent form is incomplete."), 400);
+    if (typeof handle !== "string") return html(errorPage("The consent form is incomplete."), 400);
     try {
       if (form?.get("decision") !== "approve") {
         const denied = await helpers.denyConsent(c.req.raw, handle);
@@ -179,7 +179,7 @@ export function authorizationServerRoutes() {
       const data: LoginData = { verifier: base64url(randomBytes(32)), nonce: base64url(randomBytes(16)) };
       const upstream = await helpers.beginUpstream(approved.request, { data, headers: approved.headers });
       const meta = await discoverMetadata(c.env.OAUTH_LOGIN_ISSUER ?? "");
-      if (!meta?.authorization_endpoint) return html(c, errorPage("The identity provider cannot be reached."), 502);
+      if (!meta?.authorization_endpoint) return html(errorPage("The identity provider cannot be reached."), 502);
       const url = new URL(meta.authorization_endpoint);
       url.search = new URLSearchParams({
         response_type: "code",
@@ -193,7 +193,7 @@ export function authorizationServerRoutes() {
       }).toString();
       return redirect(url.toString(), upstream.headers);
     } catch (err) {
-      return refused(c, err);
+      return refused(err);
     }
   });
 
@@ -203,7 +203,7 @@ export function authorizationServerRoutes() {
     try {
       resumed = await helpers.finishUpstream<LoginData>(c.req.raw);
     } catch (err) {
-      return refused(c, err);
+      return refused(err);
     }
     const { request } = resumed;
     const code = c.req.query("code");
@@ -227,7 +227,7 @@ export function authorizationServerRoutes() {
       });
       return redirect(redirectTo, resumed.headers);
     } catch (err) {
-      return refused(c, err);
+      return refused(err);
     }
   });
   return app;
