@@ -138,6 +138,7 @@ function matchTarget(ctx: McpContext, t: { entity: Entity; name: string; origina
     backend: t.backend,
     server: ctx.endpoint.server?.name ?? null,
     user: ctx.caller.principal?.name ?? userName(ctx.config, ctx.caller.subject),
+    subject: ctx.caller.subject,
     ...(facts && { teams: facts.teams, roles: facts.roles }),
     backendTeam: ctx.config.backends.get(t.backend)?.team ?? null,
   } satisfies MatchTarget;

@@ -67,6 +67,8 @@ export interface MatchTarget {
   backend: string;
   server: string | null;
   user: string;
+  /** The caller's stable id (`tok_…`, `admin`, `oauth:<issuer>:<sub>`); conditions do not match it. */
+  subject?: string;
   /** The caller's teams (absent: none). */
   teams?: readonly string[];
   /** The roles the caller holds in any team, and `platform_admin`. */

@@ -196,6 +196,45 @@ describe("the built-in authorization server", () => {
     expect(await mcpStatus(next.access_token)).toBe(200);
   });
 
+  it("the login's group claim maps to teams: alice (eng) lists and calls eng's backend, bob neither", async () => {
+    const admin = { authorization: `Bearer ${gateway.adminToken}`, "content-type": "application/json" };
+    expect(
+      (
+        await fetch(`${gateway.url}/api/teams`, {
+          method: "POST",
+          headers: admin,
+          body: JSON.stringify({ name: "eng" }),
+        })
+      ).status,
+    ).toBe(201);
+    const created = await fetch(`${gateway.url}/api/backends`, {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify({ name: "engonly", url: backend.url, team: "eng", visibility: "team" }),
+    });
+    expect(created.status).toBe(201);
+    const alice = await oauthClient("/mcp", new TestClientProvider());
+    expect((await alice.listTools()).tools.map((t) => t.name)).toContain("engonly__echo");
+    expect((await alice.callTool({ name: "engonly__echo", arguments: { text: "team" } })).content).toEqual([
+      { type: "text", text: "team" },
+    ]);
+    await alice.close();
+    oidc.accounts.set("bob", { groups: [] });
+    const bobProvider = new TestClientProvider();
+    const url = new URL(`${gateway.url}/mcp`);
+    const first = new StreamableHTTPClientTransport(url, { authProvider: bobProvider });
+    await expect(new Client({ name: "e2e", version: "1" }).connect(first)).rejects.toThrow(/Unauthorized/);
+    const visit = await browse(String(bobProvider.authUrl), REDIRECT, { fields: { login: "bob", password: "x" } });
+    await first.finishAuth(visit.final.searchParams.get("code") as string);
+    const bob = new Client({ name: "e2e", version: "1" });
+    await bob.connect(new StreamableHTTPClientTransport(url, { authProvider: bobProvider }));
+    const tools = (await bob.listTools()).tools.map((t) => t.name);
+    expect(tools).toContain("oa__echo");
+    expect(tools).not.toContain("engonly__echo");
+    await expect(bob.callTool({ name: "engonly__echo", arguments: { text: "x" } })).rejects.toThrow(/Unknown tool/);
+    await bob.close();
+  });
+
   it("shows a consent screen naming the client (escaped), where tokens go, and the scopes", async () => {
     const reg = (await (
       await fetch(`${gateway.url}/oauth/register`, {
