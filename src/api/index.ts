@@ -8,12 +8,14 @@ import { HttpError } from "../errors";
 import { requireJson } from "../middleware/require-json";
 import { auditRoutes, auditTrail } from "./audit";
 import { backendRoutes } from "./backends";
+import { configRoutes } from "./config";
 import { accessGuard } from "./guard";
 import { keyRoutes } from "./keys";
 import { apiRouter } from "./openapi";
 import { pluginRoutes } from "./plugins";
 import { serverRoutes } from "./servers";
 import { spanRoutes } from "./spans";
+import { statsRoutes } from "./stats";
 import { teamRoutes } from "./teams";
 import { tokenRoutes } from "./tokens";
 
@@ -50,9 +52,11 @@ export function adminApi() {
   api.route("/servers", serverRoutes);
   api.route("/tokens", tokenRoutes);
   api.route("/spans", spanRoutes);
+  api.route("/stats", statsRoutes);
   api.route("/plugins", pluginRoutes);
   api.route("/keys", keyRoutes);
   api.route("/teams", teamRoutes);
   api.route("/audit", auditRoutes);
+  api.route("/config", configRoutes);
   return api;
 }

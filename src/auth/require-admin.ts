@@ -1,19 +1,31 @@
 /**
  * Admin API guard: a credential with the `admin` scope for the admin API's
- * resource (`<origin>/api`): ADMIN_TOKEN, an API token with scope `admin`, or
- * an OAuth access token (JWT from a trusted issuer, or from the built-in
- * authorization server) for that resource. What the caller may do there is
- * decided per route (`api/guard.ts`).
+ * resource (`<origin>/api`): ADMIN_TOKEN, an API token with scope `admin`, an
+ * OAuth access token (JWT from a trusted issuer, or from the built-in
+ * authorization server) for that resource, or the admin console's session
+ * cookie (`console-session.ts`), whose writes must also pass the CSRF check.
+ * The console therefore uses the very same routes, with exactly the powers of
+ * the credential it signed in with. What the caller may do on each route is
+ * decided by `api/guard.ts`.
  */
 import type { MiddlewareHandler } from "hono";
+import { getCookie } from "hono/cookie";
 import type { AppEnv } from "../env";
 import { HttpError } from "../errors";
 import { bearerSecret } from "./authenticate";
 import { authenticateCaller } from "./caller";
+import { CSRF_HEADER, readSession, SESSION_COOKIE, writeAllowed } from "./console-session";
+import { keyRing } from "./keys";
 import { bearerChallenge, gatewayOrigin, resourceId } from "./oauth/resource";
 import { canAdmin } from "./principal";
 
-/** 401 without or with a wrong credential, 403 for one without the admin scope. */
+const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * 401 without or with a wrong credential (or an ended console session), 403
+ * for a credential without the admin scope or a console write that fails the
+ * CSRF check. A bearer credential wins over a cookie.
+ */
 export function requireAdmin(): MiddlewareHandler<AppEnv> {
   return async function requireAdminMiddleware(c, next) {
     const origin = gatewayOrigin(c.env, c.req.url);
@@ -21,22 +33,40 @@ export function requireAdmin(): MiddlewareHandler<AppEnv> {
       "WWW-Authenticate": bearerChallenge(origin, "/api", "admin", error),
     });
     const secret = bearerSecret(c.req.header("authorization"));
-    if (!secret) throw new HttpError(401, "unauthorized", "Missing bearer token", undefined, challenge());
-    const result = await authenticateCaller(secret, c.env, c.get("config"), resourceId(origin, "/api"), origin);
-    if ("failure" in result) {
-      throw new HttpError(401, "unauthorized", "Invalid or expired token", undefined, challenge("invalid_token"));
+    if (secret) {
+      const result = await authenticateCaller(secret, c.env, c.get("config"), resourceId(origin, "/api"), origin);
+      if ("failure" in result) {
+        throw new HttpError(401, "unauthorized", "Invalid or expired token", undefined, challenge("invalid_token"));
+      }
+      if (!canAdmin(result.principal)) {
+        throw new HttpError(
+          403,
+          "forbidden",
+          "This token does not have the admin scope",
+          undefined,
+          challenge("insufficient_scope"),
+        );
+      }
+      c.set("principal", result.principal);
+      return next();
     }
-    if (!canAdmin(result.principal)) {
-      throw new HttpError(
-        403,
-        "forbidden",
-        "This token does not have the admin scope",
-        undefined,
-        challenge("insufficient_scope"),
-      );
+    const cookie = getCookie(c, SESSION_COOKIE);
+    if (!cookie) throw new HttpError(401, "unauthorized", "Missing bearer token", undefined, challenge());
+    const session = await readSession(cookie, await keyRing(c.env), c.env.ADMIN_TOKEN, c.get("config"));
+    if (!session) {
+      throw new HttpError(401, "unauthorized", "The console session has ended; sign in again", undefined, challenge());
     }
-    c.set("principal", result.principal);
-    await next();
+    if (!SAFE.has(c.req.method)) {
+      const allowed = await writeAllowed(session, {
+        url: c.req.url,
+        csrf: c.req.header(CSRF_HEADER),
+        origin: c.req.header("origin"),
+        fetchSite: c.req.header("sec-fetch-site"),
+      });
+      if (!allowed) throw new HttpError(403, "forbidden", "Cross-site request refused (CSRF check failed)");
+    }
+    c.set("principal", session.principal);
+    return next();
   };
 }
 
