@@ -66,6 +66,10 @@ export function auditTrail(): MiddlewareHandler<AppEnv> {
     const before = known && segments[1] ? await loadSnapshot(db, known).catch(() => null) : null;
     await next();
     if (c.res.status >= 400) return;
+    // A configuration import changes many objects at once: its record carries the plan (names and field
+    // names only, never values, so no secret), and a dry run, which writes nothing, is not recorded.
+    const imported = segments[0] === "config" && segments[1] === "import" ? await json(c.res) : null;
+    if (imported && imported.applied !== true) return;
     const object = known ?? objectOf(segments, await json(c.res));
     try {
       const after = object && c.req.method !== "DELETE" ? await loadSnapshot(db, object) : null;
@@ -83,7 +87,11 @@ export function auditTrail(): MiddlewareHandler<AppEnv> {
         objectType: object?.type ?? (segments[0] || "api"),
         objectId: object ? ("id" in object ? object.id : `${object.team}/${object.subject}`) : (segments[1] ?? null),
         status: c.res.status,
-        diff: object && segments[2] !== "refresh" ? auditDiff(before, after) : {},
+        diff: imported
+          ? { changes: imported.changes }
+          : object && segments[2] !== "refresh"
+            ? auditDiff(before, after)
+            : {},
       });
     } catch (err) {
       console.error("audit record not written", err instanceof Error ? err.name : "error");

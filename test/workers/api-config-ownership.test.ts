@@ -114,6 +114,26 @@ describe("ownership in the configuration document", () => {
     expect(listed.changes.teams?.deleted).not.toContain(TEAM);
   });
 
+  it("records an applied import in the audit log with its plan (names, no values); a dry run is not recorded", async () => {
+    const doc = await exportDoc();
+    const backend = doc.backends.find((b) => b.name === BACKEND) as Entry;
+    backend.timeoutMs = 7000;
+    backend.headers = { Authorization: "Bearer imported-s3cret" };
+    const records = async () =>
+      ((await api("GET", "/api/audit?objectType=config&limit=500")).body as { items: Array<Record<string, unknown>> })
+        .items;
+    const before = (await records()).length;
+    expect((await importDoc(doc, "?dryRun=true")).status).toBe(200);
+    expect((await records()).length).toBe(before);
+    expect((await importDoc(doc)).status).toBe(200);
+    const after = await records();
+    expect(after.length).toBe(before + 1);
+    expect(after[0]).toMatchObject({ subject: "admin", method: "POST", route: "/api/config/import" });
+    const changes = (after[0]?.diff as { changes: Record<string, Changes> }).changes;
+    expect(changes.backends?.updated).toEqual([{ name: BACKEND, fields: ["timeoutMs", "headers"] }]);
+    expect(JSON.stringify(after)).not.toContain("imported-s3cret");
+  });
+
   it("is for platform admins only: a team admin gets 403 on export and import", async () => {
     expect((await api("GET", "/api/config/export", { token: teamAdmin })).status).toBe(403);
     const res = await importDoc(await exportDoc(), "?dryRun=true", teamAdmin);
