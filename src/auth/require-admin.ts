@@ -14,7 +14,7 @@ import type { AppEnv } from "../env";
 import { HttpError } from "../errors";
 import { bearerSecret } from "./authenticate";
 import { authenticateCaller } from "./caller";
-import { CSRF_HEADER, readSession, SESSION_COOKIE, writeAllowed } from "./console-session";
+import { CSRF_HEADER, readSession, SESSION_COOKIE, sessionCredentials, writeAllowed } from "./console-session";
 import { keyRing } from "./keys";
 import { bearerChallenge, gatewayOrigin, resourceId } from "./oauth/resource";
 import { canAdmin } from "./principal";
@@ -52,7 +52,13 @@ export function requireAdmin(): MiddlewareHandler<AppEnv> {
     }
     const cookie = getCookie(c, SESSION_COOKIE);
     if (!cookie) throw new HttpError(401, "unauthorized", "Missing bearer token", undefined, challenge());
-    const session = await readSession(cookie, await keyRing(c.env), c.env.ADMIN_TOKEN, c.get("config"));
+    const config = c.get("config");
+    const session = await readSession(
+      cookie,
+      await keyRing(c.env),
+      sessionCredentials(c.env, c.req.url, config),
+      config,
+    );
     if (!session) {
       throw new HttpError(401, "unauthorized", "The console session has ended; sign in again", undefined, challenge());
     }

@@ -154,12 +154,14 @@ describe("the admin API with a console session", () => {
     const config = { version: 1, backends: new Map(), servers: new Map(), tokensByHash: new Map(), plugins: [] };
     const past = Date.now() - 9 * 3600_000;
     const old = await openSession(ADMIN, ADMIN_PRINCIPAL, ring, past);
-    expect(await readSession(old.cookie, ring, ADMIN, config)).toBeNull();
+    expect(await readSession(old.cookie, ring, { adminToken: ADMIN }, config)).toBeNull();
     const fresh = await openSession(ADMIN, ADMIN_PRINCIPAL, ring);
-    expect(await readSession(fresh.cookie, ring, ADMIN, config)).toMatchObject({ principal: { kind: "admin" } });
+    expect(await readSession(fresh.cookie, ring, { adminToken: ADMIN }, config)).toMatchObject({
+      principal: { kind: "admin" },
+    });
     const otherPurpose = await seal({ v: 1, k: "admin", h: "x", csrf: "c", exp: Date.now() + 1e6 }, ring, "session");
-    expect(await readSession(otherPurpose, ring, ADMIN, config)).toBeNull();
-    expect(await readSession("x".repeat(5000), ring, ADMIN, config)).toBeNull();
+    expect(await readSession(otherPurpose, ring, { adminToken: ADMIN }, config)).toBeNull();
+    expect(await readSession("x".repeat(5000), ring, { adminToken: ADMIN }, config)).toBeNull();
   });
 
   it("signs out: the cookie is cleared, and only with the CSRF token", async () => {
