@@ -129,7 +129,7 @@ describe("ownership in the configuration document", () => {
     const after = await records();
     expect(after.length).toBe(before + 1);
     expect(after[0]).toMatchObject({ subject: "admin", method: "POST", route: "/api/config/import" });
-    const changes = (after[0]?.diff as { changes: Record<string, Changes> }).changes;
+    const changes = (after[0]?.diff as { changes: Record<string, Changes> } | undefined)?.changes ?? {};
     expect(changes.backends?.updated).toEqual([{ name: BACKEND, fields: ["timeoutMs", "headers"] }]);
     expect(JSON.stringify(after)).not.toContain("imported-s3cret");
   });
