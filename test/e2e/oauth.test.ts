@@ -194,6 +194,21 @@ describe("the built-in authorization server", () => {
     const next = (await refreshed.json()) as OAuthTokens;
     expect(next.refresh_token).not.toBe(tokens.refresh_token);
     expect(await mcpStatus(next.access_token)).toBe(200);
+    // Rotation: once the new refresh token has been used, the old one is dead (a stolen copy cannot mint tokens).
+    const refresh = (token: string) =>
+      fetch(`${gateway.url}/oauth/token`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          grant_type: "refresh_token",
+          refresh_token: token,
+          client_id: String((provider.clientInformation() as { client_id: string }).client_id),
+        }),
+      });
+    expect((await refresh(next.refresh_token as string)).status).toBe(200);
+    const replayed = await refresh(tokens.refresh_token as string);
+    expect(replayed.status).toBe(400);
+    expect(((await replayed.json()) as { error: string }).error).toBe("invalid_grant");
   });
 
   it("the login's group claim maps to teams: alice (eng) lists and calls eng's backend, bob neither", async () => {

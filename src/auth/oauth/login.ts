@@ -17,6 +17,7 @@ import { z } from "zod";
 import { loadConfig } from "../../config/middleware";
 import type { AppEnv } from "../../env";
 import { base64url, randomBytes } from "../../util/bytes";
+import { cimdHost, isCimdClientId, resolveCimdClient } from "./cimd";
 import { mappedTeams, principalFromClaims } from "./claims";
 import { discoverMetadata } from "./discovery";
 import { IssuerSchema } from "./issuers";
@@ -139,18 +140,66 @@ export function authorizationServerRoutes() {
   const protocol = (c: Context<AppEnv>) =>
     server(c).fetch(c.req.raw, env(c), c.executionCtx as unknown as Parameters<ReturnType<typeof server>["fetch"]>[2]);
 
-  app.get("/.well-known/oauth-authorization-server", protocol);
-  app.get("/.well-known/oauth-authorization-server/*", protocol);
-  app.post(AS_PATHS.token, protocol);
+  // The library's metadata, plus the Client ID Metadata Documents this gateway resolves itself (`cimd.ts`).
+  const metadata = async (c: Context<AppEnv>) => {
+    const res = await protocol(c);
+    if (res.status !== 200) return res;
+    const body = (await res.json()) as Record<string, unknown>;
+    // The library's headers (CORS for browser-based clients such as the Inspector) stay; the length changes.
+    const headers = new Headers(res.headers);
+    headers.delete("content-length");
+    return new Response(JSON.stringify({ ...body, client_id_metadata_document_supported: true }), {
+      status: 200,
+      headers,
+    });
+  };
+  const cimdEnv = (c: Context<AppEnv>) => ({ ...c.env, OAUTH_KV: c.env.OAUTH_KV as KVNamespace });
+  const isCimd = (c: Context<AppEnv>, id: string | null | undefined): id is string =>
+    typeof id === "string" && isCimdClientId(id, c.env.ALLOW_PRIVATE_BACKENDS === "true");
+  /** A token request naming a metadata document URL goes to the library under its client's id. */
+  const token = async (c: Context<AppEnv>) => {
+    if (!c.req.header("content-type")?.includes("application/x-www-form-urlencoded")) return protocol(c);
+    const bytes = await c.req.raw.clone().arrayBuffer();
+    if (bytes.byteLength > 16_384)
+      return c.json({ error: "invalid_request", error_description: "Body too large" }, 413);
+    const form = new URLSearchParams(new TextDecoder().decode(bytes));
+    const id = form.get("client_id");
+    if (!isCimd(c, id)) return protocol(c);
+    const resolved = await resolveCimdClient(cimdEnv(c), gatewayOrigin(c.env, c.req.url), c.get("config"), id);
+    if ("error" in resolved) return c.json({ error: "invalid_client", error_description: resolved.error }, 401);
+    form.set("client_id", resolved.clientId);
+    const rewritten = new Request(c.req.raw, { body: form.toString() });
+    return server(c).fetch(
+      rewritten,
+      env(c),
+      c.executionCtx as unknown as Parameters<ReturnType<typeof server>["fetch"]>[2],
+    );
+  };
+
+  app.get("/.well-known/oauth-authorization-server", metadata);
+  app.get("/.well-known/oauth-authorization-server/*", metadata);
+  app.post(AS_PATHS.token, token);
   app.post(AS_PATHS.register, protocol);
   app.options(AS_PATHS.token, protocol);
   app.options(AS_PATHS.register, protocol);
 
   app.get(AS_PATHS.authorize, async (c) => {
     const helpers = server(c).getOAuthApi(env(c));
+    const asked = c.req.query("client_id");
+    let raw = c.req.raw;
+    if (isCimd(c, asked)) {
+      const resolved = await resolveCimdClient(cimdEnv(c), gatewayOrigin(c.env, c.req.url), c.get("config"), asked);
+      // Not redirected: until its document is read, nothing says the redirect URI belongs to this client.
+      if ("error" in resolved) return html(errorPage(`This app cannot sign in: ${resolved.error}.`), 400);
+      const url = new URL(c.req.url);
+      url.searchParams.set("client_id", resolved.clientId);
+      raw = new Request(url, c.req.raw);
+    }
     try {
-      const request = await helpers.parseAuthRequest(c.req.raw);
-      const description = await helpers.describeConsent(request);
+      const request = await helpers.parseAuthRequest(raw);
+      const described = await helpers.describeConsent(request);
+      // A document's host is who the client is: the name inside it is only what the client says.
+      const description = isCimd(c, asked) ? { ...described, clientDomain: cimdHost(asked) } : described;
       const { handle, headers } = await helpers.beginConsent(request);
       const body = consentPage({
         ...description,

@@ -8,10 +8,11 @@
  * rotation and revocation (RFC 7009, at the token endpoint). Clients, grants
  * and tokens live in the `OAUTH_KV` namespace; nothing here touches D1.
  *
- * Client ID Metadata Documents are off: the library fetches them only with
- * the `global_fetch_strictly_public` compatibility flag, which would also stop
- * the gateway from reaching backends on private addresses (local development,
- * `ALLOW_PRIVATE_BACKENDS`). MCP clients fall back to dynamic registration.
+ * The library's own Client ID Metadata Document support is off: it fetches
+ * documents only with the `global_fetch_strictly_public` compatibility flag,
+ * which would also stop the gateway from reaching backends on private
+ * addresses (local development, `ALLOW_PRIVATE_BACKENDS`). The gateway
+ * resolves them itself (`cimd.ts`) and hands the library a client it knows.
  *
  * Users sign in at an upstream OpenID Connect provider (`login.ts`); the
  * grant's props carry who they are.
