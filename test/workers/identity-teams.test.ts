@@ -175,6 +175,25 @@ describe("admin API", () => {
     const busy = await api("DELETE", `/api/teams/${teamA}`);
     expect(busy.status).toBe(409);
   });
+
+  it("the OpenAPI document describes teams, members, the audit log and ownership fields", async () => {
+    const doc = (await api("GET", "/api/openapi.json")).body as {
+      paths: Record<string, unknown>;
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+    };
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(["/teams", "/teams/{team}", "/teams/{team}/members/{subject}", "/audit"]),
+    );
+    for (const schema of ["BackendCreate", "ServerCreate"]) {
+      expect(Object.keys(doc.components.schemas[schema]?.properties ?? {})).toEqual(
+        expect.arrayContaining(["team", "visibility"]),
+      );
+    }
+    expect(Object.keys(doc.components.schemas.TokenCreate?.properties ?? {})).toEqual(
+      expect.arrayContaining(["team", "role"]),
+    );
+    expect(doc.components.schemas.AuditRecord).toBeDefined();
+  });
 });
 
 describe("MCP", () => {
