@@ -10,7 +10,8 @@
  *   needs `canUse` (developers may refresh what they use).
  * - Moving an object to a team needs the right to create there; a virtual
  *   server may only name backends its writer can see.
- * - Keys, spans, stats, config export/import and `/metrics` are the platform admins'.
+ * - Keys, spans, config export/import and `/metrics` are the platform admins';
+ *   `/stats` answers only the backends the caller may see.
  *
  * Ownership is read from D1 (the admin path may query; the snapshot can be
  * up to 2 s old on another isolate, which is too old for a permission).
@@ -29,8 +30,8 @@ import { decodeSegment } from "./path";
 
 type Collection = "backends" | "servers" | "plugins" | "tokens";
 const COLLECTIONS = new Set<string>(["backends", "servers", "plugins", "tokens"]);
-// Config export/import reads and writes every team's objects at once; stats count calls to every backend.
-const PLATFORM_ONLY = new Set(["keys", "spans", "stats", "config"]);
+// Config export/import reads and writes every team's objects at once (stats filter by visibility themselves).
+const PLATFORM_ONLY = new Set(["keys", "spans", "config"]);
 const KIND: Record<Collection, string> = { backends: "Backend", servers: "Server", plugins: "Plugin", tokens: "Token" };
 
 /** How an object of a collection is owned: tokens and plugins have a team but no visibility of their own. */
