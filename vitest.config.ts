@@ -16,6 +16,23 @@ export default defineConfig(async () => {
           bindings: {
             ADMIN_TOKEN: "test-admin-token",
             ALLOW_PRIVATE_BACKENDS: "false",
+            // Two trusted issuers whose keys the identity tests serve through the test fetch router
+            // (test/workers/idp.ts): one with a JWKS URL, one found by OIDC discovery.
+            OAUTH_ISSUERS: JSON.stringify([
+              {
+                name: "idp",
+                issuer: "https://idp.test",
+                jwksUri: "https://idp.test/jwks",
+                teamsClaim: "groups",
+                teams: {
+                  "eng-admins": { team: "eng", role: "team_admin" },
+                  "eng-devs": { team: "eng", role: "developer" },
+                  "ops-devs": { team: "ops", role: "developer" },
+                  root: { role: "platform_admin" },
+                },
+              },
+              { name: "disc", issuer: "https://disc.test/tenant", grantScopes: ["mcp"] },
+            ]),
             TEST_MIGRATIONS: migrations,
           },
         },

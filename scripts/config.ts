@@ -25,7 +25,7 @@ export interface SectionChanges {
   unchanged: number;
 }
 
-const SECTIONS = ["backends", "servers", "plugins", "tokens"] as const;
+const SECTIONS = ["backends", "servers", "plugins", "tokens", "teams"] as const;
 
 function isRef(value: unknown): value is { secretRef: string } {
   return (

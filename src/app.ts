@@ -3,7 +3,9 @@
  */
 import { Hono } from "hono";
 import { adminApi } from "./api";
-import { requireAdmin } from "./auth/require-admin";
+import { authorizationServerRoutes } from "./auth/oauth/login";
+import { metadataRoutes } from "./auth/oauth/metadata-routes";
+import { requireAdmin, requirePlatformAdmin } from "./auth/require-admin";
 import { database } from "./config/db";
 import { configCache, loadConfig } from "./config/middleware";
 import { consoleRoutes } from "./console/routes";
@@ -21,7 +23,7 @@ export function createApp() {
   app.get("/health", (c) => c.json({ status: "ok" }));
 
   // Prometheus scrape: admin credentials, read from the consumer's rollups (never the request path).
-  app.get("/metrics", loadConfig(), requireAdmin(), async (c) => {
+  app.get("/metrics", loadConfig(), requireAdmin(), requirePlatformAdmin(), async (c) => {
     const [rows, breakers] = await Promise.all([
       allTimeRollups(database(c.env.DB)),
       breakerGauges(c.env, [...c.get("config").backends.values()]),
@@ -30,6 +32,11 @@ export function createApp() {
       "content-type": "text/plain; version=0.0.4; charset=utf-8",
     });
   });
+
+  // RFC 9728 metadata: where OAuth clients learn how to get a token for an endpoint.
+  app.route("/", metadataRoutes());
+  // The built-in authorization server (404 unless OAUTH_LOGIN_ISSUER and OAUTH_KV are configured).
+  app.route("/", authorizationServerRoutes());
 
   app.use("/api/*", loadConfig());
   app.route("/api", adminApi());

@@ -47,6 +47,22 @@ export interface Bindings {
   LEGACY_SSE_DEADLINE_MS?: string;
   /** DNS-over-HTTPS JSON endpoint used to resolve backend hostnames before saving them. */
   DNS_RESOLVER_URL?: string;
+  /** Canonical public origin (e.g. https://mcp.example.com): the base of RFC 8707 resource identifiers. */
+  PUBLIC_URL?: string;
+  /** JSON array of trusted OAuth issuers whose JWT access tokens are accepted (`auth/oauth/issuers.ts`). */
+  OAUTH_ISSUERS?: string;
+  /** Storage of the built-in authorization server (clients, grants, tokens). */
+  OAUTH_KV?: KVNamespace;
+  /** The upstream OpenID Connect provider users sign in with (turns the built-in authorization server on). */
+  OAUTH_LOGIN_ISSUER?: string;
+  /** The gateway's client id at that provider. */
+  OAUTH_LOGIN_CLIENT_ID?: string;
+  /** Its client secret (a secret). */
+  OAUTH_LOGIN_CLIENT_SECRET?: string;
+  /** JSON: how the provider's claims map to teams (`usernameClaim`, `teamsClaim`, `teams`). */
+  OAUTH_LOGIN_MAPPING?: string;
+  /** Days audit records are kept (default: the span retention, SPAN_RETENTION_DAYS). */
+  AUDIT_RETENTION_DAYS?: string;
 }
 
 /** Values middleware puts on the Hono context. */

@@ -4,6 +4,7 @@
  */
 import { createApp } from "./app";
 import { database } from "./config/db";
+import { deleteAuditOlderThan } from "./config/store/audit";
 import type { Bindings } from "./env";
 import { consumeSpans } from "./observability/consumer";
 import { deleteOlderThan } from "./observability/queries";
@@ -24,10 +25,16 @@ export default {
   async queue(batch: MessageBatch<unknown>, env: Bindings): Promise<void> {
     await consumeSpans(batch, env);
   },
-  /** Daily cron: deletes spans and per-minute rollups past retention. */
+  /** Daily cron: deletes spans, per-minute rollups and audit records past retention. */
   async scheduled(_controller: ScheduledController, env: Bindings): Promise<void> {
     const days = Number(env.SPAN_RETENTION_DAYS);
     const retention = Number.isFinite(days) && days > 0 ? days : DEFAULT_RETENTION_DAYS;
-    await deleteOlderThan(database(env.DB), retention);
+    // The audit log is retained like spans unless AUDIT_RETENTION_DAYS says otherwise.
+    const auditDays = Number(env.AUDIT_RETENTION_DAYS);
+    const db = database(env.DB);
+    await Promise.all([
+      deleteOlderThan(db, retention),
+      deleteAuditOlderThan(db, Number.isFinite(auditDays) && auditDays > 0 ? auditDays : retention),
+    ]);
   },
 } satisfies ExportedHandler<Bindings>;

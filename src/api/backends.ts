@@ -31,6 +31,7 @@ import {
 import { checkBackendUrl, dohResolver } from "../config/url-safety";
 import type { AppEnv } from "../env";
 import { HttpError } from "../errors";
+import { ownershipFor } from "./access";
 import {
   backendHealth,
   cachedCatalog,
@@ -81,7 +82,7 @@ export const backendRoutes = apiRouter()
     async (c) => {
       const input = c.req.valid("json");
       await assertUrlAllowed(c, input.url);
-      const view = await createBackend(database(c.env.DB), input, () => keyRing(c.env));
+      const view = await createBackend(database(c.env.DB), input, () => keyRing(c.env), await ownershipFor(c, input));
       const backend = await loadBackend(c, view.name);
       await syncBackend(c.env, backend);
       // Discover its catalog now, so the first listing finds it (best effort, after the response).

@@ -14,6 +14,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { LIMITS } from "../config/limits";
+import { ROLES } from "../config/schema";
 import {
   BackendCreate,
   HeaderName,
@@ -21,12 +22,37 @@ import {
   NameList,
   REDACTED,
   ServerCreate,
+  Slug,
   TokenCreate,
 } from "../config/shapes";
 import { PluginCreate } from "./plugins";
 
-/** The schema version this gateway writes and the newest it reads. */
-export const CONFIG_SCHEMA_VERSION = 1;
+/**
+ * The schema version this gateway writes and the newest it reads. Version 2
+ * added ownership (teams, owners, visibility, token roles) and the `teams`
+ * section; version 1 documents still import (objects without `team` are
+ * platform-owned, as before teams existed).
+ */
+export const CONFIG_SCHEMA_VERSION = 2;
+
+/** Who created an object (`owner` of a private backend or server): an API token id or `oauth:<issuer>:<sub>`. */
+const Subject = z
+  .string()
+  .min(1)
+  .max(600)
+  .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
+
+const DocMember = z.strictObject({ subject: Subject, role: z.enum(["team_admin", "developer", "viewer"]) });
+
+const DocTeam = z.strictObject({
+  name: Slug,
+  description: z.string().max(500).optional(),
+  members: z
+    .array(DocMember)
+    .max(LIMITS.membersPerTeam)
+    .optional()
+    .openapi({ description: "Explicit members (token ids, OAuth subjects); replaces the stored list" }),
+});
 
 /** A reference to a secret held outside the document (an environment variable of the CLI). */
 export const SecretRef = z
@@ -42,13 +68,17 @@ const DocHeaders = z
   .record(HeaderName, z.union([HeaderValue, SecretRef]))
   .refine((h) => Object.keys(h).length <= LIMITS.headersPerBackend, `at most ${LIMITS.headersPerBackend} headers`);
 
+const owner = Subject.nullable().optional().openapi({ description: "The subject that created it (private objects)" });
+
 const DocBackend = BackendCreate.extend({
   headers: DocHeaders.optional().openapi({ description: "Values are secret references (or, discouraged, literals)" }),
+  owner,
 });
 
 const DocServer = ServerCreate.extend({
   backends: ServerCreate.shape.backends.unwrap().nullable().optional(),
   tools: ServerCreate.shape.tools.unwrap().nullable().optional(),
+  owner,
 });
 
 const DocToken = z.strictObject({
@@ -68,6 +98,8 @@ const DocToken = z.strictObject({
   scopes: TokenCreate.shape.scopes,
   servers: NameList(LIMITS.servers).nullable().optional(),
   expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
+  team: Slug.nullable().optional(),
+  role: z.enum(ROLES).nullable().optional(),
 });
 
 const section = <T extends z.ZodType>(item: T, max: number) =>
@@ -103,6 +135,9 @@ export const ConfigDocument = z
     servers: section(DocServer, LIMITS.servers),
     plugins: section(PluginCreate, LIMITS.plugins),
     tokens: section(DocToken, LIMITS.tokens),
+    teams: section(DocTeam, LIMITS.teams).optional().openapi({
+      description: "Teams and their explicit members. Absent: stored teams are left alone, even in replace mode",
+    }),
   })
   .openapi("ConfigDocument");
 
@@ -110,6 +145,7 @@ export type ConfigDoc = z.infer<typeof ConfigDocument>;
 export type DocBackendEntry = z.infer<typeof DocBackend>;
 export type DocServerEntry = z.infer<typeof DocServer>;
 export type DocTokenEntry = z.infer<typeof DocToken>;
+export type DocTeamEntry = z.infer<typeof DocTeam>;
 export type DocPluginEntry = z.infer<typeof PluginCreate>;
 export type DocHeaderValue = string | { secretRef: string };
 

@@ -3,6 +3,8 @@
  * (`config-document.ts`), from one consistent read. Stable for version
  * control: every section sorted by name, no timestamps on objects, secret
  * header values as references, so exporting twice gives the same document.
+ * Ownership travels with each object (team, owner, visibility; a token's
+ * team and role), and teams with their explicit members.
  */
 import type { z } from "@hono/zod-openapi";
 import { REDACTED } from "../config/shapes";
@@ -36,6 +38,9 @@ export function exportDocument(rows: AllRows): Doc {
       failureThreshold: b.failureThreshold,
       cooldownSeconds: b.cooldownSeconds,
       enabled: b.enabled,
+      team: b.team,
+      owner: b.owner,
+      visibility: b.visibility,
     })),
     servers: rows.servers.map((s) => ({
       name: s.name,
@@ -43,6 +48,9 @@ export function exportDocument(rows: AllRows): Doc {
       tools: s.tools,
       prefix: s.prefix,
       auth: s.auth,
+      team: s.team,
+      owner: s.owner,
+      visibility: s.visibility,
     })),
     plugins: rows.plugins.map((row) => {
       const p = pluginView(row);
@@ -54,6 +62,7 @@ export function exportDocument(rows: AllRows): Doc {
         hooks: p.hooks,
         conditions: p.conditions,
         config: pluginConfig(p.name, p.config),
+        ...(p.team !== null && { team: p.team }),
       };
     }),
     tokens: rows.tokens.map((t) => ({
@@ -64,6 +73,13 @@ export function exportDocument(rows: AllRows): Doc {
       scopes: t.scopes,
       servers: t.servers,
       expiresAt: t.expiresAt,
+      team: t.team,
+      role: t.role,
+    })),
+    teams: rows.teams.map((t) => ({
+      name: t.name,
+      description: t.description,
+      members: rows.members.filter((m) => m.team === t.name).map((m) => ({ subject: m.subject, role: m.role })),
     })),
   };
 }

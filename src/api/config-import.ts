@@ -21,6 +21,7 @@ import { checkBackendUrl, dohResolver } from "../config/url-safety";
 import type { AppEnv } from "../env";
 import { type FieldIssue, HttpError } from "../errors";
 import { type ConfigDoc, isSecretRef, unfilledAsKept } from "./config-document";
+import { duplicateMembers, ownershipIssues, planTeams } from "./config-import-teams";
 import { internalParts, validated } from "./plugins";
 import { assertNoNameConflicts } from "./server-conflicts";
 
@@ -34,7 +35,7 @@ export interface SectionChanges {
   unchanged: number;
 }
 
-export type ImportChanges = Record<"backends" | "servers" | "plugins" | "tokens", SectionChanges>;
+export type ImportChanges = Record<"backends" | "servers" | "plugins" | "tokens" | "teams", SectionChanges>;
 
 /** A planned import: the changes to show, the write, and the backends whose Durable Objects hear of it. */
 export interface ImportPlan {
@@ -88,13 +89,21 @@ function finalNames(p: Planner, section: "backends" | "servers"): Set<string> {
   return new Set(p.mode === "replace" ? listed : [...listed, ...p.rows[section].map((r) => r.name)]);
 }
 
-function deletions(p: Planner, section: keyof AllRows): string[] {
+type Section = "backends" | "servers" | "plugins" | "tokens";
+
+/** Team, owner and visibility as stored; a document without them means platform-owned (as before teams). */
+function ownership(entry: { team?: string | null; owner?: string | null; visibility?: ServerRow["visibility"] }) {
+  const team = entry.team ?? null;
+  return { team, owner: entry.owner ?? null, visibility: entry.visibility ?? (team ? "team" : "public") };
+}
+
+function deletions(p: Planner, section: Section): string[] {
   if (p.mode !== "replace") return [];
   const listed = new Set(p.doc[section].map((x) => x.name));
   return p.rows[section].map((r) => r.name).filter((n) => !listed.has(n));
 }
 
-function checkLimit(p: Planner, section: keyof AllRows, created: number, limit: number): void {
+function checkLimit(p: Planner, section: Section, created: number, limit: number): void {
   const total = p.mode === "replace" ? p.doc[section].length : p.rows[section].length + created;
   if (total > limit) p.issues.push({ path: section, message: `would hold ${total}; the limit is ${limit}` });
 }
@@ -140,6 +149,7 @@ async function planBackends(p: Planner): Promise<{ changes: SectionChanges; put:
       failureThreshold: entry.failureThreshold ?? 5,
       cooldownSeconds: entry.cooldownSeconds ?? 30,
       enabled: entry.enabled ?? true,
+      ...ownership(entry),
     };
     const fields = before ? differing(before, wanted) : [];
     const headersSame = before !== undefined && opened.readable && same(opened.headers, headers);
@@ -183,6 +193,7 @@ async function planServers(p: Planner): Promise<{ changes: SectionChanges; put: 
       tools: entry.tools ?? null,
       prefix: entry.prefix ?? true,
       auth: entry.auth ?? "token",
+      ...ownership(entry),
     };
     wanted.backends?.forEach((b, j) => {
       if (!backends.has(b)) p.issues.push({ path: `servers.${i}.backends.${j}`, message: `unknown backend '${b}'` });
@@ -229,6 +240,8 @@ async function planTokens(p: Planner): Promise<{ changes: SectionChanges; put: A
       scopes: entry.scopes,
       servers: entry.servers ?? null,
       expiresAt: entry.expiresAt ? new Date(entry.expiresAt).toISOString() : null,
+      team: entry.team ?? null,
+      role: entry.role ?? null,
     };
     wanted.servers?.forEach((s, j) => {
       if (!servers.has(s)) p.issues.push({ path: `tokens.${i}.servers.${j}`, message: `unknown server '${s}'` });
@@ -287,7 +300,7 @@ async function planPlugins(p: Planner): Promise<{ changes: SectionChanges; put: 
     let fields: Omit<PluginRow, "name" | "createdAt" | "updatedAt">;
     try {
       const parts = internalParts(p.c, entry.kind, config, entry.conditions);
-      fields = await validated(
+      const valid = await validated(
         p.c,
         {
           kind: entry.kind,
@@ -299,6 +312,7 @@ async function planPlugins(p: Planner): Promise<{ changes: SectionChanges; put: 
         },
         before?.config ?? null,
       );
+      fields = { ...valid, team: entry.team ?? null };
     } catch (err) {
       underPlugin(p, i, err);
       continue;
@@ -326,21 +340,37 @@ export async function planImport(c: Context<AppEnv>, doc: ConfigDoc, rows: AllRo
   const ring = await ringOrNull(c.env);
   const open = (sealed: string | null) => openHeaders(sealed, ring);
   const p: Planner = { c, doc, rows, mode, issues: [], now: new Date().toISOString(), open };
+  const teams = planTeams(doc, rows, mode, p.now);
+  p.issues.push(...duplicateMembers(doc), ...ownershipIssues(doc, teams.finalNames));
   const backends = await planBackends(p);
   const servers = await planServers(p);
   const tokens = await planTokens(p);
   const plugins = await planPlugins(p);
   if (p.issues.length > 0) throw new HttpError(400, "validation_failed", "Invalid configuration document", p.issues);
   const plan: ImportPlan = {
-    changes: { backends: backends.changes, servers: servers.changes, plugins: plugins.changes, tokens: tokens.changes },
+    changes: {
+      backends: backends.changes,
+      servers: servers.changes,
+      plugins: plugins.changes,
+      tokens: tokens.changes,
+      teams: teams.changes,
+    },
     write: {
       remove: {
         backends: backends.changes.deleted,
         servers: servers.changes.deleted,
         plugins: plugins.changes.deleted,
         tokens: tokens.changes.deleted,
+        teams: teams.changes.deleted,
       },
-      put: { backends: backends.put, servers: servers.put, plugins: plugins.put, tokens: tokens.put },
+      put: {
+        backends: backends.put,
+        servers: servers.put,
+        plugins: plugins.put,
+        tokens: tokens.put,
+        teams: teams.put,
+        members: teams.members,
+      },
     },
     synced: backends.put.map((b) => b.name),
     removed: backends.changes.deleted,

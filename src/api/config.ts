@@ -30,7 +30,7 @@ const ImportResult = z
     mode: z.enum(["merge", "replace"]),
     dryRun: z.boolean(),
     applied: z.boolean().openapi({ description: "True when something was written (never on a dry run)" }),
-    changes: z.object({ backends: Section, servers: Section, plugins: Section, tokens: Section }),
+    changes: z.object({ backends: Section, servers: Section, plugins: Section, tokens: Section, teams: Section }),
   })
   .openapi("ConfigImportResult");
 
@@ -54,7 +54,7 @@ export const configRoutes = apiRouter()
       tags,
       summary: "The whole configuration as one versioned document",
       description:
-        "Backends, virtual servers, plugins and API tokens' metadata, sorted by name. Never a secret: header values are `{secretRef}` references, tokens carry the SHA-256 of their secret (the secret is never stored).",
+        "Backends, virtual servers, plugins and API tokens' metadata with their ownership (team, owner, visibility, token role), and teams with their explicit members, sorted by name. Platform admins only. Never a secret: header values are `{secretRef}` references, tokens carry the SHA-256 of their secret (the secret is never stored).",
       responses: { 200: jsonResponse(ConfigDocument, "The configuration document"), ...commonErrors },
     }),
     async (c) => c.json(exportDocument(await readAllRows(database(c.env.DB))), 200),

@@ -6,14 +6,17 @@ import { requireAdmin } from "../auth/require-admin";
 import { LIMITS } from "../config/limits";
 import { HttpError } from "../errors";
 import { requireJson } from "../middleware/require-json";
+import { auditRoutes, auditTrail } from "./audit";
 import { backendRoutes } from "./backends";
 import { configRoutes } from "./config";
+import { accessGuard } from "./guard";
 import { keyRoutes } from "./keys";
 import { apiRouter } from "./openapi";
 import { pluginRoutes } from "./plugins";
 import { serverRoutes } from "./servers";
 import { spanRoutes } from "./spans";
 import { statsRoutes } from "./stats";
+import { teamRoutes } from "./teams";
 import { tokenRoutes } from "./tokens";
 
 /** Builds the `/api` sub-application. */
@@ -41,6 +44,9 @@ export function adminApi() {
   );
   api.use("*", requireAdmin());
   api.use("*", requireJson());
+  // Teams and visibility on every route, then the audit record of every write that succeeded.
+  api.use("*", accessGuard());
+  api.use("*", auditTrail());
 
   api.route("/backends", backendRoutes);
   api.route("/servers", serverRoutes);
@@ -49,6 +55,8 @@ export function adminApi() {
   api.route("/stats", statsRoutes);
   api.route("/plugins", pluginRoutes);
   api.route("/keys", keyRoutes);
+  api.route("/teams", teamRoutes);
+  api.route("/audit", auditRoutes);
   api.route("/config", configRoutes);
   return api;
 }

@@ -43,7 +43,13 @@ export const ConditionInput = z
     tools: ConditionSchema.shape.tools,
     prompts: ConditionSchema.shape.prompts,
     resources: ConditionSchema.shape.resources,
-    userPatterns: patterns.openapi({ description: "API token names (`admin`, `anonymous`; globs)" }),
+    userPatterns: patterns.openapi({
+      description: "Caller names: API token names, `admin`, `anonymous`, OAuth user names (globs)",
+    }),
+    teams: ConditionSchema.shape.teams.openapi({ description: "Any team the caller belongs to (globs)" }),
+    roles: ConditionSchema.shape.roles.openapi({
+      description: "Any role the caller holds: platform_admin, team_admin, developer, viewer (globs)",
+    }),
     server_ids: deprecated("serverIds"),
     user_patterns: deprecated("userPatterns"),
   })

@@ -26,6 +26,7 @@ import type { AppEnv } from "../env";
 import { type FieldIssue, HttpError } from "../errors";
 import { BUILTIN_KINDS } from "../plugins/kinds";
 import { ConfigIssues, HOOKS, type HookName, type PluginKind } from "../plugins/types";
+import { creationTeam } from "./access";
 import { markDeprecated } from "./naming";
 import { apiRouter, commonErrors, conflict, fieldIssues, jsonBody, jsonResponse, noContent, notFound } from "./openapi";
 import {
@@ -76,7 +77,16 @@ const pluginFields = {
 
 const PluginName = Slug.refine((n) => n !== "kinds", "is reserved");
 
-export const PluginCreate = z.strictObject({ name: PluginName, ...pluginFields }).openapi("PluginCreate");
+export const PluginCreate = z
+  .strictObject({
+    name: PluginName,
+    ...pluginFields,
+    team: Slug.optional().openapi({
+      description:
+        "Owning team: the plugin then applies only to calls to that team's backends (default: the creator's team, if it administers one; platform admins: none)",
+    }),
+  })
+  .openapi("PluginCreate");
 export const PluginUpdate = z
   .strictObject(pluginFields)
   .partial()
@@ -91,6 +101,7 @@ export const Plugin = z
     hooks: z.array(Hook),
     conditions: z.array(z.record(z.string(), z.array(z.string()))).nullable(),
     config: z.record(z.string(), z.unknown()),
+    team: z.string().nullable(),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -119,6 +130,7 @@ export function pluginView(row: PluginRow): PluginView {
     hooks: row.hooks as HookName[],
     conditions: conditionsToPublic(row.conditions) as PluginView["conditions"],
     config: configToPublic(kind, kind ? kind.view(row.config) : row.config),
+    team: row.team,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -251,7 +263,8 @@ export const pluginRoutes = apiRouter()
         },
         null,
       );
-      return c.json(pluginView(await insertPlugin(database(c.env.DB), { name: input.name, ...fields })), 201);
+      const team = await creationTeam(c, input.team);
+      return c.json(pluginView(await insertPlugin(database(c.env.DB), { name: input.name, ...fields }, team)), 201);
     },
   )
   .openapi(

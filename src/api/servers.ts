@@ -4,7 +4,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { database } from "../config/db";
 import { NameParam, Server, ServerCreate, ServerUpdate } from "../config/shapes";
+import type { ServerConfig } from "../config/snapshot";
 import { createServer, deleteServer, getServer, listServers, updateServer } from "../config/store/servers";
+import { ownershipFor } from "./access";
 import { apiRouter, commonErrors, conflict, jsonBody, jsonResponse, noContent, notFound } from "./openapi";
 import { assertNoNameConflicts } from "./server-conflicts";
 
@@ -21,8 +23,11 @@ export const serverRoutes = apiRouter()
       request: { body: jsonBody(ServerCreate) },
       responses: { 201: jsonResponse(Server, "The stored server"), ...commonErrors, ...conflict },
     }),
-    async (c) =>
-      c.json(await createServer(database(c.env.DB), c.req.valid("json"), (s) => assertNoNameConflicts(c, s)), 201),
+    async (c) => {
+      const input = c.req.valid("json");
+      const check = (s: ServerConfig) => assertNoNameConflicts(c, s);
+      return c.json(await createServer(database(c.env.DB), input, check, await ownershipFor(c, input)), 201);
+    },
   )
   .openapi(
     createRoute({

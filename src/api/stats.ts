@@ -1,13 +1,29 @@
 /**
  * `/api/stats`: calls, errors and p50/p99 latency of backend calls per
  * minute, per backend or per tool, from the span rollups (the console's
- * dashboard draws its charts from this route alone).
+ * dashboard draws its charts from this route alone). Callers below platform
+ * admin see only the backends they may see (`auth/access.ts`).
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { canSee } from "../auth/access";
 import { database } from "../config/db";
+import { backends } from "../config/schema";
+import type { AppEnv } from "../env";
 import { HttpError } from "../errors";
 import { MAX_MINUTES, toolRollups, toSeries } from "../observability/stats";
+import { ownedOf } from "./guard";
 import { apiRouter, commonErrors, jsonResponse } from "./openapi";
+
+/** The backends the caller may see (read from D1, as every permission on the admin path), or null for all. */
+async function visibleBackends(c: Context<AppEnv>): Promise<Set<string> | null> {
+  const p = c.get("principal");
+  if (p.platformAdmin) return null;
+  const rows = await database(c.env.DB)
+    .select({ name: backends.name, team: backends.team, owner: backends.owner, visibility: backends.visibility })
+    .from(backends);
+  return new Set(rows.filter((r) => canSee(p, ownedOf("backends", r))).map((r) => r.name));
+}
 
 const tags = ["observability"];
 
@@ -70,7 +86,10 @@ export const statsRoutes = apiRouter().openapi(
         { path: "since", message: `must be before until and at most ${MAX_MINUTES / 60} hours earlier` },
       ]);
     }
-    const rows = await toolRollups(database(c.env.DB), fromMinute, toMinute, q.backend);
+    const visible = await visibleBackends(c);
+    const rows = (await toolRollups(database(c.env.DB), fromMinute, toMinute, q.backend)).filter(
+      (r) => visible === null || visible.has(r.backend),
+    );
     return c.json(
       { since: new Date(since).toISOString(), until: new Date(until).toISOString(), series: toSeries(rows, q.by) },
       200,

@@ -5,6 +5,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { database } from "../config/db";
 import { IdParam, Token, TokenCreate, TokenCreated } from "../config/shapes";
 import { createToken, deleteToken, listTokens } from "../config/store/tokens";
+import { HttpError } from "../errors";
+import { creationTeam } from "./access";
 import { apiRouter, commonErrors, conflict, jsonBody, jsonResponse, noContent, notFound } from "./openapi";
 
 const tags = ["tokens"];
@@ -24,7 +26,22 @@ export const tokenRoutes = apiRouter()
         ...conflict,
       },
     }),
-    async (c) => c.json(await createToken(database(c.env.DB), c.req.valid("json")), 201),
+    async (c) => {
+      const input = c.req.valid("json");
+      const team = await creationTeam(c, input.team);
+      if (input.role === "platform_admin" ? team !== null || !c.get("principal").platformAdmin : input.role && !team) {
+        throw new HttpError(400, "validation_failed", "Invalid request", [
+          {
+            path: "role",
+            message:
+              input.role === "platform_admin"
+                ? "platform_admin tokens have no team and only platform admins create them"
+                : "a team role needs a team",
+          },
+        ]);
+      }
+      return c.json(await createToken(database(c.env.DB), { ...input, ...(team !== null && { team }) }), 201);
+    },
   )
   .openapi(
     createRoute({

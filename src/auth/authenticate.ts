@@ -2,14 +2,15 @@
  * Turns a bearer secret into a Principal, using only the cached config
  * (no database query on the request path).
  */
-import type { ConfigSnapshot } from "../config/snapshot";
-import type { Principal } from "./principal";
+import type { ConfigSnapshot, TokenConfig } from "../config/snapshot";
+import { ADMIN_PRINCIPAL, type Principal, type TeamRole } from "./principal";
 import { secretsEqual, sha256Hex, TOKEN_PREFIX } from "./secrets";
 
 /** Extracts the secret from `Authorization: Bearer <secret>`, or null. */
 export function bearerSecret(header: string | undefined): string | null {
   if (!header) return null;
-  const match = /^Bearer\s+(\S{1,512})\s*$/i.exec(header);
+  // JWT access tokens run to a few KiB; 16 KiB bounds the work any one header can cause.
+  const match = /^Bearer\s+(\S{1,16384})\s*$/i.exec(header);
   return match?.[1] ?? null;
 }
 
@@ -28,8 +29,30 @@ export async function authenticate(
     const token = config.tokensByHash.get(await sha256Hex(secret));
     if (!token) return null;
     if (token.expiresAt !== null && token.expiresAt <= now) return null;
-    return { kind: "token", id: token.id, name: token.name, scopes: token.scopes, servers: token.servers };
+    return tokenPrincipal(token, config);
   }
-  if (adminToken && (await secretsEqual(secret, adminToken))) return { kind: "admin", name: "admin" };
+  if (adminToken && (await secretsEqual(secret, adminToken))) return ADMIN_PRINCIPAL;
   return null;
+}
+
+/**
+ * An API token's Principal. Its role is its `role`, else `developer` in its
+ * team, else (no team) `platform_admin` when it has the `admin` scope: tokens
+ * from before teams keep exactly the power they had. Explicit memberships of
+ * the token's id (`/api/teams/:team/members`) add teams.
+ */
+export function tokenPrincipal(token: TokenConfig, config: ConfigSnapshot): Principal {
+  const role = token.role ?? (token.team ? "developer" : token.scopes.includes("admin") ? "platform_admin" : null);
+  const teams = new Map<string, TeamRole>(config.members?.get(token.id) ?? []);
+  if (token.team && role && role !== "platform_admin") teams.set(token.team, role);
+  return {
+    kind: "token",
+    subject: token.id,
+    name: token.name,
+    tokenId: token.id,
+    scopes: token.scopes,
+    servers: token.servers,
+    platformAdmin: role === "platform_admin",
+    teams,
+  };
 }

@@ -3,10 +3,11 @@
  */
 import { eq } from "drizzle-orm";
 import type { KeyRing } from "../auth/keys";
+import type { TeamRole } from "../auth/principal";
 import type { ConfigSource } from "./cache";
 import { type Db, database, readVersion } from "./db";
 import { keyRing, openHeaders } from "./header-crypto";
-import { apiTokens, type BackendRow, backends, configMeta, plugins, servers } from "./schema";
+import { apiTokens, type BackendRow, backends, configMeta, plugins, servers, teamMembers, teams } from "./schema";
 import type { BackendConfig, ConfigSnapshot, PluginConfig, ServerConfig, TokenConfig } from "./snapshot";
 
 interface SourceEnv {
@@ -41,23 +42,37 @@ export async function backendConfig(b: BackendRow, ring: KeyRing | null): Promis
     failureThreshold: b.failureThreshold,
     cooldownSeconds: b.cooldownSeconds,
     enabled: b.enabled,
+    team: b.team,
+    owner: b.owner,
+    visibility: b.visibility,
   };
 }
 
 /** Reads every config table plus the version in one batch (one round trip, one consistent view). */
 export async function loadSnapshot(db: Db, env: SourceEnv): Promise<ConfigSnapshot> {
-  const [versionRows, backendRows, serverRows, tokenRows, pluginRows] = await db.batch([
+  const [versionRows, backendRows, serverRows, tokenRows, pluginRows, teamRows, memberRows] = await db.batch([
     db.select({ version: configMeta.version }).from(configMeta).where(eq(configMeta.id, 1)),
     db.select().from(backends),
     db.select().from(servers),
     db.select().from(apiTokens),
     db.select().from(plugins),
+    db.select({ name: teams.name }).from(teams),
+    db.select().from(teamMembers),
   ]);
 
   const ring = backendRows.some((b) => b.headersEncrypted) ? await ringOrNull(env) : null;
   const backendList = await Promise.all(backendRows.map((b) => backendConfig(b, ring)));
   const serverList = serverRows.map(
-    (s): ServerConfig => ({ name: s.name, backends: s.backends, tools: s.tools, prefix: s.prefix, auth: s.auth }),
+    (s): ServerConfig => ({
+      name: s.name,
+      backends: s.backends,
+      tools: s.tools,
+      prefix: s.prefix,
+      auth: s.auth,
+      team: s.team,
+      owner: s.owner,
+      visibility: s.visibility,
+    }),
   );
   const tokenList = tokenRows.map((t): [string, TokenConfig] => [
     t.tokenHash,
@@ -67,6 +82,8 @@ export async function loadSnapshot(db: Db, env: SourceEnv): Promise<ConfigSnapsh
       scopes: t.scopes,
       servers: t.servers,
       expiresAt: t.expiresAt ? Date.parse(t.expiresAt) : null,
+      team: t.team,
+      role: t.role,
     },
   ]);
   const pluginList = pluginRows.map(
@@ -78,8 +95,15 @@ export async function loadSnapshot(db: Db, env: SourceEnv): Promise<ConfigSnapsh
       hooks: p.hooks,
       conditions: p.conditions,
       config: p.config,
+      team: p.team,
     }),
   );
+  const members = new Map<string, Map<string, TeamRole>>();
+  for (const m of memberRows) {
+    const roles = members.get(m.subject) ?? new Map<string, TeamRole>();
+    roles.set(m.team, m.role);
+    members.set(m.subject, roles);
+  }
 
   return {
     version: versionRows[0]?.version ?? 0,
@@ -87,6 +111,8 @@ export async function loadSnapshot(db: Db, env: SourceEnv): Promise<ConfigSnapsh
     servers: new Map(serverList.map((s) => [s.name, s])),
     tokensByHash: new Map(tokenList),
     plugins: pluginList,
+    teams: new Set(teamRows.map((t) => t.name)),
+    members,
   };
 }
 

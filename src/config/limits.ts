@@ -9,6 +9,8 @@ export const LIMITS = {
   servers: 500,
   tokens: 1000,
   plugins: 100,
+  teams: 200,
+  membersPerTeam: 1000,
   headersPerBackend: 32,
   headerValueBytes: 4096,
   toolsPerServer: 1000,

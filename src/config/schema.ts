@@ -5,7 +5,30 @@
  * D1 batch (one transaction), so isolates can tell with one tiny query whether
  * their cached snapshot is stale (see `config/cache.ts`).
  */
-import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/** Who may see an object (docs/identity.md): its owner, its team, or every authenticated caller. */
+export const VISIBILITIES = ["private", "team", "public"] as const;
+export type Visibility = (typeof VISIBILITIES)[number];
+
+/** Roles, strongest first. `platform_admin` is global; the others are per team. */
+export const ROLES = ["platform_admin", "team_admin", "developer", "viewer"] as const;
+export type Role = (typeof ROLES)[number];
+
+/**
+ * Ownership columns of backends and virtual servers. Rows from before teams
+ * existed have no team and are `public`, so single-admin deployments keep
+ * working unchanged after the migration.
+ */
+function owned() {
+  return {
+    /** Owning team (a `teams.name`), or null for platform-owned objects. */
+    team: text("team"),
+    /** The subject that created it (an API token id, `admin`, or an OAuth subject). */
+    owner: text("owner"),
+    visibility: text("visibility", { enum: VISIBILITIES }).notNull().default("public"),
+  };
+}
 
 /** Upstream MCP servers. `name` is the backend's id everywhere. */
 export const backends = sqliteTable("backends", {
@@ -25,6 +48,7 @@ export const backends = sqliteTable("backends", {
   /** Circuit breaker: how long it stays open before a trial call. */
   cooldownSeconds: integer("cooldown_seconds").notNull().default(30),
   enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+  ...owned(),
   createdAt: text("created_at").notNull(),
   updatedAt: text("updated_at").notNull(),
 });
@@ -40,6 +64,7 @@ export const servers = sqliteTable("servers", {
   auth: text("auth", { enum: ["token", "none"] })
     .notNull()
     .default("token"),
+  ...owned(),
   createdAt: text("created_at").notNull(),
   updatedAt: text("updated_at").notNull(),
 });
@@ -55,6 +80,10 @@ export const apiTokens = sqliteTable("api_tokens", {
   /** null = every server. JSON array of server names. */
   servers: text("servers", { mode: "json" }).$type<string[] | null>(),
   expiresAt: text("expires_at"),
+  /** The team the token acts for, or null (a token without a team and with `admin` is a platform admin). */
+  team: text("team"),
+  /** The token's role in `team` (or `platform_admin`); null = the default for its scopes. */
+  role: text("role", { enum: ROLES }),
   createdAt: text("created_at").notNull(),
 });
 
@@ -67,6 +96,8 @@ export const plugins = sqliteTable("plugins", {
   hooks: text("hooks", { mode: "json" }).$type<string[]>().notNull(),
   conditions: text("conditions", { mode: "json" }).$type<unknown[] | null>(),
   config: text("config", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  /** Owning team: a team's plugin applies only to calls to that team's backends. null = platform-wide. */
+  team: text("team"),
   createdAt: text("created_at").notNull(),
   updatedAt: text("updated_at").notNull(),
 });
@@ -78,7 +109,59 @@ export const configMeta = sqliteTable("config_meta", {
   updatedAt: text("updated_at").notNull(),
 });
 
+/** Teams own backends, servers, plugins and tokens. */
+export const teams = sqliteTable("teams", {
+  name: text("name").primaryKey(),
+  description: text("description").notNull().default(""),
+  createdAt: text("created_at").notNull(),
+  updatedAt: text("updated_at").notNull(),
+});
+
+/**
+ * Explicit team memberships of a subject (an API token id, or an OAuth
+ * subject `oauth:<issuer>:<sub>`), beside those an API token's own fields or
+ * a JWT claim mapping give.
+ */
+export const teamMembers = sqliteTable(
+  "team_members",
+  {
+    team: text("team").notNull(),
+    subject: text("subject").notNull(),
+    role: text("role", { enum: ["team_admin", "developer", "viewer"] }).notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.team, t.subject] })],
+);
+
+/**
+ * The audit log: one row per admin write (who, what, when). Not part of the
+ * configuration: writing it does not bump the config version.
+ */
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    /** Sortable: ISO time + random suffix, so the cursor is the id. */
+    id: text("id").primaryKey(),
+    at: text("at").notNull(),
+    subject: text("subject").notNull(),
+    /** The team the object belongs to (after the write, or before a delete). */
+    team: text("team"),
+    tokenId: text("token_id"),
+    method: text("method").notNull(),
+    route: text("route").notNull(),
+    objectType: text("object_type").notNull(),
+    objectId: text("object_id"),
+    status: integer("status").notNull(),
+    /** Field-level diff `{field: {from?, to?}}`, secrets redacted. */
+    diff: text("diff", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [index("audit_log_at").on(t.at), index("audit_log_team").on(t.team, t.id)],
+);
+
 export type BackendRow = typeof backends.$inferSelect;
 export type ServerRow = typeof servers.$inferSelect;
 export type ApiTokenRow = typeof apiTokens.$inferSelect;
 export type PluginRow = typeof plugins.$inferSelect;
+export type TeamRow = typeof teams.$inferSelect;
+export type TeamMemberRow = typeof teamMembers.$inferSelect;
+export type AuditRow = typeof auditLog.$inferSelect;

@@ -4,6 +4,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { LIMITS } from "./limits";
+import { ROLES, VISIBILITIES } from "./schema";
 import { MAX_URL_LENGTH, urlProblem } from "./url-safety";
 
 /** The value shown instead of a secret header value. */
@@ -14,6 +15,25 @@ export const Slug = z
   .string()
   .regex(/^[a-z0-9-]{1,32}$/, "must be 1-32 characters of a-z, 0-9 and -")
   .openapi({ example: "github" });
+
+/** Ownership fields of backends and virtual servers (teams and visibility, docs in README "Teams"). */
+const ownershipFields = {
+  team: Slug.nullable().optional().openapi({
+    description:
+      "Owning team; omitted: the caller's team when it administers exactly one, none for platform admins. null: platform-owned",
+  }),
+  visibility: z.enum(VISIBILITIES).optional().openapi({
+    description:
+      "private: the owner; team: members of the team; public: every authenticated caller. Default: team when owned by a team, else public",
+  }),
+};
+
+/** Ownership as stored and shown. */
+const ownershipView = {
+  team: z.string().nullable(),
+  owner: z.string().nullable().openapi({ description: "The subject that created it" }),
+  visibility: z.enum(VISIBILITIES),
+};
 
 /** Header names are RFC 9110 tokens; the ones the gateway owns cannot be overridden. */
 const RESERVED_HEADERS = new Set([
@@ -92,6 +112,7 @@ const backendFields = {
     .optional()
     .openapi({ description: "Seconds the breaker stays open before one trial call. Default 30" }),
   enabled: z.boolean().optional().openapi({ description: "Default true" }),
+  ...ownershipFields,
 };
 
 export const BackendCreate = z.strictObject({ name: Slug, ...backendFields }).openapi("BackendCreate");
@@ -114,6 +135,7 @@ export const Backend = z
     failureThreshold: z.number().int(),
     cooldownSeconds: z.number().int(),
     enabled: z.boolean(),
+    ...ownershipView,
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -176,6 +198,7 @@ const serverFields = {
     .openapi({ description: "Public tool names to expose; omitted = every tool" }),
   prefix: z.boolean().optional().openapi({ description: "Prefix names with `<backend>__` (default true)" }),
   auth: z.enum(["token", "none"]).optional().openapi({ description: "Default token" }),
+  ...ownershipFields,
 };
 
 export const ServerCreate = z.strictObject({ name: Slug, ...serverFields }).openapi("ServerCreate");
@@ -188,6 +211,7 @@ export const Server = z
     tools: z.array(z.string()).nullable(),
     prefix: z.boolean(),
     auth: z.enum(["token", "none"]),
+    ...ownershipView,
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -213,6 +237,13 @@ export const TokenCreate = z
       .datetime({ offset: true })
       .refine((d) => Date.parse(d) > Date.now(), "must be in the future")
       .optional(),
+    team: Slug.optional().openapi({
+      description: "The team the token acts for (default: the creator's team, if it administers one)",
+    }),
+    role: z.enum(ROLES).optional().openapi({
+      description:
+        "Its role in `team`, or platform_admin (platform admins only). Default: developer with a team; without a team, platform_admin when scopes include admin",
+    }),
   })
   .openapi("TokenCreate");
 
@@ -224,6 +255,8 @@ export const Token = z
     scopes: z.array(Scope),
     servers: z.array(z.string()).nullable(),
     expiresAt: z.string().nullable(),
+    team: z.string().nullable(),
+    role: z.enum(ROLES).nullable(),
     createdAt: z.string(),
   })
   .openapi("Token");

@@ -2,10 +2,21 @@
  * The immutable, in-memory view of the configuration that the request path reads.
  * Built once per config version; lookups are Map gets, never database queries.
  */
-import type { Scope } from "../auth/principal";
+import type { Scope, TeamRole } from "../auth/principal";
+import type { Role, Visibility } from "./schema";
+
+/**
+ * Who owns an object and who may see it (`auth/access.ts`). Absent fields
+ * mean a platform-owned, public object (what every row from before teams is).
+ */
+export interface Owned {
+  team?: string | null;
+  owner?: string | null;
+  visibility?: Visibility;
+}
 
 /** A backend as the request path needs it (headers decrypted). */
-export interface BackendConfig {
+export interface BackendConfig extends Owned {
   name: string;
   url: string;
   transport: "streamable-http" | "sse";
@@ -26,7 +37,7 @@ export interface BackendConfig {
 }
 
 /** A virtual server. */
-export interface ServerConfig {
+export interface ServerConfig extends Owned {
   name: string;
   backends: readonly string[] | null;
   tools: readonly string[] | null;
@@ -42,6 +53,10 @@ export interface TokenConfig {
   servers: readonly string[] | null;
   /** Epoch milliseconds, or null for no expiry. */
   expiresAt: number | null;
+  /** The team the token acts for (null: none). */
+  team?: string | null;
+  /** Its role there, or `platform_admin`; null = the default for its scopes. */
+  role?: Role | null;
 }
 
 /** A plugin instance as stored. */
@@ -53,6 +68,8 @@ export interface PluginConfig {
   hooks: readonly string[];
   conditions: readonly unknown[] | null;
   config: Readonly<Record<string, unknown>>;
+  /** Owning team: the plugin applies only to calls to that team's backends. */
+  team?: string | null;
 }
 
 /** Everything the request path reads, stamped with the config version it came from. */
@@ -62,4 +79,8 @@ export interface ConfigSnapshot {
   servers: ReadonlyMap<string, ServerConfig>;
   tokensByHash: ReadonlyMap<string, TokenConfig>;
   plugins: readonly PluginConfig[];
+  /** Team names. */
+  teams?: ReadonlySet<string>;
+  /** Explicit memberships: subject → team → role. */
+  members?: ReadonlyMap<string, ReadonlyMap<string, TeamRole>>;
 }

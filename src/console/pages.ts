@@ -50,8 +50,15 @@ const head = (title: string) => html`<meta charset="utf-8" />
   <link rel="stylesheet" href="/admin/assets/console.css" />
   <link rel="icon" href="/admin/assets/favicon.svg" type="image/svg+xml" />`;
 
-/** The sign-in page; `error` is shown when a sign-in failed. */
-export function loginPage(error?: string) {
+/** What the sign-in page offers beside the token form: OAuth sign-in, when the built-in server is configured. */
+export interface LoginOptions {
+  oauth?: boolean;
+  /** Why an OAuth sign-in failed (shown above its button). */
+  oauthError?: string;
+}
+
+/** The sign-in page; `error` is shown when a token sign-in failed. */
+export function loginPage(error?: string, options: LoginOptions = {}) {
   return html`<!doctype html>
 <html lang="en">
   <head>
@@ -60,6 +67,14 @@ export function loginPage(error?: string) {
   <body class="login-body">
     <main class="login" id="main">
       <h1>MCP gateway console</h1>
+      ${
+        options.oauth
+          ? html`<form method="get" action="/admin/login/oauth" class="card">
+        ${options.oauthError ? html`<p class="field-error" role="alert">${options.oauthError}</p>` : ""}
+        <button type="submit" class="primary">Sign in with your identity provider</button>
+      </form>`
+          : ""
+      }
       <form method="post" action="/admin/login" class="card">
         <label for="token">Admin token, or an API token with the <code>admin</code> scope</label>
         <input id="token" name="token" type="password" autocomplete="current-password" required maxlength="512"
@@ -68,7 +83,11 @@ export function loginPage(error?: string) {
         <button type="submit" class="primary">Sign in</button>
       </form>
       <p class="hint">The token is checked once. The browser keeps a session cookie for 8 hours (never the token);
-        revoking the token or changing the admin token ends the session.</p>
+        revoking the token or changing the admin token ends the session.${
+          options.oauth
+            ? " Signed in with your identity provider, the session lasts as long as the gateway's access token (an hour) and ends when the grant is revoked."
+            : ""
+        }</p>
     </main>
   </body>
 </html>`;

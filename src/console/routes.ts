@@ -16,13 +16,16 @@ import {
   readSession,
   SESSION_COOKIE,
   SESSION_TTL_SECONDS,
+  sessionCredentials,
   writeAllowed,
 } from "../auth/console-session";
 import { keyRing } from "../auth/keys";
+import { builtinServerEnabled } from "../auth/oauth/resource";
 import { canAdmin } from "../auth/principal";
 import type { AppEnv } from "../env";
 import { HttpError } from "../errors";
 import { CONSOLE_ASSETS } from "./assets.generated";
+import { finishOAuthLogin, startOAuthLogin } from "./oauth-login";
 import { loginPage, PAGES, secureHeaders, shellPage } from "./pages";
 
 const cookieOptions = {
@@ -36,7 +39,8 @@ const cookieOptions = {
 async function sessionOf(c: Context<AppEnv>) {
   const cookie = getCookie(c, SESSION_COOKIE);
   if (!cookie) return null;
-  const session = await readSession(cookie, await keyRing(c.env), c.env.ADMIN_TOKEN, c.get("config"));
+  const config = c.get("config");
+  const session = await readSession(cookie, await keyRing(c.env), sessionCredentials(c.env, c.req.url, config), config);
   if (!session) deleteCookie(c, SESSION_COOKIE, cookieOptions);
   return session;
 }
@@ -59,7 +63,22 @@ export function consoleRoutes() {
   admin.get("/login", async (c) => {
     if (await sessionOf(c)) return c.redirect("/admin", 303);
     secureHeaders(c);
-    return c.html(loginPage());
+    return c.html(loginPage(undefined, { oauth: builtinServerEnabled(c.env) }));
+  });
+
+  // Sign-in through the built-in OAuth authorization server (`oauth-login.ts`); 404 when it is not configured.
+  admin.get("/login/oauth", async (c) => {
+    if (!builtinServerEnabled(c.env)) throw new HttpError(404, "not_found", "OAuth sign-in is not configured");
+    return startOAuthLogin(c);
+  });
+
+  admin.get("/login/callback", async (c) => {
+    if (!builtinServerEnabled(c.env)) throw new HttpError(404, "not_found", "OAuth sign-in is not configured");
+    const result = await finishOAuthLogin(c);
+    secureHeaders(c);
+    if ("error" in result) return c.html(loginPage(undefined, { oauth: true, oauthError: result.error }), 401);
+    setCookie(c, SESSION_COOKIE, result.cookie, { ...cookieOptions, maxAge: result.maxAge });
+    return c.redirect("/admin", 303);
   });
 
   admin.post(
@@ -83,7 +102,12 @@ export function consoleRoutes() {
           ? await authenticate(secret, c.env.ADMIN_TOKEN, c.get("config"))
           : null;
       if (!principal || !canAdmin(principal)) {
-        return c.html(loginPage("That token is not valid, has expired, or lacks the admin scope."), 401);
+        return c.html(
+          loginPage("That token is not valid, has expired, or lacks the admin scope.", {
+            oauth: builtinServerEnabled(c.env),
+          }),
+          401,
+        );
       }
       const { cookie } = await openSession(secret, principal, await keyRing(c.env));
       setCookie(c, SESSION_COOKIE, cookie, { ...cookieOptions, maxAge: SESSION_TTL_SECONDS });
@@ -111,7 +135,8 @@ export function consoleRoutes() {
       const session = await sessionOf(c);
       if (!session) return c.redirect("/admin/login", 303);
       secureHeaders(c);
-      const user = session.principal.kind === "admin" ? "admin" : `${session.principal.name} (API token)`;
+      const { kind, name } = session.principal;
+      const user = kind === "admin" ? "admin" : kind === "oauth" ? `${name} (OAuth)` : `${name} (API token)`;
       return c.html(shellPage(page, user, session.csrf));
     });
   }

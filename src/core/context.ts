@@ -5,6 +5,7 @@
  * only what it needs through these interfaces, so the core never imports the
  * edge (docs/design.md, "Layout").
  */
+import type { Principal } from "../auth/principal";
 import type { BackendConfig, ConfigSnapshot } from "../config/snapshot";
 import type { Bindings } from "../env";
 import type { SpanRecorder } from "../observability/span";
@@ -18,6 +19,8 @@ export interface Caller {
   subject: string;
   /** The client's capability profile (`protocol/profiles.ts`): which catalog it sees. */
   profile: string;
+  /** Who it is (teams, roles, user name), for plugin conditions; absent: derived from `subject`. */
+  principal?: Principal;
 }
 
 /**

@@ -16,6 +16,12 @@ export interface Endpoint {
   backends: BackendConfig[];
   /** Public tool names the endpoint exposes, or null for all. */
   tools: ReadonlySet<string> | null;
+  /**
+   * Set when the caller may use only some of the endpoint's backends
+   * (teams and visibility): names what was left out, so views cached per
+   * endpoint are also per such subset.
+   */
+  access?: string;
 }
 
 /** Resolves the endpoint for `/mcp` (server null) or `/servers/:name/mcp`; null if no such server. */

@@ -15,8 +15,8 @@
  */
 
 import { chainFor, userName } from "../plugins/chain";
-import type { CompiledChain } from "../plugins/compile";
-import { appliesTo, type MatchTarget } from "../plugins/conditions";
+import { applies, type CompiledChain } from "../plugins/compile";
+import type { MatchTarget } from "../plugins/conditions";
 import { type Blocked, type Recorded, runHook } from "../plugins/executor";
 import { ENTITY_HOOKS, type Entity, HOOK_SPECS, type HookName, type RequestContext } from "../plugins/types";
 import type { CatalogItem } from "../protocol/catalog-types";
@@ -113,14 +113,34 @@ function record(events: readonly Recorded[], target: MatchTarget): void {
   );
 }
 
+/** The caller's teams and roles as conditions match them (memoized per principal object). */
+const callerFacts = new WeakMap<object, { teams: string[]; roles: string[]; key: string }>();
+
+function factsOf(ctx: McpContext) {
+  const p = ctx.caller.principal;
+  if (!p) return undefined;
+  let facts = callerFacts.get(p);
+  if (!facts) {
+    const teams = [...p.teams.keys()].sort();
+    const roles = [...new Set([...(p.platformAdmin ? ["platform_admin"] : []), ...p.teams.values()])].sort();
+    facts = { teams, roles, key: `${teams.join(",")}\0${roles.join(",")}` };
+    callerFacts.set(p, facts);
+  }
+  return facts;
+}
+
 function matchTarget(ctx: McpContext, t: { entity: Entity; name: string; original: string; backend: string }) {
+  const facts = factsOf(ctx);
   return {
     entity: t.entity,
     name: t.name,
     original: t.original,
     backend: t.backend,
     server: ctx.endpoint.server?.name ?? null,
-    user: userName(ctx.config, ctx.caller.subject),
+    user: ctx.caller.principal?.name ?? userName(ctx.config, ctx.caller.subject),
+    subject: ctx.caller.subject,
+    ...(facts && { teams: facts.teams, roles: facts.roles }),
+    backendTeam: ctx.config.backends.get(t.backend)?.team ?? null,
   } satisfies MatchTarget;
 }
 
@@ -209,7 +229,7 @@ const visible = new WeakMap<readonly ViewEntry[], LruMap<string, readonly ViewEn
 
 function hidden(chain: CompiledChain, match: MatchTarget): boolean {
   for (const p of chain.listFilters) {
-    if (appliesTo(p.conditions, match) && p.instance.listsTool?.(match.name, match.original) === false) return true;
+    if (applies(p, match) && p.instance.listsTool?.(match.name, match.original) === false) return true;
   }
   return false;
 }
@@ -218,8 +238,8 @@ function hidden(chain: CompiledChain, match: MatchTarget): boolean {
 export function visibleTools(ctx: McpContext, entries: readonly ViewEntry[]): readonly ViewEntry[] {
   const chain = chainFor(ctx.config, ctx.env);
   if (!chain || chain.listFilters.length === 0) return entries;
-  const user = userName(ctx.config, ctx.caller.subject);
-  const key = `${chain.version}\0${user}`;
+  const user = ctx.caller.principal?.name ?? userName(ctx.config, ctx.caller.subject);
+  const key = `${chain.version}\0${user}\0${factsOf(ctx)?.key ?? ""}`;
   let memo = visible.get(entries);
   const cached = memo?.get(key);
   if (cached) return cached;

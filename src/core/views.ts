@@ -35,7 +35,7 @@ const views = new LruMap<string, CachedView>(500);
 /** The endpoint's merged view for the session's capability profile (cached per config version and catalog stamps). */
 export async function federatedView(ctx: McpContext): Promise<FederatedView> {
   const profile = ctx.caller.profile;
-  const key = `${ctx.endpoint.key}|${profile}`;
+  const key = `${ctx.endpoint.key}${ctx.endpoint.access ?? ""}|${profile}`;
   const cached = views.get(key);
   const now = Date.now();
   const epoch = catalogEpoch();

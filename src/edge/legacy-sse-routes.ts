@@ -114,7 +114,7 @@ function legacyContext(
     env: c.env,
     config: c.get("config"),
     endpoint: c.get("endpoint"),
-    caller: { subject: c.get("subject"), profile },
+    caller: { subject: c.get("subject"), profile, principal: c.get("principal") },
     upstreams: upstreamSessions(c.env, claims, profile, version),
     era: ERA_2025,
     defer: (work) => c.executionCtx.waitUntil(work),

@@ -6,13 +6,16 @@
  * context's variables (`McpEnv`), so handlers start from a known caller.
  */
 import type { MiddlewareHandler } from "hono";
-import { authenticate, bearerSecret } from "../auth/authenticate";
-import { canUseMcp } from "../auth/principal";
+import { bearerSecret } from "../auth/authenticate";
+import { authenticateCaller } from "../auth/caller";
+import { bearerChallenge, gatewayOrigin, resourceId, resourcePath } from "../auth/oauth/resource";
+import { ANONYMOUS, canUseMcp } from "../auth/principal";
 import { type Endpoint, resolveEndpoint } from "../core/federation";
 import type { AppEnv } from "../env";
 import { SpanRecorder } from "../observability/span";
 import { requestTrace } from "../observability/trace-context";
 import { ErrorCode } from "../protocol/jsonrpc";
+import { callerEndpoint } from "./caller-access";
 import { TransportError } from "./errors";
 import { checkHost, checkOrigin } from "./transport";
 
@@ -28,8 +31,6 @@ export interface McpEnv {
     endpoint: Endpoint;
   };
 }
-
-const CHALLENGE = { "WWW-Authenticate": 'Bearer realm="mcp-gateway"' };
 
 /**
  * Runs the request inside its span. The span ends when the response is
@@ -67,32 +68,64 @@ export function callerChecks(): MiddlewareHandler<McpEnv> {
 }
 
 /**
- * Authenticates the caller for the endpoint: an unknown server is 404, a
- * server with `auth: "none"` needs no token, otherwise a bearer token that may
- * use this endpoint (401 without or with a bad one, 403 for another server's).
+ * Authenticates the caller for the endpoint (MCP basic/authorization): an
+ * unknown server is 404, a server with `auth: "none"` needs no token,
+ * otherwise a bearer credential valid for this endpoint's resource
+ * identifier: 401 without or with a bad one, its `WWW-Authenticate` naming
+ * the RFC 9728 metadata; 403 `insufficient_scope` for a valid one without
+ * the `mcp` scope or for another server. A server the caller may not see is
+ * 404 like an unknown one, and the endpoint keeps only the backends the
+ * caller may use (`auth/endpoint-access.ts`), so listing and calling agree.
  */
 export function mcpAuth(): MiddlewareHandler<McpEnv> {
   return async function mcpAuthMiddleware(c, next) {
     const serverName = c.req.param("name") ?? null;
     const config = c.get("config");
     const endpoint = resolveEndpoint(config, serverName);
-    if (!endpoint) throw new TransportError(404, ErrorCode.ServerError, `Unknown server '${serverName}'`);
-    c.set("endpoint", endpoint);
-    if (endpoint.server?.auth === "none") {
-      c.set("subject", "anonymous");
-      return next();
+    const unknown = () => new TransportError(404, ErrorCode.ServerError, `Unknown server '${serverName}'`);
+    if (!endpoint) throw unknown();
+    let principal = ANONYMOUS;
+    if (endpoint.server?.auth !== "none") {
+      const origin = gatewayOrigin(c.env, c.req.url);
+      const path = resourcePath(serverName);
+      const challenge = (error?: "invalid_token" | "insufficient_scope") => ({
+        "WWW-Authenticate": bearerChallenge(origin, path, "mcp", error),
+      });
+      const secret = bearerSecret(c.req.header("authorization"));
+      if (!secret)
+        throw new TransportError(401, ErrorCode.ServerError, "Unauthorized: missing bearer token", challenge());
+      const result = await authenticateCaller(secret, c.env, config, resourceId(origin, path), origin);
+      if ("failure" in result) {
+        throw new TransportError(
+          401,
+          ErrorCode.ServerError,
+          "Unauthorized: invalid or expired token",
+          challenge("invalid_token"),
+        );
+      }
+      principal = result.principal;
+      c.get("spans").root.set(
+        principal.kind === "oauth"
+          ? { subject: principal.subject }
+          : { token: principal.name, subject: principal.subject },
+      );
+      if (!canUseMcp(principal, serverName)) {
+        throw new TransportError(
+          403,
+          ErrorCode.ServerError,
+          "Forbidden: this token may not use this endpoint",
+          challenge("insufficient_scope"),
+        );
+      }
     }
-    const secret = bearerSecret(c.req.header("authorization"));
-    if (!secret) throw new TransportError(401, ErrorCode.ServerError, "Unauthorized: missing bearer token", CHALLENGE);
-    const principal = await authenticate(secret, c.env.ADMIN_TOKEN, config);
-    if (!principal) {
-      throw new TransportError(401, ErrorCode.ServerError, "Unauthorized: invalid or expired token", CHALLENGE);
+    const scoped = callerEndpoint(endpoint, principal);
+    if (scoped === "hidden") throw unknown();
+    if (scoped === "read-only") {
+      throw new TransportError(403, ErrorCode.ServerError, "Forbidden: this caller may read but not use this server");
     }
-    c.get("spans").root.set({ token: principal.name });
-    if (!canUseMcp(principal, serverName)) {
-      throw new TransportError(403, ErrorCode.ServerError, "Forbidden: this token may not use this endpoint");
-    }
-    c.set("subject", principal.kind === "admin" ? "admin" : principal.id);
+    c.set("endpoint", scoped);
+    c.set("principal", principal);
+    c.set("subject", principal.subject);
     await next();
   };
 }

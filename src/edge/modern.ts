@@ -83,7 +83,7 @@ async function modernContext(c: Context<McpEnv>, envelope: RequestEnvelope, byte
     env: c.env,
     config,
     endpoint,
-    caller: { subject, profile },
+    caller: { subject, profile, principal: c.get("principal") },
     upstreams: await callerSession(c.env, subject, endpoint.key, profile),
     era: modernEra({
       listScope: open ? "public" : "private",

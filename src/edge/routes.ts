@@ -54,7 +54,7 @@ function mcpContext(c: Context<McpEnv>, s: Session, requestBytes = 0): McpContex
     env: c.env,
     config: c.get("config"),
     endpoint: c.get("endpoint"),
-    caller: { subject: c.get("subject"), profile: s.claims.prof },
+    caller: { subject: c.get("subject"), profile: s.claims.prof, principal: c.get("principal") },
     upstreams: s,
     era: ERA_2025,
     defer: (work) => c.executionCtx.waitUntil(work),

@@ -23,6 +23,7 @@ export const ATTRIBUTE_KEYS = [
   "backend",
   "server",
   "token",
+  "subject",
   "plugin",
   "violation",
   "error",

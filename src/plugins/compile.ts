@@ -32,7 +32,15 @@ export interface CompiledPlugin {
   onError: OnError;
   hooks: ReadonlySet<HookName>;
   conditions: CompiledConditions;
+  /** Owning team: the plugin applies only to calls to that team's backends. */
+  team: string | null;
   instance: PluginInstance;
+}
+
+/** True when the plugin applies to the target: its team's backends only, then its conditions. */
+export function applies(p: CompiledPlugin, t: MatchTarget): boolean {
+  if (p.team !== null && (t.backendTeam ?? null) !== p.team) return false;
+  return appliesTo(p.conditions, t);
 }
 
 /** The compiled chain of one config version. */
@@ -101,6 +109,7 @@ export function compileChain(
       onError: settings.onError,
       hooks: hooksOf(p, kinds),
       conditions: conditions === "invalid" ? null : conditions,
+      team: p.team ?? null,
       instance: conditions === "invalid" ? new BrokenPlugin() : build(p, kinds),
     });
   }
@@ -118,16 +127,17 @@ export function compileChain(
 
   // Hooks whose plugins have no conditions need no per-request matching at all.
   const unconditional = new Set(
-    HOOKS.filter((hook) => compiled.every((p) => !p.hooks.has(hook) || p.conditions === null)),
+    HOOKS.filter((hook) => compiled.every((p) => !p.hooks.has(hook) || (p.conditions === null && p.team === null))),
   );
   const memo = new LruMap<string, readonly Band<CompiledPlugin>[]>(SELECT_MEMO_SIZE);
   const select = (hook: HookName, t: MatchTarget): readonly Band<CompiledPlugin>[] => {
     const all = bands[hook];
     if (all.length === 0 || unconditional.has(hook)) return all;
-    const key = `${hook}\0${t.backend}\0${t.server ?? ""}\0${t.user}\0${t.name}\0${t.original}`;
+    const who = `${t.user}\0${t.teams?.join(",") ?? ""}\0${t.roles?.join(",") ?? ""}\0${t.backendTeam ?? ""}`;
+    const key = `${hook}\0${t.backend}\0${t.server ?? ""}\0${who}\0${t.name}\0${t.original}`;
     let hit = memo.get(key);
     if (!hit) {
-      hit = filterBands(all, (p) => appliesTo(p.conditions, t));
+      hit = filterBands(all, (p) => applies(p, t));
       memo.set(key, hit);
     }
     return hit;

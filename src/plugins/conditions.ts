@@ -13,7 +13,13 @@
  *   that has any of them matches only requests for those entities (so
  *   `{tools: ["alpha__*"]}` never applies to a prompt).
  * - `user_patterns`: the API token's name (`admin` for ADMIN_TOKEN,
- *   `anonymous` on servers with `auth: "none"`).
+ *   `anonymous` on servers with `auth: "none"`, the user name of an OAuth caller).
+ * - `teams`: any team the caller belongs to.
+ * - `roles`: any role the caller holds (`platform_admin`, `team_admin`,
+ *   `developer`, `viewer`).
+ *
+ * A plugin owned by a team applies only to calls to that team's backends
+ * (`compile.ts`), whatever its conditions say.
  *
  * Patterns are globs: `*` is any run of characters, `?` one character (a
  * code point), everything else is literal and case-sensitive. Compiled once
@@ -45,6 +51,8 @@ export const ConditionSchema = z
     prompts: PatternList.optional(),
     resources: PatternList.optional(),
     user_patterns: PatternList.optional(),
+    teams: PatternList.optional(),
+    roles: PatternList.optional(),
   })
   .refine((c) => Object.keys(c).length > 0, "a condition needs at least one field");
 
@@ -59,6 +67,14 @@ export interface MatchTarget {
   backend: string;
   server: string | null;
   user: string;
+  /** The caller's stable id (`tok_…`, `admin`, `oauth:<issuer>:<sub>`); conditions do not match it. */
+  subject?: string;
+  /** The caller's teams (absent: none). */
+  teams?: readonly string[];
+  /** The roles the caller holds in any team, and `platform_admin`. */
+  roles?: readonly string[];
+  /** The team owning the backend serving the item (team plugins apply only there). */
+  backendTeam?: string | null;
 }
 
 /** A compiled pattern list: exact names in a Set, globs in one RE2 pattern (matched whole). */
@@ -104,6 +120,8 @@ export function matches(m: Matcher, value: string): boolean {
 interface CompiledCondition {
   servers: Matcher | null;
   users: Matcher | null;
+  teams: Matcher | null;
+  roles: Matcher | null;
   /** Per entity: null = the object names no entity (any applies); undefined key = this entity does not match. */
   entities: Partial<Record<Entity, Matcher>> | null;
 }
@@ -119,6 +137,8 @@ export function compileConditions(conditions: readonly Condition[] | null | unde
     return {
       servers: c.server_ids ? compileMatcher(c.server_ids) : null,
       users: c.user_patterns ? compileMatcher(c.user_patterns) : null,
+      teams: c.teams ? compileMatcher(c.teams) : null,
+      roles: c.roles ? compileMatcher(c.roles) : null,
       entities: named
         ? {
             ...(c.tools && { tool: compileMatcher(c.tools) }),
@@ -135,6 +155,8 @@ function conditionMatches(c: CompiledCondition, t: MatchTarget): boolean {
     return false;
   }
   if (c.users && !matches(c.users, t.user)) return false;
+  if (c.teams && !(t.teams ?? []).some((team) => matches(c.teams as Matcher, team))) return false;
+  if (c.roles && !(t.roles ?? []).some((role) => matches(c.roles as Matcher, role))) return false;
   if (c.entities) {
     const m = c.entities[t.entity];
     if (!m || (!matches(m, t.name) && !matches(m, t.original))) return false;

@@ -98,8 +98,10 @@ export interface RequestContext {
   readonly server: string | null;
   /** `"*"` for `/mcp`, else the virtual server's name (cache partitions). */
   readonly endpoint: string;
-  /** The API token's name, `admin` for ADMIN_TOKEN, `anonymous` on `auth: "none"` servers. */
+  /** The API token's name, `admin` for ADMIN_TOKEN, `anonymous` on `auth: "none"` servers, an OAuth caller's user name. */
   readonly user: string;
+  /** The caller's stable id: `tok_…`, `admin`, `anonymous` or `oauth:<issuer>:<sub>`. */
+  readonly subject?: string;
   /** Byte length of the raw MCP request body (the whole batch for a batch); never measured by stringifying. */
   readonly requestBytes: number;
   readonly env: PluginEnv;

@@ -149,6 +149,9 @@ function hintFor(spec: AdminSpec, resource: string): Hint {
     // The fuzzer's backends speak Streamable HTTP: a legacy-SSE one would fail its refresh (a documented 502).
     if (key === "transport") return fc.constant("streamable-http");
     if (key === "config.url") return fc.constantFrom(...spec.webhookUrls);
+    // The fuzzer plants no teams, so a generated team name is always a 400: platform-owned (null) keeps
+    // creations, and with them duplicate-name 409s, within reach (unknown teams are tested in identity-teams).
+    if (key === "team" && (resource === "backends" || resource === "servers")) return fc.constant(null);
     if (key === "backends.0") return names(spec.pools.backends);
     if (key === "servers.0") return names(spec.pools.servers);
     // The published config schemas are camelCase (the snake_case spelling is a deprecated alias).

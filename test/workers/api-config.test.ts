@@ -20,7 +20,10 @@ interface Changes {
   deleted: string[];
   unchanged: number;
 }
-type ImportAnswer = { applied: boolean; changes: Record<"backends" | "servers" | "plugins" | "tokens", Changes> };
+type ImportAnswer = {
+  applied: boolean;
+  changes: Record<"backends" | "servers" | "plugins" | "tokens" | "teams", Changes>;
+};
 
 const paths = (body: unknown) => errorOf(body).details?.map((d) => d.path);
 const exportDoc = async () => (await api("GET", "/api/config/export")).body as Doc;
@@ -56,6 +59,8 @@ beforeAll(async () => {
     }),
   ];
   expect(created.map((r) => r.status)).toEqual([201, 201, 201, 201]);
+  // A team, so the teams section of the round trip below is not empty.
+  expect((await api("POST", "/api/teams", { body: { name: uniqueName("cfg-team") } })).status).toBe(201);
   const token = await api("POST", "/api/tokens", { body: { name: TOKEN, scopes: ["admin"], servers: [S] } });
   expect(token.status).toBe(201);
   tokenSecret = (token.body as { token: string }).token;
@@ -67,8 +72,8 @@ describe("GET /api/config/export", () => {
     expect(res.status).toBe(200);
     for (const secret of ["backend-secret-1", "webhook-secret-1", tokenSecret]) expect(res.text).not.toContain(secret);
     const doc = res.body as Doc;
-    expect(doc.schemaVersion).toBe(1);
-    expect(Object.keys(doc).sort()).toEqual(["backends", "plugins", "schemaVersion", "servers", "tokens"]);
+    expect(doc.schemaVersion).toBe(2);
+    expect(Object.keys(doc).sort()).toEqual(["backends", "plugins", "schemaVersion", "servers", "teams", "tokens"]);
     expect(doc.backends.find((b) => b.name === B)).toEqual({
       name: B,
       url: "https://93.184.215.14/mcp",
@@ -79,6 +84,9 @@ describe("GET /api/config/export", () => {
       failureThreshold: 5,
       cooldownSeconds: 30,
       enabled: true,
+      team: null,
+      owner: "admin",
+      visibility: "public",
     });
     expect(doc.servers.find((s) => s.name === S)).toEqual({
       name: S,
@@ -86,6 +94,9 @@ describe("GET /api/config/export", () => {
       tools: null,
       prefix: true,
       auth: "token",
+      team: null,
+      owner: "admin",
+      visibility: "public",
     });
     expect(doc.plugins.find((p) => p.name === RATE)).toMatchObject({
       kind: "rate_limit",
@@ -209,7 +220,7 @@ describe("POST /api/config/import", () => {
 
   it("refuses a document from a newer schema version for that reason alone", async () => {
     const res = await importDoc({
-      schemaVersion: 2,
+      schemaVersion: 3,
       backends: [],
       servers: [],
       plugins: [],
@@ -220,7 +231,7 @@ describe("POST /api/config/import", () => {
     expect(errorOf(res.body).details).toEqual([
       {
         path: "schemaVersion",
-        message: "is 2, newer than this gateway reads (up to 1): upgrade the gateway first",
+        message: "is 3, newer than this gateway reads (up to 2): upgrade the gateway first",
       },
     ]);
   });

@@ -110,6 +110,30 @@ describe("/api/stats", () => {
     ]);
   });
 
+  it("a team member sees only the backends it may see; a platform admin sees all", async () => {
+    const team = uniqueName("stt");
+    expect((await api("POST", "/api/teams", { body: { name: team } })).status).toBe(201);
+    const issued = await api("POST", "/api/tokens", {
+      body: { name: uniqueName("stk"), scopes: ["admin"], team, role: "viewer" },
+    });
+    expect(issued.status).toBe(201);
+    const viewer = (issued.body as { token: string }).token;
+    const [ours, hidden] = [uniqueName("st-ours"), uniqueName("st-hid")];
+    const create = (name: string, extra: Record<string, unknown>) =>
+      api("POST", "/api/backends", { body: { name, url: `https://93.184.215.14/${name}`, ...extra } });
+    expect((await create(ours, { team, visibility: "team" })).status).toBe(201);
+    expect((await create(hidden, { visibility: "private" })).status).toBe(201);
+    const minute = Math.floor(Date.now() / 60_000) * 60_000 - 5 * 60_000;
+    await consume([call(ours, "echo", minute + 1_000, 20, "ok"), call(hidden, "echo", minute + 1_000, 20, "ok")]);
+    const backendsIn = (body: unknown) => (body as { series: Series[] }).series.map((s) => s.backend);
+    const asViewer = await api("GET", "/api/stats", { token: viewer });
+    expect(asViewer.status).toBe(200);
+    expect(backendsIn(asViewer.body)).toContain(ours);
+    expect(backendsIn(asViewer.body)).not.toContain(hidden);
+    expect(backendsIn((await api("GET", `/api/stats?backend=${hidden}`, { token: viewer })).body)).toEqual([]);
+    expect(backendsIn((await api("GET", "/api/stats")).body)).toEqual(expect.arrayContaining([ours, hidden]));
+  });
+
   it("400 for a range over 24 hours or backwards, naming since", async () => {
     for (const q of [
       "since=2026-01-01T00:00:00Z&until=2026-01-03T00:00:00Z",

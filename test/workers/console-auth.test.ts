@@ -3,6 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { openSession, readSession, SESSION_COOKIE } from "../../src/auth/console-session";
 import { ringOf } from "../../src/auth/keys";
+import { ADMIN_PRINCIPAL } from "../../src/auth/principal";
 import { seal } from "../../src/auth/seal";
 import { shellPage } from "../../src/console/pages";
 import { fetchWith } from "./faults";
@@ -138,7 +139,7 @@ describe("the admin API with a console session", () => {
     // With ENCRYPTION_KEY set, the ring does not change with ADMIN_TOKEN: only the binding can end the session.
     const keys = { ENCRYPTION_KEY: "console-test-key" };
     const ring = await ringOf([keys.ENCRYPTION_KEY]);
-    const { cookie: sealed } = await openSession(ADMIN, { kind: "admin", name: "admin" }, ring);
+    const { cookie: sealed } = await openSession(ADMIN, ADMIN_PRINCIPAL, ring);
     const cookie = `${SESSION_COOKIE}=${sealed}`;
     const same = await fetchWith(keys, "GET", "/api/backends", { headers: { cookie, authorization: "" } });
     expect(same.status).toBe(200);
@@ -152,13 +153,15 @@ describe("the admin API with a console session", () => {
     const ring = await ringOf([String(env.ADMIN_TOKEN)]);
     const config = { version: 1, backends: new Map(), servers: new Map(), tokensByHash: new Map(), plugins: [] };
     const past = Date.now() - 9 * 3600_000;
-    const old = await openSession(ADMIN, { kind: "admin", name: "admin" }, ring, past);
-    expect(await readSession(old.cookie, ring, ADMIN, config)).toBeNull();
-    const fresh = await openSession(ADMIN, { kind: "admin", name: "admin" }, ring);
-    expect(await readSession(fresh.cookie, ring, ADMIN, config)).toMatchObject({ principal: { kind: "admin" } });
+    const old = await openSession(ADMIN, ADMIN_PRINCIPAL, ring, past);
+    expect(await readSession(old.cookie, ring, { adminToken: ADMIN }, config)).toBeNull();
+    const fresh = await openSession(ADMIN, ADMIN_PRINCIPAL, ring);
+    expect(await readSession(fresh.cookie, ring, { adminToken: ADMIN }, config)).toMatchObject({
+      principal: { kind: "admin" },
+    });
     const otherPurpose = await seal({ v: 1, k: "admin", h: "x", csrf: "c", exp: Date.now() + 1e6 }, ring, "session");
-    expect(await readSession(otherPurpose, ring, ADMIN, config)).toBeNull();
-    expect(await readSession("x".repeat(5000), ring, ADMIN, config)).toBeNull();
+    expect(await readSession(otherPurpose, ring, { adminToken: ADMIN }, config)).toBeNull();
+    expect(await readSession("x".repeat(5000), ring, { adminToken: ADMIN }, config)).toBeNull();
   });
 
   it("signs out: the cookie is cleared, and only with the CSRF token", async () => {

@@ -53,7 +53,11 @@ describe("secrets", () => {
     };
     expect(await authenticate(secret, "admin", snap, 1_000)).toMatchObject({ kind: "token", name: "ci" });
     expect(await authenticate(secret, "admin", snap, 3_000)).toBeNull();
-    expect(await authenticate("admin", "admin", snap)).toEqual({ kind: "admin", name: "admin" });
+    expect(await authenticate("admin", "admin", snap)).toMatchObject({
+      kind: "admin",
+      name: "admin",
+      platformAdmin: true,
+    });
     expect(await authenticate("admin", undefined, snap)).toBeNull();
   });
 });

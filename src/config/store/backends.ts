@@ -16,6 +16,16 @@ import { assertBelowLimit, commit, nowIso } from "./write";
 
 export type BackendView = z.infer<typeof Backend>;
 
+/** Who owns a new object and who may see it (decided by the admin API from the caller). */
+export interface Ownership {
+  team: string | null;
+  owner: string | null;
+  visibility: "private" | "team" | "public";
+}
+
+/** Platform-owned and public: what objects created without an owner are (and every row from before teams). */
+export const PLATFORM_PUBLIC: Ownership = { team: null, owner: null, visibility: "public" };
+
 /** Whether a backend's stored headers can be used: none stored, readable, or sealed under a key the deployment lacks. */
 export type CredentialsState = "none" | "ok" | "unreadable";
 
@@ -41,6 +51,9 @@ export function backendView(row: BackendRow, credentials: CredentialsState): Bac
     failureThreshold: row.failureThreshold,
     cooldownSeconds: row.cooldownSeconds,
     enabled: row.enabled,
+    team: row.team,
+    owner: row.owner,
+    visibility: row.visibility,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -72,6 +85,7 @@ export async function createBackend(
   db: Db,
   input: z.infer<typeof BackendCreate>,
   ring: () => Promise<KeyRing>,
+  ownership: Ownership = PLATFORM_PUBLIC,
 ): Promise<BackendView> {
   const [total] = await db.select({ n: count() }).from(backends);
   assertBelowLimit(total?.n ?? 0, LIMITS.backends, "backend");
@@ -86,6 +100,7 @@ export async function createBackend(
     failureThreshold: input.failureThreshold ?? 5,
     cooldownSeconds: input.cooldownSeconds ?? 30,
     enabled: input.enabled ?? true,
+    ...ownership,
     createdAt: now,
     updatedAt: now,
   };
@@ -138,6 +153,8 @@ export async function updateBackend(
     ...(patch.failureThreshold !== undefined && { failureThreshold: patch.failureThreshold }),
     ...(patch.cooldownSeconds !== undefined && { cooldownSeconds: patch.cooldownSeconds }),
     ...(patch.enabled !== undefined && { enabled: patch.enabled }),
+    ...(patch.team !== undefined && { team: patch.team }),
+    ...(patch.visibility !== undefined && { visibility: patch.visibility }),
     ...sealed,
     updatedAt: nowIso(),
   };

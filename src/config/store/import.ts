@@ -17,6 +17,10 @@ import {
   plugins,
   type ServerRow,
   servers,
+  type TeamMemberRow,
+  type TeamRow,
+  teamMembers,
+  teams,
 } from "../schema";
 import { commit } from "./write";
 
@@ -26,23 +30,36 @@ export interface AllRows {
   servers: ServerRow[];
   plugins: PluginRow[];
   tokens: ApiTokenRow[];
+  teams: TeamRow[];
+  /** Explicit memberships, by team then subject. */
+  members: TeamMemberRow[];
 }
 
 /** Reads every configuration table in one batch (one round trip, one consistent view), by name. */
 export async function readAllRows(db: Db): Promise<AllRows> {
-  const [b, s, p, t] = await db.batch([
+  const [b, s, p, t, tm, m] = await db.batch([
     db.select().from(backends).orderBy(backends.name),
     db.select().from(servers).orderBy(servers.name),
     db.select().from(plugins).orderBy(plugins.name),
     db.select().from(apiTokens).orderBy(apiTokens.name),
+    db.select().from(teams).orderBy(teams.name),
+    db.select().from(teamMembers).orderBy(teamMembers.team, teamMembers.subject),
   ]);
-  return { backends: b, servers: s, plugins: p, tokens: t };
+  return { backends: b, servers: s, plugins: p, tokens: t, teams: tm, members: m };
 }
 
 /** What an import writes: rows to remove (by name) and whole rows to store (replacing any of the same name). */
 export interface ImportWrite {
-  remove: { backends: string[]; servers: string[]; plugins: string[]; tokens: string[] };
-  put: { backends: BackendRow[]; servers: ServerRow[]; plugins: PluginRow[]; tokens: ApiTokenRow[] };
+  remove: { backends: string[]; servers: string[]; plugins: string[]; tokens: string[]; teams: string[] };
+  put: {
+    backends: BackendRow[];
+    servers: ServerRow[];
+    plugins: PluginRow[];
+    tokens: ApiTokenRow[];
+    teams: TeamRow[];
+    /** The whole explicit member list of each team in `teams` (stored lists of those teams are replaced). */
+    members: TeamMemberRow[];
+  };
 }
 
 /** D1 binds at most 100 parameters per statement: names are deleted in chunks. */
@@ -66,12 +83,17 @@ export async function writeImport(db: Db, write: ImportWrite): Promise<boolean> 
     servers: [...write.remove.servers, ...write.put.servers.map((r) => r.name)],
     plugins: [...write.remove.plugins, ...write.put.plugins.map((r) => r.name)],
     tokens: [...write.remove.tokens, ...write.put.tokens.map((r) => r.name)],
+    teams: [...write.remove.teams, ...write.put.teams.map((r) => r.name)],
   };
   const statements: BatchItem<"sqlite">[] = [
     ...chunked(removeNames.tokens).map((n) => db.delete(apiTokens).where(inArray(apiTokens.name, n))),
     ...chunked(removeNames.plugins).map((n) => db.delete(plugins).where(inArray(plugins.name, n))),
     ...chunked(removeNames.servers).map((n) => db.delete(servers).where(inArray(servers.name, n))),
     ...chunked(removeNames.backends).map((n) => db.delete(backends).where(inArray(backends.name, n))),
+    ...chunked(removeNames.teams).map((n) => db.delete(teamMembers).where(inArray(teamMembers.team, n))),
+    ...chunked(removeNames.teams).map((n) => db.delete(teams).where(inArray(teams.name, n))),
+    ...write.put.teams.map((row) => db.insert(teams).values(row)),
+    ...write.put.members.map((row) => db.insert(teamMembers).values(row)),
     ...write.put.backends.map((row) => db.insert(backends).values(row)),
     ...write.put.servers.map((row) => db.insert(servers).values(row)),
     ...write.put.plugins.map((row) => db.insert(plugins).values(row)),

@@ -22,14 +22,14 @@ export async function getPluginRow(db: Db, name: string): Promise<PluginRow> {
   return row;
 }
 
-export type PluginFields = Omit<PluginRow, "createdAt" | "updatedAt">;
+export type PluginFields = Omit<PluginRow, "createdAt" | "updatedAt" | "team">;
 
-/** Stores a new plugin; 409 on a duplicate name or at the plugin limit. */
-export async function insertPlugin(db: Db, fields: PluginFields): Promise<PluginRow> {
+/** Stores a new plugin owned by `team` (null: platform-wide); 409 on a duplicate name or at the plugin limit. */
+export async function insertPlugin(db: Db, fields: PluginFields, team: string | null = null): Promise<PluginRow> {
   const [total] = await db.select({ n: count() }).from(plugins);
   assertBelowLimit(total?.n ?? 0, LIMITS.plugins, "plugin");
   const now = nowIso();
-  const row: PluginRow = { ...fields, createdAt: now, updatedAt: now };
+  const row: PluginRow = { ...fields, team, createdAt: now, updatedAt: now };
   await commit(db, [db.insert(plugins).values(row)], `Plugin '${fields.name}' already exists`);
   return row;
 }

@@ -10,6 +10,7 @@ import { LIMITS } from "../limits";
 import { apiTokens, backends, type ServerRow, servers } from "../schema";
 import type { Server, ServerCreate, ServerUpdate } from "../shapes";
 import type { ServerConfig } from "../snapshot";
+import { type Ownership, PLATFORM_PUBLIC } from "./backends";
 import { assertBelowLimit, commit, nowIso } from "./write";
 
 export type ServerView = z.infer<typeof Server>;
@@ -21,6 +22,9 @@ function serverView(row: ServerRow): ServerView {
     tools: row.tools,
     prefix: row.prefix,
     auth: row.auth,
+    team: row.team,
+    owner: row.owner,
+    visibility: row.visibility,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -74,6 +78,7 @@ export async function createServer(
   db: Db,
   input: z.infer<typeof ServerCreate>,
   check: ServerCheck = async () => undefined,
+  ownership: Ownership = PLATFORM_PUBLIC,
 ): Promise<ServerView> {
   await assertNamesExist(db, input.backends, "backends", "backend");
   const [total] = await db.select({ n: count() }).from(servers);
@@ -85,6 +90,7 @@ export async function createServer(
     tools: input.tools ?? null,
     prefix: input.prefix ?? true,
     auth: input.auth ?? "token",
+    ...ownership,
     createdAt: now,
     updatedAt: now,
   };
@@ -108,6 +114,8 @@ export async function updateServer(
     ...(patch.tools !== undefined && { tools: patch.tools }),
     ...(patch.prefix !== undefined && { prefix: patch.prefix }),
     ...(patch.auth !== undefined && { auth: patch.auth }),
+    ...(patch.team !== undefined && { team: patch.team }),
+    ...(patch.visibility !== undefined && { visibility: patch.visibility }),
     updatedAt: nowIso(),
   };
   await check(next);

@@ -24,6 +24,8 @@ function tokenView(row: ApiTokenRow): TokenView {
     scopes: row.scopes,
     servers: row.servers,
     expiresAt: row.expiresAt,
+    team: row.team,
+    role: row.role,
     createdAt: row.createdAt,
   };
 }
@@ -47,6 +49,8 @@ export async function createToken(db: Db, input: z.infer<typeof TokenCreate>): P
     scopes: input.scopes,
     servers: input.servers ?? null,
     expiresAt: input.expiresAt ? new Date(input.expiresAt).toISOString() : null,
+    team: input.team ?? null,
+    role: input.role ?? null,
     createdAt: nowIso(),
   };
   await commit(db, [db.insert(apiTokens).values(row)], `Token '${input.name}' already exists`);

@@ -35,7 +35,8 @@ const schema = z.strictObject({
 export function rateKey(plugin: string, per: readonly (typeof DIMENSIONS)[number][], ctx: RequestContext): string {
   let key = plugin;
   for (const d of per) {
-    if (d === "token") key += `|u=${ctx.user}`;
+    // OAuth callers by subject: user names are chosen by identity providers and may repeat across them.
+    if (d === "token") key += `|u=${ctx.subject?.startsWith("oauth:") ? ctx.subject : ctx.user}`;
     else if (d === "tool") key += `|t=${ctx.entity}:${ctx.backend}/${ctx.original}`;
     else key += `|s=${ctx.backend}`;
   }
