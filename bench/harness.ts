@@ -377,23 +377,3 @@ export function pluginSpecs(n: number, servers?: ReadonlyMap<string, number>): A
     };
   });
 }
-
-/** Replaces the gateway's plugins with `pluginSpecs(n)` and waits for the isolate to see them. */
-export async function setPlugins(base: string, token: string, n: number): Promise<boolean> {
-  const existing = await admin(base, token, "GET", "/api/plugins");
-  if (existing.status === 404) return n === 0;
-  for (const p of (await existing.json()) as Array<{ name: string }>) {
-    await (await admin(base, token, "DELETE", `/api/plugins/${p.name}`)).text();
-  }
-  for (const spec of pluginSpecs(n)) {
-    const res = await admin(base, token, "POST", "/api/plugins", spec);
-    if (res.status !== 201) {
-      console.error(`plugin ${spec.name}: HTTP ${res.status} ${await res.text()}`);
-      return false;
-    }
-    await res.text();
-  }
-  // Let the isolate's config cache pick up the new version.
-  await new Promise((resolve) => setTimeout(resolve, 2500));
-  return true;
-}
