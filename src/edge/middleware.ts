@@ -6,13 +6,14 @@
  * context's variables (`McpEnv`), so handlers start from a known caller.
  */
 import type { MiddlewareHandler } from "hono";
-import { authenticate, bearerSecret } from "../auth/authenticate";
+import { bearerSecret } from "../auth/authenticate";
 import { canUseMcp } from "../auth/principal";
 import { type Endpoint, resolveEndpoint } from "../core/federation";
 import type { AppEnv } from "../env";
 import { SpanRecorder } from "../observability/span";
 import { requestTrace } from "../observability/trace-context";
 import { ErrorCode } from "../protocol/jsonrpc";
+import { authenticateCached } from "./auth-cache";
 import { TransportError } from "./errors";
 import { checkHost, checkOrigin } from "./transport";
 
@@ -84,7 +85,7 @@ export function mcpAuth(): MiddlewareHandler<McpEnv> {
     }
     const secret = bearerSecret(c.req.header("authorization"));
     if (!secret) throw new TransportError(401, ErrorCode.ServerError, "Unauthorized: missing bearer token", CHALLENGE);
-    const principal = await authenticate(secret, c.env.ADMIN_TOKEN, config);
+    const principal = await authenticateCached(secret, c.env.ADMIN_TOKEN, config);
     if (!principal) {
       throw new TransportError(401, ErrorCode.ServerError, "Unauthorized: invalid or expired token", CHALLENGE);
     }
