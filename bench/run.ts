@@ -21,9 +21,9 @@
  *
  * Environment: `BENCH_QUICK=1`, `BENCH_ROUNDS`, `BENCH_SECONDS`, `BENCH_RATE`
  * (default 300), `BENCH_ROWS` (a regex: only matching rows), `BENCH_PIN=0`,
- * `BENCH_BASELINE=<checkout>` (adds `base/…` and `new/…` request-path rows
- * served by that checkout's bundle and this one's, without spans: an A/B of
- * two commits in one run). Writes bench/results/latest.json and latest.md.
+ * `BENCH_VERSIONS=<label>=<checkout>,…` (adds `<label>/gateway-0` etc. and
+ * `new/…`, request-path rows served by each checkout's bundle and this one's,
+ * without spans: before/after of several commits in one run). Writes bench/results/latest.json and latest.md.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -66,7 +66,19 @@ const WARMUP_S = QUICK ? 0.3 : 1;
 const RATE = Number(process.env.BENCH_RATE ?? 300);
 const CONNECTIONS = 16;
 const FILTER = process.env.BENCH_ROWS ? new RegExp(process.env.BENCH_ROWS) : null;
-const BASELINE = process.env.BENCH_BASELINE;
+/**
+ * Versions compared in one run (`label=checkout,…`, oldest first; this
+ * checkout is added last as `new`): each serves `<label>/gateway-0` etc. from
+ * its own bundle without spans, interleaved with the others, so every change's
+ * before/after is measured under the same load.
+ */
+const VERSIONS: Array<[string, string | undefined]> = [
+  ...(process.env.BENCH_VERSIONS ?? "")
+    .split(",")
+    .filter(Boolean)
+    .map((v): [string, string] => [v.slice(0, v.indexOf("=")), v.slice(v.indexOf("=") + 1)]),
+  ...(process.env.BENCH_VERSIONS ? [["new", undefined] as [string, undefined]] : []),
+];
 /** Listing rows: a virtual server over this many of the registered backends. */
 const LISTING_SIZES = [10, 100, 500] as const;
 /** Registered backends for the listing rows: the configured maximum (LIMITS.backends). */
@@ -185,7 +197,11 @@ async function main(): Promise<void> {
       const token = await setupCalls(g, fast);
       const gx = want("gateway-0-no-liveness")
         ? await up(
-            startGatewayProc("gateway-no-liveness", { to: consumer.ingestUrl }, { BENCH_SKIP_SESSION_LIVENESS: "1" }),
+            startGatewayProc(
+              "gateway-no-liveness",
+              { to: consumer.ingestUrl },
+              { BENCH_SKIP_SESSION_LIVENESS: "unsafe-bench-only" },
+            ),
           )
         : null;
       const tokenX = gx ? await setupCalls(gx, fast) : "";
@@ -212,22 +228,18 @@ async function main(): Promise<void> {
         if (want(name)) rows.push(await sessionRow(name, s, server, token));
       }
     }
-    if (BASELINE) {
-      for (const [label, root] of [
-        ["base", BASELINE],
-        ["new", undefined],
+    for (const [label, root] of VERSIONS) {
+      if (!["gateway-0", "gateway-5", "gateway-0-2026"].some((r) => want(`${label}/${r}`))) continue;
+      const p = await up(startGatewayProc(label, "none", {}, root));
+      const token = await setupCalls(p, fast);
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      for (const [name, server] of [
+        ["gateway-0", "p0"],
+        ["gateway-5", "p5"],
       ] as const) {
-        const p = await up(startGatewayProc(label, "none", {}, root));
-        const token = await setupCalls(p, fast);
-        await new Promise((resolve) => setTimeout(resolve, 2500));
-        for (const [name, server] of [
-          ["gateway-0", "p0"],
-          ["gateway-5", "p5"],
-        ] as const) {
-          if (want(`${label}/${name}`)) rows.push(await sessionRow(`${label}/${name}`, p, server, token));
-        }
-        if (want(`${label}/gateway-0-2026`)) rows.push(modernRow(`${label}/gateway-0-2026`, p, "p0", token));
+        if (want(`${label}/${name}`)) rows.push(await sessionRow(`${label}/${name}`, p, server, token));
       }
+      if (want(`${label}/gateway-0-2026`)) rows.push(modernRow(`${label}/gateway-0-2026`, p, "p0", token));
     }
     if (LISTING_SIZES.some((n) => want(`tools-list-${n}`))) {
       const l = await up(startGatewayProc("listings", { to: consumer?.ingestUrl ?? "" }));

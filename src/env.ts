@@ -47,6 +47,13 @@ export interface Bindings {
   LEGACY_SSE_DEADLINE_MS?: string;
   /** DNS-over-HTTPS JSON endpoint used to resolve backend hostnames before saving them. */
   DNS_RESOLVER_URL?: string;
+  /**
+   * Benchmark only, never in a deployment: `"unsafe-bench-only"` skips the
+   * per-request session liveness check, so a DELETEd session keeps working.
+   * `npm run bench` sets it on one extra gateway to measure what the check
+   * costs (README, Benchmark).
+   */
+  BENCH_SKIP_SESSION_LIVENESS?: string;
 }
 
 /** Values middleware puts on the Hono context. */
