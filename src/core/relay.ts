@@ -10,8 +10,16 @@ import { admitCall } from "../backends/breaker-client";
 import type { BackendConfig } from "../config/snapshot";
 import { ErrorCode, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse, RpcError } from "../protocol/jsonrpc";
 import { encodeSseComment, encodeSseMessage, encodeSsePriming } from "../protocol/sse";
+import { isModernVersion } from "../protocol/versions";
 import { BackendFailure } from "../upstream/failure";
-import { assertCredentialsReadable, postMessage, readReply, resumer } from "../upstream/http";
+import {
+  assertCredentialsReadable,
+  postMessage,
+  readReply,
+  readReplyText,
+  replyFromText,
+  resumer,
+} from "../upstream/http";
 import type { UpstreamSession } from "../upstream/types";
 import { forgetCatalogs } from "./catalog";
 import type { McpContext, Outcome } from "./context";
@@ -113,12 +121,20 @@ interface Call {
  * messages. `mapResult` rewrites the final result. Every failure becomes the
  * era's JSON-RPC error (`ctx.era.fail`) with the request's id: before the stream
  * starts as a JSON reply, after it as the stream's last message.
+ *
+ * Without `mapResult`, for a client whose era reshapes nothing
+ * (`passesResults`) and a backend of the same era, a JSON result reply is
+ * passed through as the backend sent it: read (bounded) but neither parsed nor
+ * re-serialised (issue 15). Its id is the client's own (requests go out with
+ * it, in an upstream session that is this client's alone, design rule 8). A
+ * reply whose text mentions `"error"` is parsed as before, so JSON-RPC errors
+ * still end the backend span as errors; results are not checked further.
  */
 export async function forward(
   ctx: McpContext,
   backendName: string,
   request: JsonRpcRequest,
-  mapResult: ResultMapper = (r) => r,
+  mapResult?: ResultMapper,
 ): Promise<Outcome> {
   const backend = ctx.config.backends.get(backendName);
   if (!backend) throw new RpcError(ErrorCode.InvalidParams, "Unknown backend");
@@ -142,7 +158,7 @@ export async function forward(
   };
   // Post hooks run on final results only: an InputRequiredResult (2026) is a question, not an answer.
   const finalResult = async (result: Record<string, unknown>) =>
-    result.resultType === "input_required" ? result : mapResult(result);
+    result.resultType === "input_required" || !mapResult ? result : mapResult(result);
   const call: Call = {
     ctx,
     backend,
@@ -184,12 +200,21 @@ export async function forward(
   } catch (err) {
     return { kind: "json", body: fail(err) };
   }
-  if ((res.headers.get("content-type") ?? "").includes("text/event-stream")) {
-    return { kind: "sse", stream: relayStream(call, res, upstream) };
-  }
+  const type = res.headers.get("content-type") ?? "";
+  if (type.includes("text/event-stream")) return { kind: "sse", stream: relayStream(call, res, upstream) };
+  const passes = !mapResult && ctx.era.passesResults && !isModernVersion(upstream.protocolVersion);
   let reply: JsonRpcResponse;
   try {
-    reply = await readReply(backend.name, res, request.id);
+    if (passes && type.includes("application/json")) {
+      const text = await readReplyText(backend.name, res);
+      if (!text.includes('"error"')) {
+        admission.done();
+        idle.stop();
+        span.end("ok");
+        return { kind: "raw", text };
+      }
+      reply = replyFromText(backend.name, text, request.id);
+    } else reply = await readReply(backend.name, res, request.id);
   } catch (err) {
     return { kind: "json", body: fail(err) };
   }

@@ -17,7 +17,14 @@ import { sleep } from "../util/time";
 import { BackendFailure } from "./failure";
 import { viaBackendObject } from "./legacy-sse";
 import { inBandError, isModernSession, modernRequest, readErrorBody } from "./modern";
-import { boundedEvents, MAX_REPLY_BYTES, MAX_REPLY_STREAM_BYTES, readBoundedJson } from "./reply-bounds";
+import {
+  boundedEvents,
+  MAX_REPLY_BYTES,
+  MAX_REPLY_STREAM_BYTES,
+  parseReplyText,
+  readBoundedJson,
+  readBoundedText,
+} from "./reply-bounds";
 import type {
   CallOptions,
   ClientInit,
@@ -129,6 +136,16 @@ function asResponse(backend: string, value: unknown, id: JsonRpcId): JsonRpcResp
     throw new BackendFailure(backend, "malformed", `Backend '${backend}' sent a malformed JSON-RPC reply`);
   }
   return parsed.data;
+}
+
+/** A JSON reply's text as the reply to request `id` (what `readReply` does with a JSON body). */
+export function replyFromText(backend: string, text: string, id: JsonRpcId): JsonRpcResponse {
+  return asResponse(backend, parseReplyText(backend, text), id);
+}
+
+/** The text of a JSON reply, bounded as `readReply` bounds it. */
+export function readReplyText(backend: string, res: Response): Promise<string> {
+  return readBoundedText(backend, res);
 }
 
 /** What `readReply` does with a stream besides finding the reply. */
