@@ -168,11 +168,16 @@ function derived(ms: readonly Measurement[], info: RunInfo, rows: readonly strin
       unit: "×",
     });
   }
-  for (const row of rows.filter((r) => r.startsWith("new/"))) {
-    const base = `base/${row.slice(4)}`;
-    if (!has(base)) continue;
+  // Versions (BENCH_VERSIONS): each row against the same row of the version before it.
+  const versioned = rows.filter((r) => /^[a-z0-9-]+\/gateway-/.test(r));
+  for (const row of versioned) {
+    const [label, name] = row.split("/") as [string, string];
+    const labels = [...new Set(versioned.filter((r) => r.endsWith(`/${name}`)).map((r) => r.split("/")[0]))];
+    const previous = labels[labels.indexOf(label) - 1];
+    if (previous === undefined) continue;
+    const base = `${previous}/${name}`;
     out.push({
-      what: `A/B: ${row} ÷ ${base} (CPU)`,
+      what: `${row} ÷ ${base} (CPU)`,
       ...both((m) => ratios(cpu(row, m), cpu(base, m))),
       digits: 3,
       unit: "×",
