@@ -9,7 +9,7 @@
 
 import type { BackendConfig } from "../config/snapshot";
 import { isVersionError, supportedVersions } from "../protocol/eras";
-import { type JsonRpcId, type JsonRpcResponse, ResponseSchema } from "../protocol/jsonrpc";
+import { type JsonRpcId, type JsonRpcResponse, plainResultReply, ResponseSchema } from "../protocol/jsonrpc";
 import { parseSse } from "../protocol/sse";
 import { LATEST_PROTOCOL_VERSION, SERVER_INFO } from "../protocol/versions";
 import { randomHex } from "../util/bytes";
@@ -131,6 +131,8 @@ export async function postMessage(backend: BackendConfig, message: unknown, opti
 }
 
 function asResponse(backend: string, value: unknown, id: JsonRpcId): JsonRpcResponse {
+  const plain = plainResultReply(value, id);
+  if (plain) return plain;
   const parsed = ResponseSchema.safeParse(value);
   if (!parsed.success || parsed.data.id !== id) {
     throw new BackendFailure(backend, "malformed", `Backend '${backend}' sent a malformed JSON-RPC reply`);
