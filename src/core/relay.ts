@@ -128,7 +128,9 @@ interface Call {
  * re-serialised (issue 15). Its id is the client's own (requests go out with
  * it, in an upstream session that is this client's alone, design rule 8). A
  * reply whose text mentions `"error"` is parsed as before, so JSON-RPC errors
- * still end the backend span as errors; results are not checked further.
+ * still end the backend span as errors, and so is one that does not look
+ * like a result reply to this request (`passable`): a malformed reply still
+ * becomes the malformed-reply error. Results are not checked further.
  */
 export async function forward(
   ctx: McpContext,
@@ -208,7 +210,7 @@ export async function forward(
   try {
     if (passes && type.includes("application/json")) {
       const text = await readReplyText(backend.name, res);
-      if (!text.includes('"error"')) {
+      if (passable(text, request.id)) {
         admission.done();
         idle.stop();
         span.end("ok");
@@ -222,6 +224,26 @@ export async function forward(
   // A 2026 backend asking a 2025 client for input: the questions go on a stream (input-shim.ts).
   if (needsInput(ctx.legacyClient, upstream, reply)) return relayReply(call, reply, upstream);
   return { kind: "json", body: await call.end(reply) };
+}
+
+/**
+ * Whether a backend's JSON reply text may reach the client unparsed: one
+ * object, JSON-RPC 2.0, with an object result, the request's own id (as JSON.stringify writes it)
+ * and no error. Substring checks (no parse: that is the cost being saved);
+ * anything else, including the same reply written with other spacing, takes
+ * the parsed path, whose checks are complete. (An id-like text inside the
+ * result can satisfy the id check; a backend decides a result's content
+ * anyway, and a well-formed reply carries the id it was sent.)
+ */
+function passable(text: string, id: JsonRpcId): boolean {
+  return (
+    text.charCodeAt(0) === 0x7b &&
+    text.charCodeAt(text.length - 1) === 0x7d &&
+    !text.includes('"error"') &&
+    text.includes('"result":{') &&
+    text.includes('"jsonrpc":"2.0"') &&
+    text.includes(`"id":${JSON.stringify(id)}`)
+  );
 }
 
 /**
