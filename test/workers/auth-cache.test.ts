@@ -31,7 +31,7 @@ describe("authenticateCached", () => {
     const first = await authenticateCached(secret, "admin", snap, 1_000);
     expect(first).toMatchObject({ kind: "token", id: "tok_1_0" });
     // Snapshots are immutable in the gateway; emptying this one shows the second answer is the remembered one.
-    snap.tokensByHash.clear();
+    (snap.tokensByHash as Map<string, unknown>).clear();
     expect(await authenticateCached(secret, "admin", snap, 1_001)).toEqual(first);
   });
 
