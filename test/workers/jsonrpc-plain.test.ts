@@ -1,7 +1,14 @@
 // The hand-checked request and result-reply shapes (issue 15) accept exactly what the zod schemas accept there, with the same output.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { classify, JsonRpcIdSchema, plainResultReply, RequestSchema, ResponseSchema } from "../../src/protocol/jsonrpc";
+import {
+  classify,
+  JsonRpcIdSchema,
+  plainResultReply,
+  RequestSchema,
+  ResponseSchema,
+  readableId,
+} from "../../src/protocol/jsonrpc";
 
 /** Values near every edge the schemas draw: versions, id types and lengths, method lengths, params shapes. */
 const anyId = fc.oneof(
@@ -40,6 +47,17 @@ describe("hand-checked JSON-RPC shapes", () => {
         },
       ),
       { numRuns: 3000 },
+    );
+  });
+
+  it("readableId reads exactly the ids JsonRpcIdSchema accepts, from messages with a method", () => {
+    fc.assert(
+      fc.property(anyId, fc.boolean(), (id, withMethod) => {
+        const value = withMethod ? { jsonrpc: "2.0", id, method: "m" } : { jsonrpc: "2.0", id };
+        const parsed = JsonRpcIdSchema.safeParse(id);
+        expect(readableId(value)).toEqual(withMethod && parsed.success ? parsed.data : null);
+      }),
+      { numRuns: 2000 },
     );
   });
 
