@@ -1,8 +1,10 @@
 /**
- * Shared pieces of the benchmark (`bench/run.ts`) and the profiler
- * (`bench/profile.ts`): backend child processes, the serving workerd's PID and
- * CPU time, MCP session setup, the autocannon load loop with per-request ids
- * and reply checks, and gateway configuration through the admin API.
+ * Shared pieces of the benchmark (`bench/run.ts`, `bench/stack.ts`) and the
+ * profiler (`bench/profile.ts`): backend child processes, a workerd's PID,
+ * CPU time (nanoseconds from /proc/<pid>/task/<tid>/schedstat, not the 10 ms
+ * ticks of /proc/<pid>/stat), RSS and pinning, MCP requests of both protocol
+ * eras, the autocannon load loop (at saturation or at a fixed offered rate)
+ * with per-request ids and reply checks, and the admin API.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
@@ -34,32 +36,13 @@ export async function startFastBackend(): Promise<string> {
   const child = spawn(
     process.execPath,
     ["--experimental-strip-types", path.join(PROJECT_ROOT, "bench/fast-backend.ts")],
-    {
-      stdio: ["ignore", "pipe", "inherit"],
-    },
+    { stdio: ["ignore", "pipe", "inherit"] },
   );
   children.push(child);
   return new Promise((resolve, reject) => {
     child.stdout?.once("data", (chunk: Buffer) => resolve((JSON.parse(chunk.toString()) as { url: string }).url));
     child.once("exit", (code) => reject(new Error(`fast backend exited ${code}`)));
   });
-}
-
-export async function startEverything(): Promise<string> {
-  const port = await freePort();
-  const entry = path.join(PROJECT_ROOT, "node_modules/@modelcontextprotocol/server-everything/dist/index.js");
-  const child = spawn(process.execPath, [entry, "streamableHttp"], {
-    env: { ...process.env, PORT: String(port) },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  children.push(child);
-  await new Promise<void>((resolve, reject) => {
-    child.stderr?.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes("listening")) resolve();
-    });
-    child.once("exit", (code) => reject(new Error(`server-everything exited ${code}`)));
-  });
-  return `http://127.0.0.1:${port}/mcp`;
 }
 
 /** PIDs of the workerd processes this process started (to find the one a Miniflare just started). */
@@ -85,20 +68,61 @@ export function newWorkerd(before: Set<number>): number | null {
   return added.length === 1 ? (added[0] ?? null) : null;
 }
 
-/** User + system CPU of a process, in ms (from /proc/<pid>/stat; clock ticks are 10 ms on Linux). */
-export function cpuMs(pid: number | null): number {
-  if (pid === null) return 0;
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+function schedNs(pid: number, tid: number | string): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+  } catch {
+    return 0; // The thread ended while we looked.
+  }
 }
 
 /**
- * On a machine with 2+ cores, the measured workerd gets core 0 to itself and
- * the load generator and backends share the others, so a row's CPU time is
- * not inflated by the three processes preempting each other on the same
- * cores (the rows were about ±25% apart between identical runs without it).
- * `BENCH_PIN=0` turns it off; without `taskset` it does nothing.
+ * On-CPU time of every thread of a process, in ns (the scheduler's own
+ * account: exact, where /proc/<pid>/stat counts 10 ms ticks). Threads that
+ * ended before the read are not counted, so take deltas over a window.
+ */
+export function cpuNs(pid: number | null): number {
+  if (pid === null) return 0;
+  let total = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) total += schedNs(pid, tid);
+  return total;
+}
+
+/**
+ * The process's main thread (workerd runs its isolates' JavaScript there):
+ * time on a CPU and time runnable but waiting for one, in ns. Their sum over
+ * a window's wall time is how much of the window it had work to do: near 1,
+ * it was the limit (saturated), whether or not others shared its core.
+ */
+export function mainThreadNs(pid: number | null): { run: number; wait: number } {
+  if (pid === null) return { run: 0, wait: 0 };
+  try {
+    const [run = "0", wait = "0"] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "utf8").split(" ");
+    return { run: Number(run), wait: Number(wait) };
+  } catch {
+    return { run: 0, wait: 0 };
+  }
+}
+
+/** CPU of a process in ms (see `cpuNs`). */
+export function cpuMs(pid: number | null): number {
+  return cpuNs(pid) / 1e6;
+}
+
+/** Resident set size of a process, in bytes. */
+export function rssBytes(pid: number | null): number | null {
+  if (pid === null) return null;
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match ? Number(match[1]) * 1024 : null;
+}
+
+/**
+ * On a machine with 2+ cores, the measured workerds get core 0 and the load
+ * generator and backends share the others, so a row's CPU time is not
+ * inflated by the processes preempting each other on the same cores (the rows
+ * were about ±25% apart between identical runs without it). Only one workerd
+ * is driven at a time. `BENCH_PIN=0` turns it off; without `taskset` it does
+ * nothing.
  */
 export const PINNING = os.cpus().length >= 2 && process.env.BENCH_PIN !== "0";
 
@@ -115,16 +139,14 @@ export function otherCpus(): string {
   return n > 2 ? `1-${n - 1}` : "1";
 }
 
-/** User + system CPU per thread of a process, in ms, keyed by "tid name". */
+/** CPU per thread of a process, in ms, keyed by "tid name". */
 export function threadCpuMs(pid: number | null): Map<string, number> {
   const out = new Map<string, number>();
   if (pid === null) return out;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      out.set(`${tid} ${name}`, (Number(fields[11]) + Number(fields[12])) * 10);
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+      out.set(`${tid} ${name}`, schedNs(pid, tid) / 1e6);
     } catch {
       // The thread ended while we looked.
     }
@@ -155,7 +177,7 @@ export const checkResult: Check = (body, id) => {
 
 export const JSON_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
 
-/** Opens an MCP session at `url`; returns the headers later requests need. */
+/** Opens a 2025-11-25 MCP session at `url`; returns the headers later requests need. */
 export async function openSession(url: string, auth: Record<string, string> = {}): Promise<Record<string, string>> {
   const res = await fetch(url, {
     method: "POST",
@@ -194,6 +216,37 @@ export function toolCall(name: string) {
   });
 }
 
+/** MCP 2026-07-28: stateless, so no session; the envelope and the mirrored headers on every request. */
+export const MODERN_VERSION = "2026-07-28";
+
+/** The headers of a 2026-07-28 `tools/call` of `tool`. */
+export function modernHeaders(tool: string, auth: Record<string, string>): Record<string, string> {
+  return {
+    ...JSON_HEADERS,
+    ...auth,
+    "mcp-protocol-version": MODERN_VERSION,
+    "mcp-method": "tools/call",
+    "mcp-name": tool,
+  };
+}
+
+/** A 2026-07-28 `tools/call` body: `params._meta` carries the protocol version and client capabilities. */
+export function modernToolCall(name: string) {
+  return (id: number) => ({
+    jsonrpc: "2.0",
+    id,
+    method: "tools/call",
+    params: {
+      name,
+      arguments: { text: `hi ${id}` },
+      _meta: {
+        "io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
+        "io.modelcontextprotocol/clientCapabilities": {},
+      },
+    },
+  });
+}
+
 export function toolsList(expected: number): { body: (id: number) => unknown; check: Check } {
   return {
     body: (id) => ({ jsonrpc: "2.0", id, method: "tools/list" }),
@@ -209,6 +262,20 @@ export function toolsList(expected: number): { body: (id: number) => unknown; ch
 
 let nextId = 1;
 
+/** What one load run saw. Latencies in ms. */
+export interface LoadResult {
+  requests: number;
+  errors: number;
+  p50: number;
+  p99: number;
+  seconds: number;
+}
+
+/**
+ * Drives `url` for `seconds` with `connections` connections: as fast as they
+ * go (saturation), or at `rate` requests per second in all (a fixed offered
+ * load). Every request has its own id and every reply is checked.
+ */
 export async function load(
   url: string,
   headers: Record<string, string>,
@@ -216,13 +283,15 @@ export async function load(
   check: Check,
   connections: number,
   seconds: number,
-): Promise<{ requests: number; errors: number; p50: number; p99: number; seconds: number }> {
+  rate?: number,
+): Promise<LoadResult> {
   let errors = 0;
   const result = await autocannon({
     url,
     connections,
     pipelining: 1,
     duration: seconds,
+    ...(rate !== undefined && { overallRate: rate }),
     requests: [
       {
         method: "POST",
@@ -257,16 +326,35 @@ export async function admin(
   route: string,
   body?: unknown,
 ): Promise<Response> {
-  const res = await fetch(`${base}${route}`, {
+  return fetch(`${base}${route}`, {
     method,
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     ...(body !== undefined && { body: JSON.stringify(body) }),
   });
-  return res;
 }
 
-/** Plugin instances of the built-in kinds for `gateway-N` rows (cheap, inspect-or-rewrite kinds). */
-export function pluginSpecs(n: number): Array<Record<string, unknown>> {
+/** Like `admin`, but the body is read and anything but `expect` throws. */
+export async function adminOk(
+  base: string,
+  token: string,
+  method: string,
+  route: string,
+  body?: unknown,
+  expect = 201,
+): Promise<unknown> {
+  const res = await admin(base, token, method, route, body);
+  const text = await res.text();
+  if (res.status !== expect) throw new Error(`${method} ${route}: HTTP ${res.status} ${text.slice(0, 300)}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/**
+ * Plugin instances of the built-in kinds (cheap, inspect-or-rewrite kinds, as
+ * on a real deployment). With `servers`, plugin `i` applies only to the
+ * virtual servers whose plugin count is above `i` (`server_ids` condition),
+ * so one gateway serves every `gateway-N` row.
+ */
+export function pluginSpecs(n: number, servers?: ReadonlyMap<string, number>): Array<Record<string, unknown>> {
   const both = ["tool_pre_invoke", "tool_post_invoke"];
   const kinds: Array<{ kind: string; hooks: string[]; config: Record<string, unknown> }> = [
     { kind: "deny_list", hooks: both, config: { words: ["forbidden-word"] } },
@@ -275,9 +363,9 @@ export function pluginSpecs(n: number): Array<Record<string, unknown>> {
     { kind: "secrets_detection", hooks: both, config: { action: "block" } },
     { kind: "output_length_guard", hooks: ["tool_post_invoke"], config: { max_chars: 100000, strategy: "truncate" } },
   ];
-
   return Array.from({ length: n }, (_, i) => {
     const spec = kinds[i % kinds.length] as (typeof kinds)[number];
+    const on = servers && [...servers].filter(([, count]) => count > i).map(([name]) => name);
     return {
       name: `bench-${i}`,
       kind: spec.kind,
@@ -285,25 +373,7 @@ export function pluginSpecs(n: number): Array<Record<string, unknown>> {
       priority: 10 + (i % 3),
       hooks: spec.hooks,
       config: spec.config,
+      ...(on && { conditions: [{ server_ids: on }] }),
     };
   });
-}
-
-export async function setPlugins(base: string, token: string, n: number): Promise<boolean> {
-  const existing = await admin(base, token, "GET", "/api/plugins");
-  if (existing.status === 404) return n === 0;
-  for (const p of (await existing.json()) as Array<{ name: string }>) {
-    await (await admin(base, token, "DELETE", `/api/plugins/${p.name}`)).text();
-  }
-  for (const spec of pluginSpecs(n)) {
-    const res = await admin(base, token, "POST", "/api/plugins", spec);
-    if (res.status !== 201) {
-      console.error(`plugin ${spec.name}: HTTP ${res.status} ${await res.text()}`);
-      return false;
-    }
-    await res.text();
-  }
-  // Let the isolate's config cache pick up the new version.
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  return true;
 }

@@ -3,10 +3,12 @@
  * under load, to find what a benchmark row spends its CPU on.
  *
  * Starts the fast backend and the production bundle on workerd (Miniflare with
- * workerd's inspector open), registers the backend behind a virtual server,
- * adds `PROFILE_PLUGINS` plugins (default 5, the `gateway-5` row's), then
- * records a profile through the Chrome DevTools Protocol while autocannon
- * drives `tools/call` at 16 connections for `PROFILE_SECONDS` (default 5).
+ * workerd's inspector open), configures it as the benchmark's call rows are
+ * (`stack.ts`: an API token, servers p0/p5/p10/p20), then records a profile
+ * through the Chrome DevTools Protocol while autocannon drives `tools/call`
+ * on the server with `PROFILE_PLUGINS` plugins (0, 5, 10 or 20; default 5,
+ * the `gateway-5` row's) at 16 connections for `PROFILE_SECONDS` (default
+ * 5), in a 2025 session or as a 2026-07-28 client (`PROFILE_ERA=2026`).
  *
  * Writes bench/results/profile.cpuprofile (open it in Chrome DevTools or
  * speedscope) and prints the functions with the most self time, and the
@@ -18,22 +20,23 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { PROJECT_ROOT, startGateway } from "../test/helpers/gateway.ts";
 import {
-  admin,
   checkResult,
   children,
   cpuMs,
   freePort,
   load,
+  modernHeaders,
+  modernToolCall,
   newWorkerd,
   openSession,
   otherCpus,
   pinTo,
-  setPlugins,
   startFastBackend,
   threadCpuMs,
   toolCall,
   workerdPids,
 } from "./harness.ts";
+import { PLUGIN_SERVERS, setupCalls } from "./stack.ts";
 
 const PLUGINS = Number.parseInt(process.env.PROFILE_PLUGINS ?? "5", 10);
 const SECONDS = Number.parseInt(process.env.PROFILE_SECONDS ?? "5", 10);
@@ -145,14 +148,25 @@ async function main(): Promise<void> {
   const pid = newWorkerd(before);
   pinTo(pid, "0");
   const base = gateway.isolateUrls[0] ?? gateway.url;
-  const token = gateway.adminToken;
   try {
-    await (await admin(base, token, "POST", "/api/backends", { name: "fast", url: fast })).text();
-    await (await admin(base, token, "POST", "/api/servers", { name: "fast", backends: ["fast"] })).text();
-    if (!(await setPlugins(base, token, PLUGINS))) throw new Error("plugins unavailable");
-    const url = `${base}/servers/fast/mcp`;
-    const headers = await openSession(url, { authorization: `Bearer ${token}` });
-    await load(url, headers, toolCall("fast__echo"), checkResult, CONNECTIONS, 2);
+    // The benchmark's configuration (an API token; plugins conditioned on servers p0, p5, p10, p20).
+    const proc = {
+      name: "gateway",
+      base,
+      pid,
+      adminToken: gateway.adminToken,
+      heap: async () => null,
+      stop: gateway.stop,
+    };
+    const token = await setupCalls(proc, fast);
+    if (!PLUGIN_SERVERS.has(`p${PLUGINS}`)) throw new Error(`PROFILE_PLUGINS must be one of 0, 5, 10, 20`);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const url = `${base}/servers/p${PLUGINS}/mcp`;
+    const auth = { authorization: `Bearer ${token}` };
+    const modern = process.env.PROFILE_ERA === "2026";
+    const headers = modern ? modernHeaders("fast__echo", auth) : await openSession(url, auth);
+    const body = modern ? modernToolCall("fast__echo") : toolCall("fast__echo");
+    await load(url, headers, body, checkResult, CONNECTIONS, 2);
 
     const cdp = PROFILE ? await connect(inspectorPort) : null;
     await cdp?.send("Profiler.enable");
@@ -160,7 +174,7 @@ async function main(): Promise<void> {
     await cdp?.send("Profiler.start");
     const cpuBefore = cpuMs(pid);
     const threadsBefore = threadCpuMs(pid);
-    const run = await load(url, headers, toolCall("fast__echo"), checkResult, CONNECTIONS, SECONDS);
+    const run = await load(url, headers, body, checkResult, CONNECTIONS, SECONDS);
     const cpu = cpuMs(pid) - cpuBefore;
     const threads = [...threadCpuMs(pid)]
       .map(([thread, ms]) => [thread, ms - (threadsBefore.get(thread) ?? 0)] as const)

@@ -1,281 +1,320 @@
 /**
- * `npm run bench` (`BENCH_QUICK=1` for about two minutes): the gateway's cost
- * against the direct call and a naive pass-through Worker, in one run.
+ * `npm run bench` (`BENCH_QUICK=1` for under three minutes): the gateway's
+ * cost against the direct call and a naive pass-through Worker, in one run.
  *
- * - The gateway is the production bundle on workerd through Miniflare (no
- *   `wrangler dev` proxy), with local D1, Durable Objects and Queues.
- * - The pass-through is a Worker that forwards body and headers unchanged to
- *   one backend, on its own workerd: the floor this runtime allows.
- * - Backends run as child processes on 127.0.0.1: a minimal fast MCP backend
- *   (bench/fast-backend.ts) and @modelcontextprotocol/server-everything.
- * - Load: autocannon, every request with its own JSON-RPC id, every reply
- *   checked for that id and a result (anything else counts as an error).
- * - CPU per request: user + system time of the serving workerd process from
- *   /proc, divided by the requests it served in the row.
+ * - Every row is measured once per round, and the rounds are interleaved
+ *   (A B C … A B C): a burst of load from elsewhere on the machine lands on
+ *   one round of every row, not on every round of one row. Each figure is the
+ *   median of its rounds with the min–max spread (`stats.ts`).
+ * - Each row runs twice per round, at 16 connections: as fast as they go
+ *   (saturation; the measured workerd's main-thread utilisation says whether
+ *   it, and not the load generator, was the limit) and at one fixed offered
+ *   rate every row sustains (`BENCH_RATE`), so CPU per call is compared at
+ *   equal load.
+ * - CPU per call is the measured workerd's on-CPU time (all threads, from the
+ *   scheduler, in ns) over the calls it served. The gateway rows' spans leave
+ *   the process for a consumer process, as in production (`stack.ts`); the
+ *   consumer's CPU per span is reported on its own, and `+consumer` rows keep
+ *   the combined single-process measurement.
+ * - RSS of each measured process and its isolate's V8 heap at the end of each
+ *   row; D1 queries per call from the isolate's own counter.
  *
- * Writes bench/results/latest.json (rows) and bench/results/latest.md.
+ * Environment: `BENCH_QUICK=1`, `BENCH_ROUNDS`, `BENCH_SECONDS`, `BENCH_RATE`
+ * (default 300), `BENCH_ROWS` (a regex: only matching rows), `BENCH_PIN=0`,
+ * `BENCH_VERSIONS=<label>=<checkout>,…` (adds `<label>/gateway-0` etc. and
+ * `new/…`, request-path rows served by each checkout's bundle and this one's,
+ * without spans: before/after of several commits in one run). Writes bench/results/latest.json and latest.md.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { loadMiniflare, PROJECT_ROOT, startGateway } from "../test/helpers/gateway.ts";
+import { PROJECT_ROOT } from "../test/helpers/gateway.ts";
 import {
-  admin,
   type Check,
   checkResult,
   children,
-  cpuMs,
+  cpuNs,
   load,
-  newWorkerd,
+  mainThreadNs,
+  modernHeaders,
+  modernToolCall,
   openSession,
   otherCpus,
   pinTo,
-  setPlugins,
-  startEverything,
+  rssBytes,
   startFastBackend,
   toolCall,
   toolsList,
-  workerdPids,
 } from "./harness.ts";
+import { type Measurement, type RunInfo, report } from "./report.ts";
+import {
+  type Consumer,
+  d1Reads,
+  type Proc,
+  setupCalls,
+  setupListings,
+  startConsumer,
+  startGatewayProc,
+  startPassthrough,
+  waitFor,
+} from "./stack.ts";
 
 const QUICK = process.env.BENCH_QUICK === "1";
-const DURATION_S = QUICK ? 3 : 10;
-const WARMUP_S = 1;
-const CONNECTIONS = [1, 16] as const;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 3 : 5));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 1 : 4));
+const WARMUP_S = QUICK ? 0.3 : 1;
+const RATE = Number(process.env.BENCH_RATE ?? 300);
+const CONNECTIONS = 16;
+const FILTER = process.env.BENCH_ROWS ? new RegExp(process.env.BENCH_ROWS) : null;
+/**
+ * Versions compared in one run (`label=checkout,…`, oldest first; this
+ * checkout is added last as `new`): each serves `<label>/gateway-0` etc. from
+ * its own bundle without spans, interleaved with the others, so every change's
+ * before/after is measured under the same load.
+ */
+const VERSIONS: Array<[string, string | undefined]> = [
+  ...(process.env.BENCH_VERSIONS ?? "")
+    .split(",")
+    .filter(Boolean)
+    .map((v): [string, string] => [v.slice(0, v.indexOf("=")), v.slice(v.indexOf("=") + 1)]),
+  ...(process.env.BENCH_VERSIONS ? [["new", undefined] as [string, undefined]] : []),
+];
+/** Listing rows: a virtual server over this many of the registered backends. */
+const LISTING_SIZES = [10, 100, 500] as const;
+/** Registered backends for the listing rows: the configured maximum (LIMITS.backends). */
+const LISTING_BACKENDS = 500;
 const RESULTS = path.join(PROJECT_ROOT, "bench/results");
 
-/** One results row. */
+/** One row: what is driven, and which process serves it. */
 interface Row {
-  scenario: string;
-  connections: number;
-  rps: number;
-  p50_ms: number;
-  p99_ms: number;
-  errors: number;
-  cpu_ms_per_req: number | null;
-  /** D1 round trips per call on the request path (the isolate's config reads, from /metrics); null off the gateway. */
-  d1_queries_per_call: number | null;
-  requests: number;
-}
-
-/** What a row drives: URL, MCP session headers, the serving workerd's PID, and (gateway only) how to read its D1 count. */
-interface Target {
+  name: string;
+  proc: Proc | null;
   url: string;
   headers: Record<string, string>;
-  pid: number | null;
-  d1Reads?: () => Promise<number>;
+  body: (id: number) => unknown;
+  check: Check;
+  /** Read the isolate's D1 counter around the row. */
+  d1: boolean;
 }
 
-async function measure(
-  scenario: string,
-  target: Target,
-  body: (id: number) => unknown,
-  check: Check,
-  connections: number,
-): Promise<Row> {
-  await load(target.url, target.headers, body, check, connections, WARMUP_S);
-  const readsBefore = await target.d1Reads?.();
-  const cpuBefore = cpuMs(target.pid);
-  const run = await load(target.url, target.headers, body, check, connections, DURATION_S);
-  const cpu = cpuMs(target.pid) - cpuBefore;
-  const readsAfter = await target.d1Reads?.();
-  const row: Row = {
-    scenario,
-    connections,
-    rps: Math.round(run.requests / run.seconds),
-    p50_ms: run.p50,
-    p99_ms: run.p99,
+const loadAvg = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
+
+async function measure(row: Row, mode: "sat" | "fixed", round: number): Promise<Measurement> {
+  const rate = mode === "fixed" ? RATE : undefined;
+  await load(row.url, row.headers, row.body, row.check, CONNECTIONS, WARMUP_S, rate);
+  const pid = row.proc?.pid ?? null;
+  const reads0 = row.d1 && row.proc ? await d1Reads(row.proc) : null;
+  const t0 = process.hrtime.bigint();
+  const cpu0 = cpuNs(pid);
+  const main0 = mainThreadNs(pid);
+  const run = await load(row.url, row.headers, row.body, row.check, CONNECTIONS, SECONDS, rate);
+  const wallNs = Number(process.hrtime.bigint() - t0);
+  const cpu = cpuNs(pid) - cpu0;
+  const main1 = mainThreadNs(pid);
+  const reads1 = row.d1 && row.proc ? await d1Reads(row.proc) : null;
+  const heap = row.proc ? await row.proc.heap() : null;
+  const rss = rssBytes(pid);
+  const m: Measurement = {
+    row: row.name,
+    mode,
+    round,
+    rps: run.requests / run.seconds,
+    p50: run.p50,
+    p99: run.p99,
     errors: run.errors,
-    cpu_ms_per_req: target.pid === null || run.requests === 0 ? null : Number((cpu / run.requests).toFixed(3)),
-    d1_queries_per_call:
-      readsBefore === undefined || readsAfter === undefined || run.requests === 0
-        ? null
-        : Number(((readsAfter - readsBefore) / run.requests).toFixed(4)),
     requests: run.requests,
+    cpuMsPerCall: pid === null || run.requests === 0 ? null : cpu / 1e6 / run.requests,
+    mainUtil: pid === null ? null : (main1.run - main0.run) / wallNs,
+    mainDemand: pid === null ? null : (main1.run - main0.run + main1.wait - main0.wait) / wallNs,
+    d1PerCall: reads0 === null || reads1 === null || run.requests === 0 ? null : (reads1 - reads0) / run.requests,
+    rssMiB: rss === null ? null : rss / 2 ** 20,
+    heapMiB: heap === null ? null : heap / 2 ** 20,
   };
-  console.log(JSON.stringify(row));
-  return row;
+  console.log(JSON.stringify(m));
+  return m;
 }
 
-// ---------------------------------------------------------------------------
-// main
-
-function table(rows: Row[]): string {
-  const find = (scenario: string, c: number) => rows.find((r) => r.scenario === scenario && r.connections === c);
-  const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? (a / b).toFixed(2) : "n/a");
-  const lines = [
-    "| scenario | conns | rps | p50 ms | p99 ms | errors | CPU ms/req | D1 queries/call | rps ÷ passthrough | CPU ÷ passthrough | rps ÷ direct |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-  ];
-  for (const r of rows) {
-    const pass = find("passthrough", r.connections);
-    const direct = find("direct", r.connections);
-    lines.push(
-      `| ${r.scenario} | ${r.connections} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.errors} | ${r.cpu_ms_per_req ?? "n/a"} | ${r.d1_queries_per_call ?? "n/a"} | ${ratio(r.rps, pass?.rps)} | ${ratio(r.cpu_ms_per_req, pass?.cpu_ms_per_req)} | ${ratio(r.rps, direct?.rps)} |`,
-    );
-  }
-  return lines.join("\n");
-}
-
-/** The isolate's D1 config reads so far (version checks + loads), from the gateway's /metrics. */
-async function d1Reads(base: string, token: string): Promise<number> {
-  const text = await (await admin(base, token, "GET", "/metrics")).text();
-  let total = 0;
-  for (const m of text.matchAll(/^mcpgw_isolate_config_reads_total\{[^}]*\} (\d+)$/gm)) total += Number(m[1]);
-  return total;
-}
-
-/** A gateway endpoint as a row target: an MCP session on it, its workerd PID and its D1 counter. */
-async function gatewayTarget(base: string, token: string, pid: number | null, server: string): Promise<Target> {
-  const url = `${base}/servers/${server}/mcp`;
+function callRow(name: string, proc: Proc, server: string, headers: Record<string, string>): Row {
   return {
-    url,
-    headers: await openSession(url, { authorization: `Bearer ${token}` }),
-    pid,
-    d1Reads: () => d1Reads(base, token),
+    name,
+    proc,
+    url: `${proc.base}/servers/${server}/mcp`,
+    headers,
+    body: toolCall("fast__echo"),
+    check: checkResult,
+    d1: true,
   };
 }
 
-/**
- * The request path alone: a second gateway without the `SPANS` queue, so its
- * workerd runs no queue broker, consumer or D1 span writes (which a
- * deployment runs off the serving isolate). Same backend, same plugins.
- */
-async function requestPathRows(fast: string): Promise<Row[]> {
-  const rows: Row[] = [];
-  const before = workerdPids();
-  const gateway = await startGateway({ isolates: 1, spans: false });
-  const pid = newWorkerd(before);
-  pinTo(pid, "0");
-  const base = gateway.isolateUrls[0] ?? gateway.url;
-  try {
-    await (await admin(base, gateway.adminToken, "POST", "/api/backends", { name: "fast", url: fast })).text();
-    await (await admin(base, gateway.adminToken, "POST", "/api/servers", { name: "fast", backends: ["fast"] })).text();
-    const target = await gatewayTarget(base, gateway.adminToken, pid, "fast");
-    for (const n of [0, 5]) {
-      if (!(await setPlugins(base, gateway.adminToken, n))) continue;
-      rows.push(await measure(`gateway-${n}-no-spans`, target, toolCall("fast__echo"), checkResult, 16));
-    }
-  } finally {
-    await gateway.stop();
-  }
-  return rows;
+async function sessionRow(name: string, proc: Proc, server: string, token: string): Promise<Row> {
+  const url = `${proc.base}/servers/${server}/mcp`;
+  return callRow(name, proc, server, await openSession(url, { authorization: `Bearer ${token}` }));
+}
+
+function modernRow(name: string, proc: Proc, server: string, token: string): Row {
+  return {
+    ...callRow(name, proc, server, modernHeaders("fast__echo", { authorization: `Bearer ${token}` })),
+    body: modernToolCall("fast__echo"),
+  };
 }
 
 async function main(): Promise<void> {
-  const rows: Row[] = [];
-  // The load generator (this process) and the backends (its children) stay off core 0.
+  const started = Date.now();
+  const loadAtStart = loadAvg();
+  // The load generator (this process) and the backend (its child) stay off core 0.
   const pinned = pinTo(process.pid, otherCpus());
-  const [fast, everything] = await Promise.all([startFastBackend(), startEverything()]);
-
-  // The pass-through floor: one Worker on its own workerd, forwarding body and headers unchanged.
-  const { Miniflare, convertV4MiniflareOptions } = loadMiniflare();
-  const beforePass = workerdPids();
-  const passthrough = new Miniflare(
-    convertV4MiniflareOptions({
-      workers: [
-        {
-          name: "passthrough",
-          modules: true,
-          compatibilityDate: "2026-11-01",
-          script:
-            "export default { fetch(request, env) { return fetch(env.TARGET, { method: request.method, headers: request.headers, body: request.body }); } };",
-          bindings: { TARGET: fast },
-          unsafeDirectSockets: [{}],
-        },
-      ],
-    }),
-  );
-  const passUrl = (await passthrough.unsafeGetDirectURL("passthrough")).href;
-  const passPid = newWorkerd(beforePass);
-  pinTo(passPid, "0");
-
-  const beforeGateway = workerdPids();
-  const gateway = await startGateway({ isolates: 1 });
-  const gatewayPid = newWorkerd(beforeGateway);
-  pinTo(gatewayPid, "0");
-  const base = gateway.isolateUrls[0] ?? gateway.url;
-  const token = gateway.adminToken;
-
+  const fast = await startFastBackend();
+  const procs: Proc[] = [];
+  const up = async <T extends Proc>(p: Promise<T>): Promise<T> => {
+    const proc = await p;
+    procs.push(proc);
+    return proc;
+  };
+  const want = (name: string) => !FILTER || FILTER.test(name);
+  const rows: Row[] = [];
+  let consumer: Consumer | null = null;
+  const measurements: Measurement[] = [];
+  const consumerRounds: RunInfo["consumer"] = [];
   try {
-    for (const [name, url] of [
-      ["fast", fast],
-      ["everything", everything],
-    ] as const) {
-      const res = await admin(base, token, "POST", "/api/backends", { name, url });
-      if (res.status !== 201) throw new Error(`register ${name}: HTTP ${res.status} ${await res.text()}`);
-    }
-    // A virtual server per backend keeps each row's listing and routing to one backend.
-    for (const name of ["fast", "everything"]) {
-      await (await admin(base, token, "POST", "/api/servers", { name, backends: [name] })).text();
-    }
-
-    const direct = { url: fast, headers: await openSession(fast), pid: null };
-    const pass = { url: passUrl, headers: await openSession(passUrl), pid: passPid };
-    const gw = await gatewayTarget(base, token, gatewayPid, "fast");
-    for (const c of CONNECTIONS) {
-      rows.push(await measure("direct", direct, toolCall("echo"), checkResult, c));
-      rows.push(await measure("passthrough", pass, toolCall("echo"), checkResult, c));
-    }
-    for (const n of [0, 5, 10, 20]) {
-      if (!(await setPlugins(base, token, n))) {
-        console.error(`gateway-${n}: plugins unavailable, row skipped`);
-        continue;
+    rows.push({ name: "direct", proc: null, url: fast, headers: await openSession(fast), ...plainCall(), d1: false });
+    // Every ratio is taken against the pass-through of the same round: it always runs.
+    const pass = await up(startPassthrough(fast));
+    rows.push({
+      name: "passthrough",
+      proc: pass,
+      url: pass.base,
+      headers: await openSession(pass.base),
+      ...plainCall(),
+      d1: false,
+    });
+    if (["gateway-0", "gateway-5", "gateway-10", "gateway-20", "gateway-0-2026"].some(want)) {
+      consumer = await up(startConsumer());
+      const g = await up(startGatewayProc("gateway", { to: consumer.ingestUrl }));
+      const token = await setupCalls(g, fast);
+      const gx = want("gateway-0-no-liveness")
+        ? await up(
+            startGatewayProc(
+              "gateway-no-liveness",
+              { to: consumer.ingestUrl },
+              { BENCH_SKIP_SESSION_LIVENESS: "unsafe-bench-only" },
+            ),
+          )
+        : null;
+      const tokenX = gx ? await setupCalls(gx, fast) : "";
+      await new Promise((resolve) => setTimeout(resolve, 2500)); // config reaches the isolates
+      for (const [name, server] of [
+        ["gateway-0", "p0"],
+        ["gateway-5", "p5"],
+        ["gateway-10", "p10"],
+        ["gateway-20", "p20"],
+      ] as const) {
+        if (want(name)) rows.push(await sessionRow(name, g, server, token));
       }
-      for (const c of CONNECTIONS) rows.push(await measure(`gateway-${n}`, gw, toolCall("fast__echo"), checkResult, c));
+      if (want("gateway-0-2026")) rows.push(modernRow("gateway-0-2026", g, "p0", token));
+      if (gx) rows.push(await sessionRow("gateway-0-no-liveness", gx, "p0", tokenX));
     }
-    await setPlugins(base, token, 0);
-
-    // server-everything: a real SDK server (stateful, SSE replies), direct and through the gateway.
-    const everyDirect = { url: everything, headers: await openSession(everything), pid: null };
-    const everyGw = await gatewayTarget(base, token, gatewayPid, "everything");
-    rows.push(await measure("everything-direct", everyDirect, toolCall("echo"), checkResult, 16));
-    rows.push(await measure("everything-gateway-0", everyGw, toolCall("everything__echo"), checkResult, 16));
-
-    // Cached listings with 10 and 100 registered backends (all the fast backend under other names).
-    for (let i = 1; i <= 100; i++) {
-      await (await admin(base, token, "POST", "/api/backends", { name: `f${i}`, url: fast })).text();
+    if (want("+consumer")) {
+      const s = await up(startGatewayProc("combined", "local"));
+      const token = await setupCalls(s, fast);
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      for (const [name, server] of [
+        ["gateway-0+consumer", "p0"],
+        ["gateway-5+consumer", "p5"],
+      ] as const) {
+        if (want(name)) rows.push(await sessionRow(name, s, server, token));
+      }
     }
-    for (const [server, count] of [
-      ["ten", 10],
-      ["hundred", 100],
-    ] as const) {
-      const backends = Array.from({ length: count }, (_, i) => `f${i + 1}`);
-      await (await admin(base, token, "POST", "/api/servers", { name: server, backends })).text();
-      const target = await gatewayTarget(base, token, gatewayPid, server);
-      const url = target.url;
-      const listing = toolsList(count);
-      // Warm: wait until every backend's catalog is cached.
-      for (let attempt = 0; attempt < 60; attempt++) {
-        const res = await fetch(url, {
-          method: "POST",
-          headers: target.headers,
-          body: JSON.stringify(listing.body(0)),
+    for (const [label, root] of VERSIONS) {
+      if (!["gateway-0", "gateway-5", "gateway-0-2026"].some((r) => want(`${label}/${r}`))) continue;
+      const p = await up(startGatewayProc(label, "none", {}, root));
+      const token = await setupCalls(p, fast);
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      for (const [name, server] of [
+        ["gateway-0", "p0"],
+        ["gateway-5", "p5"],
+      ] as const) {
+        if (want(`${label}/${name}`)) rows.push(await sessionRow(`${label}/${name}`, p, server, token));
+      }
+      if (want(`${label}/gateway-0-2026`)) rows.push(modernRow(`${label}/gateway-0-2026`, p, "p0", token));
+    }
+    if (LISTING_SIZES.some((n) => want(`tools-list-${n}`))) {
+      const l = await up(startGatewayProc("listings", { to: consumer?.ingestUrl ?? "" }));
+      if (!consumer) throw new Error("listing rows need the span consumer (include a gateway row)");
+      await setupListings(l, fast, LISTING_BACKENDS, LISTING_SIZES);
+      for (const size of LISTING_SIZES) {
+        if (!want(`tools-list-${size}`)) continue;
+        const url = `${l.base}/servers/list-${size}/mcp`;
+        const headers = await openSession(url, { authorization: `Bearer ${l.adminToken}` });
+        const listing = toolsList(size);
+        // Warm: every backend's catalog cached in the isolate.
+        await waitFor(`tools-list-${size}`, async () => {
+          const res = await fetch(url, { method: "POST", headers, body: JSON.stringify(listing.body(0)) });
+          return listing.check(await res.text(), 0);
         });
-        if (listing.check(await res.text(), 0)) break;
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        rows.push({ name: `tools-list-${size}`, proc: l, url, headers, ...listing, d1: false });
       }
-      for (const c of CONNECTIONS)
-        rows.push(await measure(`tools-list-${count}`, target, listing.body, listing.check, c));
     }
+    const selected = rows.filter((r) => r.name === "direct" || r.name === "passthrough" || want(r.name));
+    console.error(
+      `setup took ${((Date.now() - started) / 1000).toFixed(0)} s; rows: ${selected.map((r) => r.name).join(", ")}`,
+    );
 
-    await gateway.stop();
-    rows.push(...(await requestPathRows(fast)));
+    for (let round = 1; round <= ROUNDS; round++) {
+      const before = consumer && {
+        cpu: cpuNs(consumer.pid),
+        ...(await consumer.stored()),
+        received: await consumer.received(),
+      };
+      const roundStart = process.hrtime.bigint();
+      for (const row of selected) {
+        for (const mode of ["sat", "fixed"] as const) measurements.push(await measure(row, mode, round));
+      }
+      if (consumer && before) {
+        const after = { cpu: cpuNs(consumer.pid), ...(await consumer.stored()), received: await consumer.received() };
+        consumerRounds.push({
+          round,
+          cpuMs: (after.cpu - before.cpu) / 1e6,
+          consumed: after.consumed - before.consumed,
+          stored: after.spans - before.spans,
+          received: after.received - before.received,
+          seconds: Number(process.hrtime.bigint() - roundStart) / 1e9,
+        });
+        console.log(JSON.stringify(consumerRounds[consumerRounds.length - 1]));
+      }
+    }
   } finally {
-    await gateway.stop();
-    await passthrough.dispose();
+    for (const p of procs) await p.stop().catch(() => undefined);
     for (const child of children) child.kill();
   }
 
   const cpu = os.cpus();
-  const machine = `${cpu[0]?.model ?? "unknown CPU"}, ${cpu.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${QUICK ? "quick" : "full"} run (${DURATION_S} s per row)${pinned ? ", workerd pinned to core 0, load and backends on the others" : ""}`;
+  const info: RunInfo = {
+    machine: `${cpu[0]?.model ?? "unknown CPU"}, ${cpu.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    mode: QUICK ? "quick" : "full",
+    rounds: ROUNDS,
+    seconds: SECONDS,
+    rate: RATE,
+    connections: CONNECTIONS,
+    pinned,
+    loadAvg: { start: loadAtStart, end: loadAvg() },
+    durationS: Math.round((Date.now() - started) / 1000),
+    at: new Date().toISOString(),
+    consumer: consumerRounds,
+  };
+  const md = report(info, measurements);
   mkdirSync(RESULTS, { recursive: true });
-  writeFileSync(path.join(RESULTS, "latest.json"), `${JSON.stringify({ machine, rows }, null, 2)}\n`);
-  writeFileSync(
-    path.join(RESULTS, "latest.md"),
-    `# Benchmark results\n\n${machine}. Written by \`npm run bench\` on ${new Date().toISOString()}.\n\n${table(rows)}\n`,
-  );
-  console.log(`\n${table(rows)}\n\nwrote bench/results/latest.json and latest.md`);
+  writeFileSync(path.join(RESULTS, "latest.json"), `${JSON.stringify({ info, measurements }, null, 2)}\n`);
+  writeFileSync(path.join(RESULTS, "latest.md"), md);
+  console.log(`\n${md}\nwrote bench/results/latest.json and latest.md`);
+}
+
+/** A plain `echo` call on the fast backend (direct and pass-through rows). */
+function plainCall(): { body: (id: number) => unknown; check: Check } {
+  return { body: toolCall("echo"), check: checkResult };
 }
 
 main().catch((err: unknown) => {

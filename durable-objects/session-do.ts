@@ -76,6 +76,13 @@ export class SessionDO extends DurableObject<Bindings> {
   private readonly bridge = new InputBridge();
   private readonly waiters = new Map<string, (answer: JsonRpcResponse | null) => void>();
   private readonly early = new Map<string, { answer: JsonRpcResponse; at: number }>();
+  /**
+   * The meta rows as last read or written. Every request of a session asks
+   * `status` (the liveness check, `src/edge/sessions.ts`), so it answers from
+   * memory: this object is the only writer of its storage, and every write
+   * below goes through `setMeta` or clears this map.
+   */
+  private readonly metaMemo = new Map<string, string | null>();
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -86,13 +93,22 @@ export class SessionDO extends DurableObject<Bindings> {
   }
 
   private meta(key: string): string | null {
+    const known = this.metaMemo.get(key);
+    if (known !== undefined) return known;
     const row = this.ctx.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
-    return row?.value ?? null;
+    const value = row?.value ?? null;
+    this.metaMemo.set(key, value);
+    return value;
+  }
+
+  private setMeta(key: string, value: string): void {
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", key, value);
+    this.metaMemo.set(key, value);
   }
 
   /** Records a new session; the alarm deletes everything when it expires. */
   async start(record: SessionRecord): Promise<void> {
-    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('record', ?)", JSON.stringify(record));
+    this.setMeta("record", JSON.stringify(record));
     await this.ctx.storage.setAlarm(record.expiresAt);
   }
 
@@ -231,7 +247,7 @@ export class SessionDO extends DurableObject<Bindings> {
 
   /** Ends the session; returns the upstream sessions so the caller can close them. */
   async end(): Promise<Array<{ backend: string; session: UpstreamSession }>> {
-    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('ended', '1')");
+    this.setMeta("ended", "1");
     for (const settle of [...this.waiters.values()]) settle(null);
     this.early.clear();
     const rows = this.ctx.storage.sql
@@ -277,6 +293,8 @@ export class SessionDO extends DurableObject<Bindings> {
 
   /** Expiry: forget everything. */
   override async alarm(): Promise<void> {
+    this.metaMemo.clear();
     await this.ctx.storage.deleteAll();
+    this.metaMemo.clear();
   }
 }

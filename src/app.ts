@@ -2,6 +2,7 @@
  * The Hono application: health, the admin API, the admin console and the MCP endpoints.
  */
 import { Hono } from "hono";
+import { getPath } from "hono/utils/url";
 import { adminApi } from "./api";
 import { authorizationServerRoutes } from "./auth/oauth/login";
 import { metadataRoutes } from "./auth/oauth/metadata-routes";
@@ -15,6 +16,22 @@ import type { AppEnv } from "./env";
 import { HttpError, handleError } from "./errors";
 import { breakerGauges, renderMetrics } from "./observability/metrics";
 import { allTimeRollups } from "./observability/queries";
+
+/** The Streamable HTTP endpoints: `/mcp` and `/servers/:name/mcp` (Hono's `:name` is one path segment). */
+const MCP_PATH = /^\/(?:mcp|servers\/[^/]+\/mcp)$/;
+
+/**
+ * The Worker's fetch handler: MCP requests go straight to the MCP routes'
+ * own small app. Routed through the whole application, every MCP request was
+ * matched against the admin API's ~40 routes too, which put Hono on its
+ * slower trie router (issue 15); the answers are the same either way (the
+ * MCP app is also mounted below, with its own `onError`).
+ */
+export function createFetch(): ReturnType<typeof createApp>["fetch"] {
+  const app = createApp();
+  const mcp = mcpRoutes();
+  return (request, env, ctx) => (MCP_PATH.test(getPath(request)) ? mcp.fetch : app.fetch)(request, env, ctx);
+}
 
 /** Builds the Worker's HTTP application. */
 export function createApp() {

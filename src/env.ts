@@ -63,6 +63,13 @@ export interface Bindings {
   OAUTH_LOGIN_MAPPING?: string;
   /** Days audit records are kept (default: the span retention, SPAN_RETENTION_DAYS). */
   AUDIT_RETENTION_DAYS?: string;
+  /**
+   * Benchmark only, never in a deployment: `"unsafe-bench-only"` skips the
+   * per-request session liveness check, so a DELETEd session keeps working.
+   * `npm run bench` sets it on one extra gateway to measure what the check
+   * costs (README, Benchmark).
+   */
+  BENCH_SKIP_SESSION_LIVENESS?: string;
 }
 
 /** Values middleware puts on the Hono context. */

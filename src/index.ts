@@ -2,7 +2,7 @@
  * Worker entry point: HTTP via Hono, the span queue consumer, and the Durable
  * Object classes (re-exported so wrangler can bind them).
  */
-import { createApp } from "./app";
+import { createFetch } from "./app";
 import { database } from "./config/db";
 import { deleteAuditOlderThan } from "./config/store/audit";
 import type { Bindings } from "./env";
@@ -14,13 +14,13 @@ export { LegacyClientDO } from "../durable-objects/legacy-client-do";
 export { RateLimiterDO } from "../durable-objects/rate-limiter-do";
 export { SessionDO } from "../durable-objects/session-do";
 
-const app = createApp();
+const fetch = createFetch();
 
 /** Span retention when `SPAN_RETENTION_DAYS` is unset or invalid. */
 const DEFAULT_RETENTION_DAYS = 7;
 
 export default {
-  fetch: app.fetch,
+  fetch,
   /** Span consumer: D1 rows and rollups (and OTLP export when configured). */
   async queue(batch: MessageBatch<unknown>, env: Bindings): Promise<void> {
     await consumeSpans(batch, env);

@@ -26,16 +26,22 @@ export interface CallerEnv {
 /** The caller, or why not (a class for logs and spans, never the token). */
 export type CallerResult = { principal: Principal } | { failure: string };
 
-/** Resolves `secret` for `resource` (an RFC 8707 resource identifier of this gateway). */
+/**
+ * Resolves `secret` for `resource` (an RFC 8707 resource identifier of this
+ * gateway). `direct` resolves API tokens and ADMIN_TOKEN; the MCP path passes
+ * its per-isolate cache of those (`edge/auth-cache.ts`) so a warm request does
+ * not hash its token again.
+ */
 export async function authenticateCaller(
   secret: string,
   env: CallerEnv,
   config: ConfigSnapshot,
   resource: string,
   origin: string,
+  direct: (secret: string) => Promise<Principal | null> = (s) => authenticate(s, env.ADMIN_TOKEN, config),
 ): Promise<CallerResult> {
-  const direct = await authenticate(secret, env.ADMIN_TOKEN, config);
-  if (direct) return { principal: direct };
+  const known = await direct(secret);
+  if (known) return { principal: known };
   const issuers = configuredIssuers(env.OAUTH_ISSUERS);
   if (issuers.length > 0 && looksLikeJwt(secret)) {
     const result = await verifyJwt(secret, issuers, resource);

@@ -55,6 +55,11 @@ export interface EraAdapter {
   /** Tag for caches whose JSON text differs per era (listing pages). */
   readonly name: string;
   /**
+   * True when `result` changes nothing: a backend's JSON reply that no post
+   * hook reads may then reach the client as it came, unparsed (`relay.ts`).
+   */
+  readonly passesResults?: boolean;
+  /**
    * The JSON-RPC error for a failure (one mapping per era): used wherever the
    * core turns an error into a reply, including inside a started stream.
    */
@@ -107,7 +112,10 @@ export interface McpContext {
 /**
  * A handler's answer: one JSON response, or an SSE stream that ends with it.
  * `serialized`, when present, is `body` already as JSON text (cached listings).
+ * `raw` is a backend's JSON-RPC result reply passed through as the backend
+ * sent it (its text, never parsed: `relay.ts`).
  */
 export type Outcome =
   | { kind: "json"; body: JsonRpcResponse; serialized?: string }
+  | { kind: "raw"; text: string }
   | { kind: "sse"; stream: ReadableStream<Uint8Array> };

@@ -24,8 +24,29 @@ export interface Endpoint {
   access?: string;
 }
 
+/**
+ * Endpoints per snapshot: snapshots are immutable, so an endpoint is built
+ * once per config version, not per request (it walks the server's backends:
+ * up to LIMITS.backends). Bounded by the snapshot's servers, plus `/mcp`.
+ */
+const endpoints = new WeakMap<ConfigSnapshot, Map<string | null, Endpoint | null>>();
+
 /** Resolves the endpoint for `/mcp` (server null) or `/servers/:name/mcp`; null if no such server. */
 export function resolveEndpoint(config: ConfigSnapshot, serverName: string | null): Endpoint | null {
+  let known = endpoints.get(config);
+  if (!known) {
+    known = new Map();
+    endpoints.set(config, known);
+  }
+  const hit = known.get(serverName);
+  if (hit !== undefined) return hit;
+  const endpoint = buildEndpoint(config, serverName);
+  // Only names that exist are kept: unknown names are client input and would grow the map.
+  if (endpoint) known.set(serverName, endpoint);
+  return endpoint;
+}
+
+function buildEndpoint(config: ConfigSnapshot, serverName: string | null): Endpoint | null {
   if (serverName === null) {
     const backends = [...config.backends.values()].filter((b) => b.enabled);
     return { key: "*", server: null, prefix: true, backends, tools: null };

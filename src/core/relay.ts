@@ -10,8 +10,16 @@ import { admitCall } from "../backends/breaker-client";
 import type { BackendConfig } from "../config/snapshot";
 import { ErrorCode, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse, RpcError } from "../protocol/jsonrpc";
 import { encodeSseComment, encodeSseMessage, encodeSsePriming } from "../protocol/sse";
+import { isModernVersion } from "../protocol/versions";
 import { BackendFailure } from "../upstream/failure";
-import { assertCredentialsReadable, postMessage, readReply, resumer } from "../upstream/http";
+import {
+  assertCredentialsReadable,
+  postMessage,
+  readReply,
+  readReplyText,
+  replyFromText,
+  resumer,
+} from "../upstream/http";
 import type { UpstreamSession } from "../upstream/types";
 import { forgetCatalogs } from "./catalog";
 import type { McpContext, Outcome } from "./context";
@@ -113,12 +121,22 @@ interface Call {
  * messages. `mapResult` rewrites the final result. Every failure becomes the
  * era's JSON-RPC error (`ctx.era.fail`) with the request's id: before the stream
  * starts as a JSON reply, after it as the stream's last message.
+ *
+ * Without `mapResult`, for a client whose era reshapes nothing
+ * (`passesResults`) and a backend of the same era, a JSON result reply is
+ * passed through as the backend sent it: read (bounded) but neither parsed nor
+ * re-serialised (issue 15). Its id is the client's own (requests go out with
+ * it, in an upstream session that is this client's alone, design rule 8). A
+ * reply whose text mentions `"error"` is parsed as before, so JSON-RPC errors
+ * still end the backend span as errors, and so is one that does not look
+ * like a result reply to this request (`passable`): a malformed reply still
+ * becomes the malformed-reply error. Results are not checked further.
  */
 export async function forward(
   ctx: McpContext,
   backendName: string,
   request: JsonRpcRequest,
-  mapResult: ResultMapper = (r) => r,
+  mapResult?: ResultMapper,
 ): Promise<Outcome> {
   const backend = ctx.config.backends.get(backendName);
   if (!backend) throw new RpcError(ErrorCode.InvalidParams, "Unknown backend");
@@ -142,7 +160,7 @@ export async function forward(
   };
   // Post hooks run on final results only: an InputRequiredResult (2026) is a question, not an answer.
   const finalResult = async (result: Record<string, unknown>) =>
-    result.resultType === "input_required" ? result : mapResult(result);
+    result.resultType === "input_required" || !mapResult ? result : mapResult(result);
   const call: Call = {
     ctx,
     backend,
@@ -185,16 +203,47 @@ export async function forward(
   } catch (err) {
     return { kind: "json", body: fail(err) };
   }
-  if ((res.headers.get("content-type") ?? "").includes("text/event-stream")) return relayReply(call, res, upstream);
+  const type = res.headers.get("content-type") ?? "";
+  if (type.includes("text/event-stream")) return relayReply(call, res, upstream);
+  const passes = !mapResult && ctx.era.passesResults && !isModernVersion(upstream.protocolVersion);
   let reply: JsonRpcResponse;
   try {
-    reply = await readReply(backend.name, res, request.id);
+    if (passes && type.includes("application/json")) {
+      const text = await readReplyText(backend.name, res);
+      if (passable(text, request.id)) {
+        admission.done();
+        idle.stop();
+        span.end("ok");
+        return { kind: "raw", text };
+      }
+      reply = replyFromText(backend.name, text, request.id);
+    } else reply = await readReply(backend.name, res, request.id);
   } catch (err) {
     return { kind: "json", body: fail(err) };
   }
   // A 2026 backend asking a 2025 client for input: the questions go on a stream (input-shim.ts).
   if (needsInput(ctx.legacyClient, upstream, reply)) return relayReply(call, reply, upstream);
   return { kind: "json", body: await call.end(reply) };
+}
+
+/**
+ * Whether a backend's JSON reply text may reach the client unparsed: one
+ * object, JSON-RPC 2.0, with an object result, the request's own id (as JSON.stringify writes it)
+ * and no error. Substring checks (no parse: that is the cost being saved);
+ * anything else, including the same reply written with other spacing, takes
+ * the parsed path, whose checks are complete. (An id-like text inside the
+ * result can satisfy the id check; a backend decides a result's content
+ * anyway, and a well-formed reply carries the id it was sent.)
+ */
+function passable(text: string, id: JsonRpcId): boolean {
+  return (
+    text.charCodeAt(0) === 0x7b &&
+    text.charCodeAt(text.length - 1) === 0x7d &&
+    !text.includes('"error"') &&
+    text.includes('"result":{') &&
+    text.includes('"jsonrpc":"2.0"') &&
+    text.includes(`"id":${JSON.stringify(id)}`)
+  );
 }
 
 /**

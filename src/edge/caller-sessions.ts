@@ -28,6 +28,7 @@ import { profileCapabilities } from "../protocol/profiles";
 import { isModernVersion, MODERN_PROTOCOL_VERSION, SERVER_INFO } from "../protocol/versions";
 import { sessionObject } from "../stubs";
 import type { UpstreamSession } from "../upstream/types";
+import { LruMap } from "../util/lru";
 import { SESSION_TTL_MS, Session, type SessionClaims } from "./sessions";
 
 /** The calls that may be answered with an `InputRequiredResult` (basic/patterns/mrtr). */
@@ -110,6 +111,13 @@ class CallerSession extends Session {
   }
 }
 
+/**
+ * Callers' session keys already digested by this isolate: a SHA-256 on every
+ * request was a tenth of a 2026 call's CPU (issue 15). Bounded; a key is a
+ * pure function of its three parts, so an entry never goes stale.
+ */
+const sids = new LruMap<string, string>(10_000);
+
 /** The upstream sessions of a 2026 caller (see the module comment). */
 export async function callerSession(
   env: Bindings,
@@ -117,7 +125,12 @@ export async function callerSession(
   endpoint: string,
   profile: string,
 ): Promise<Session> {
-  const sid = `caller-${await sha256Hex(`${subject}\0${endpoint}\0${profile}`)}`;
+  const name = `${subject}\0${endpoint}\0${profile}`;
+  let sid = sids.get(name);
+  if (sid === undefined) {
+    sid = `caller-${await sha256Hex(name)}`;
+    sids.set(name, sid);
+  }
   return new CallerSession(env, {
     sid,
     sub: subject,

@@ -9,6 +9,7 @@ import { failureReply } from "./errors";
 /** The adapter of every 2025-era request. */
 export const ERA_2025: EraAdapter = {
   name: "2025",
+  passesResults: true,
   fail: failureReply,
   result: (_method, result) => result,
   relayed: (message) => message,

@@ -23,7 +23,7 @@ import { parseSse } from "../protocol/sse";
 import { initializeAnswer } from "./initialize";
 import { LEGACY_PROTOCOL_VERSIONS, type LegacyClaims, type LegacyClient, startUpstreams } from "./legacy-sessions";
 import { listen } from "./listen";
-import { handleMessage } from "./messages";
+import { handleMessage, rawReply } from "./messages";
 import type { Session } from "./sessions";
 
 /** One admitted request of a legacy session. */
@@ -117,8 +117,8 @@ export async function answerOnStream(call: LegacyRequest, request: JsonRpcReques
   }, call.deadlineMs);
   try {
     const outcome = await outcomeOf(call, request);
-    if (outcome.kind === "json") {
-      await send(outcome.body, true);
+    if (outcome.kind === "json" || outcome.kind === "raw") {
+      await send(outcome.kind === "json" ? outcome.body : rawReply(outcome.text, request.id), true);
       return;
     }
     for await (const event of parseSse(outcome.stream)) {

@@ -13,6 +13,7 @@ import {
   classify,
   ErrorCode,
   errorResponse,
+  type JsonRpcId,
   type JsonRpcMessage,
   type JsonRpcResponse,
   RpcError,
@@ -26,9 +27,27 @@ import { jsonReply, TransportError } from "./errors";
 /** The HTTP response for an outcome: JSON, or an SSE stream. */
 export function outcomeResponse(outcome: Outcome, headers: Record<string, string> = {}): Response {
   if (outcome.kind === "json") return jsonReply(outcome.body, 200, headers, outcome.serialized);
+  if (outcome.kind === "raw") return jsonReply(null, 200, headers, outcome.text);
   return new Response(outcome.stream, {
     status: 200,
     headers: { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" },
+  });
+}
+
+/**
+ * A passed-through reply (`raw`) as a message, where one is needed (batches,
+ * legacy HTTP+SSE streams): text that is not a JSON-RPC response becomes the
+ * error the parsed path gives a malformed reply.
+ */
+export function rawReply(text: string, id: JsonRpcId | null): JsonRpcResponse {
+  try {
+    const message = classify(JSON.parse(text));
+    if (message?.kind === "response") return message.message;
+  } catch {
+    // Not JSON: answered below.
+  }
+  return errorResponse(id, ErrorCode.BackendError, "The backend sent a malformed JSON-RPC reply", {
+    reason: "malformed",
   });
 }
 
@@ -110,8 +129,9 @@ export async function batch(
   const members = ctx.legacyClient ? { ...ctx, legacyClient: batchClient(ctx.legacyClient) } : ctx;
   const outcomes = await Promise.all(body.map((m) => handleMessage(members, classify(m), m)));
   const replies: JsonRpcResponse[] = [];
-  for (const o of outcomes) {
+  for (const [i, o] of outcomes.entries()) {
     if (o?.kind === "json") replies.push(o.body);
+    else if (o?.kind === "raw") replies.push(rawReply(o.text, readableId(body[i])));
     else if (o?.kind === "sse") replies.push(...(await finalResponse(o.stream)));
   }
   return replies.length ? jsonReply(replies) : new Response(null, { status: 202 });

@@ -15,6 +15,7 @@ import type { AppEnv } from "../env";
 import { SpanRecorder } from "../observability/span";
 import { requestTrace } from "../observability/trace-context";
 import { ErrorCode } from "../protocol/jsonrpc";
+import { authenticateCached } from "./auth-cache";
 import { callerEndpoint } from "./caller-access";
 import { TransportError } from "./errors";
 import { checkHost, checkOrigin } from "./transport";
@@ -94,7 +95,9 @@ export function mcpAuth(): MiddlewareHandler<McpEnv> {
       const secret = bearerSecret(c.req.header("authorization"));
       if (!secret)
         throw new TransportError(401, ErrorCode.ServerError, "Unauthorized: missing bearer token", challenge());
-      const result = await authenticateCaller(secret, c.env, config, resourceId(origin, path), origin);
+      const result = await authenticateCaller(secret, c.env, config, resourceId(origin, path), origin, (s) =>
+        authenticateCached(s, c.env.ADMIN_TOKEN, config),
+      );
       if ("failure" in result) {
         throw new TransportError(
           401,

@@ -120,7 +120,18 @@ async function post(c: Context<McpEnv>): Promise<Response> {
   const s = await session(c);
   const ctx = mcpContext(c, s, bytes);
   const work = Array.isArray(body) ? batch(ctx, body, s.claims.pv, headerVersion) : single(ctx, first, body, spans);
+  if (skipsLiveness(c.env)) return work;
   return whileLive(s.assertLive(), work);
+}
+
+let warned = false;
+
+/** The benchmark's switch (`BENCH_SKIP_SESSION_LIVENESS`, see env.ts): loud, and only for its exact value. */
+function skipsLiveness(env: McpEnv["Bindings"]): boolean {
+  if (env.BENCH_SKIP_SESSION_LIVENESS !== "unsafe-bench-only") return false;
+  if (!warned) console.warn("BENCH_SKIP_SESSION_LIVENESS is set: ended sessions are not refused (benchmark only)");
+  warned = true;
+  return true;
 }
 
 /** GET: the server-to-client stream of an established session. */

@@ -9,7 +9,7 @@
 
 import type { BackendConfig } from "../config/snapshot";
 import { isVersionError, supportedVersions } from "../protocol/eras";
-import { type JsonRpcId, type JsonRpcResponse, ResponseSchema } from "../protocol/jsonrpc";
+import { type JsonRpcId, type JsonRpcResponse, plainResultReply, ResponseSchema } from "../protocol/jsonrpc";
 import { parseSse } from "../protocol/sse";
 import { LATEST_PROTOCOL_VERSION, SERVER_INFO } from "../protocol/versions";
 import { randomHex } from "../util/bytes";
@@ -17,7 +17,14 @@ import { sleep } from "../util/time";
 import { BackendFailure } from "./failure";
 import { viaBackendObject } from "./legacy-sse";
 import { inBandError, isModernSession, modernRequest, readErrorBody } from "./modern";
-import { boundedEvents, MAX_REPLY_BYTES, MAX_REPLY_STREAM_BYTES, readBoundedJson } from "./reply-bounds";
+import {
+  boundedEvents,
+  MAX_REPLY_BYTES,
+  MAX_REPLY_STREAM_BYTES,
+  parseReplyText,
+  readBoundedJson,
+  readBoundedText,
+} from "./reply-bounds";
 import type {
   CallOptions,
   ClientInit,
@@ -124,11 +131,23 @@ export async function postMessage(backend: BackendConfig, message: unknown, opti
 }
 
 function asResponse(backend: string, value: unknown, id: JsonRpcId): JsonRpcResponse {
+  const plain = plainResultReply(value, id);
+  if (plain) return plain;
   const parsed = ResponseSchema.safeParse(value);
   if (!parsed.success || parsed.data.id !== id) {
     throw new BackendFailure(backend, "malformed", `Backend '${backend}' sent a malformed JSON-RPC reply`);
   }
   return parsed.data;
+}
+
+/** A JSON reply's text as the reply to request `id` (what `readReply` does with a JSON body). */
+export function replyFromText(backend: string, text: string, id: JsonRpcId): JsonRpcResponse {
+  return asResponse(backend, parseReplyText(backend, text), id);
+}
+
+/** The text of a JSON reply, bounded as `readReply` bounds it. */
+export function readReplyText(backend: string, res: Response): Promise<string> {
+  return readBoundedText(backend, res);
 }
 
 /** What `readReply` does with a stream besides finding the reply. */

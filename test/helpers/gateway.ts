@@ -58,6 +58,12 @@ export interface GatewayOptions {
   storage?: string;
   /** The admin token (default: a random one). */
   adminToken?: string;
+  /**
+   * Adjusts the gateway worker's Miniflare options in place and returns
+   * workers to run beside it in the same workerd (the benchmark's span
+   * forwarder and ingest, `bench/stack.ts`).
+   */
+  customize?: (gateway: Record<string, unknown>) => Array<Record<string, unknown> & { name: string }>;
 }
 
 export interface Gateway {
@@ -432,6 +438,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     first.queueConsumers = {};
   }
   first.unsafeDirectSockets = [{ host: HOST, port: directPort }];
+  const extra = opts.customize?.(first) ?? [];
   const workers = [first];
   if (isolates === 2) workers.push({ ...secondWorkerOptions(first), unsafeDirectSockets: [{ host: HOST, port: 0 }] });
 
@@ -446,7 +453,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
       ...(opts.inspectorPort !== undefined && { inspectorPort: opts.inspectorPort }),
       resourcePersistencePath: storage,
       log: log ? new miniflare.Log(miniflare.LogLevel.DEBUG) : new miniflare.Log(miniflare.LogLevel.WARN),
-      workers,
+      workers: [...workers, ...extra],
     }),
   );
 

@@ -52,6 +52,8 @@ export interface FakeBackend {
   headers: Headers[];
   /** Every tools/call answers with a JSON-RPC error instead of a result. */
   rpcErrors: boolean;
+  /** When set, every tools/call answers with this JSON text, exactly (given the request's id). */
+  callText?: (id: unknown) => string;
   close(): void;
 }
 
@@ -116,6 +118,7 @@ export function fakeBackend(url: string, tools: string[] = ["echo"]): FakeBacken
         });
       case "tools/call":
         if (fake.rpcErrors) return json({ jsonrpc: "2.0", id, error: { code: -32602, message: "bad arguments" } });
+        if (fake.callText) return new Response(fake.callText(id), { headers: { "content-type": "application/json" } });
         return json({ jsonrpc: "2.0", id, result: { content: [{ type: "text", text: "ok" }] } });
       default:
         return json({ jsonrpc: "2.0", id, error: { code: -32601, message: "Method not found" } });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatTraceparent, parseTraceparent, requestTrace } from "../../src/observability/trace-context";
+import { formatTraceparent, newSpanId, parseTraceparent, requestTrace } from "../../src/observability/trace-context";
 
 const VALID = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -38,5 +38,20 @@ describe("W3C trace context", () => {
     expect(formatTraceparent(a)).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     expect(a.parentSpanId).toBeUndefined();
     expect(a.traceId).not.toBe(b.traceId);
+  });
+
+  it("hands out fresh ids across many refills of the per-isolate random pool (each byte used once)", () => {
+    const traces = new Set<string>();
+    const spans = new Set<string>();
+    // ~24 random bytes per trace: 2000 of them draw the 4 KiB pool about a dozen times.
+    for (let i = 0; i < 2000; i++) {
+      const t = requestTrace(undefined);
+      expect(formatTraceparent(t)).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+      traces.add(t.traceId);
+      spans.add(t.spanId);
+      spans.add(newSpanId());
+    }
+    expect(traces.size).toBe(2000);
+    expect(spans.size).toBe(4000);
   });
 });

@@ -3,7 +3,7 @@
  */
 
 import type { z } from "@hono/zod-openapi";
-import { count, eq, inArray, sql } from "drizzle-orm";
+import { count, eq, sql } from "drizzle-orm";
 import { HttpError } from "../../errors";
 import type { Db } from "../db";
 import { LIMITS } from "../limits";
@@ -40,13 +40,13 @@ export async function assertNamesExist(
   if (!names || names.length === 0) return;
   const column = kind === "backend" ? backends.name : servers.name;
   const table = kind === "backend" ? backends : servers;
+  // One JSON parameter, not one bound variable per name: D1 allows 100 per statement, and a
+  // server may name every backend (LIMITS.backends, 500).
+  const list = JSON.stringify([...names]);
   const found = new Set(
-    (
-      await db
-        .select({ name: column })
-        .from(table)
-        .where(inArray(column, [...names]))
-    ).map((r) => r.name),
+    (await db.select({ name: column }).from(table).where(sql`${column} IN (SELECT value FROM json_each(${list}))`)).map(
+      (r) => r.name,
+    ),
   );
   const issues = names.flatMap((n, i) =>
     found.has(n) ? [] : [{ path: `${field}.${i}`, message: `unknown ${kind} '${n}'` }],
