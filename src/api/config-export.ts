@@ -43,6 +43,7 @@ export function exportDocument(rows: AllRows): Doc {
       tools: s.tools,
       prefix: s.prefix,
       auth: s.auth,
+      discovery: s.discovery,
     })),
     plugins: rows.plugins.map((row) => {
       const p = pluginView(row);

@@ -40,6 +40,10 @@ export const servers = sqliteTable("servers", {
   auth: text("auth", { enum: ["token", "none"] })
     .notNull()
     .default("token"),
+  /** How tools/list shows the catalog: every tool, or search meta-tools (README, "Huge catalogs"). */
+  discovery: text("discovery", { enum: ["list", "search", "code"] })
+    .notNull()
+    .default("list"),
   createdAt: text("created_at").notNull(),
   updatedAt: text("updated_at").notNull(),
 });

@@ -158,6 +158,22 @@ export const CatalogRefresh = z
   })
   .openapi("CatalogRefresh");
 
+/** How a virtual server shows its tools (README, "Huge catalogs"). */
+export const DiscoveryMode = z.enum(["list", "search", "code"]);
+
+/**
+ * Why `code` is refused for now: it needs a real sandbox (the Workers Dynamic
+ * Worker Loader); without one the gateway would have to run model-written code
+ * in its own isolate, which it never does.
+ */
+export const CODE_MODE_UNAVAILABLE =
+  "code mode is not available: it needs the Dynamic Worker Loader (worker_loaders) sandbox, which this gateway does not bind yet";
+
+const DiscoveryInput = DiscoveryMode.refine((v): boolean => v !== "code", CODE_MODE_UNAVAILABLE).openapi({
+  description:
+    "`list` (default): tools/list shows every tool. `search`: tools/list shows search_tools, describe_tools and call_tool over the catalog. `code`: refused until a sandbox is available.",
+});
+
 /** A list of distinct slugs, at most `max`. */
 export const NameList = (max: number) =>
   z
@@ -176,6 +192,7 @@ const serverFields = {
     .openapi({ description: "Public tool names to expose; omitted = every tool" }),
   prefix: z.boolean().optional().openapi({ description: "Prefix names with `<backend>__` (default true)" }),
   auth: z.enum(["token", "none"]).optional().openapi({ description: "Default token" }),
+  discovery: DiscoveryInput.optional(),
 };
 
 export const ServerCreate = z.strictObject({ name: Slug, ...serverFields }).openapi("ServerCreate");
@@ -188,6 +205,7 @@ export const Server = z
     tools: z.array(z.string()).nullable(),
     prefix: z.boolean(),
     auth: z.enum(["token", "none"]),
+    discovery: DiscoveryMode,
     createdAt: z.string(),
     updatedAt: z.string(),
   })

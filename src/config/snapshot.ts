@@ -32,6 +32,8 @@ export interface ServerConfig {
   tools: readonly string[] | null;
   prefix: boolean;
   auth: "token" | "none";
+  /** `list` (every tool), `search` (meta-tools over the catalog) or `code` (not served yet). */
+  discovery: "list" | "search" | "code";
 }
 
 /** An API token, found by the SHA-256 of its secret. */

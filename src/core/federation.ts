@@ -16,13 +16,15 @@ export interface Endpoint {
   backends: BackendConfig[];
   /** Public tool names the endpoint exposes, or null for all. */
   tools: ReadonlySet<string> | null;
+  /** How `tools/list` shows the tools (`core/discovery/`): `/mcp` always lists them. */
+  discovery: ServerConfig["discovery"];
 }
 
 /** Resolves the endpoint for `/mcp` (server null) or `/servers/:name/mcp`; null if no such server. */
 export function resolveEndpoint(config: ConfigSnapshot, serverName: string | null): Endpoint | null {
   if (serverName === null) {
     const backends = [...config.backends.values()].filter((b) => b.enabled);
-    return { key: "*", server: null, prefix: true, backends, tools: null };
+    return { key: "*", server: null, prefix: true, backends, tools: null, discovery: "list" };
   }
   const server = config.servers.get(serverName);
   if (!server) return null;
@@ -37,6 +39,7 @@ export function resolveEndpoint(config: ConfigSnapshot, serverName: string | nul
     prefix: server.prefix,
     backends,
     tools: server.tools ? new Set(server.tools) : null,
+    discovery: server.discovery,
   };
 }
 

@@ -86,6 +86,7 @@ describe("GET /api/config/export", () => {
       tools: null,
       prefix: true,
       auth: "token",
+      discovery: "list",
     });
     expect(doc.plugins.find((p) => p.name === RATE)).toMatchObject({
       kind: "rate_limit",

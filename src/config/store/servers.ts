@@ -21,6 +21,7 @@ function serverView(row: ServerRow): ServerView {
     tools: row.tools,
     prefix: row.prefix,
     auth: row.auth,
+    discovery: row.discovery,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -85,6 +86,7 @@ export async function createServer(
     tools: input.tools ?? null,
     prefix: input.prefix ?? true,
     auth: input.auth ?? "token",
+    discovery: input.discovery ?? "list",
     createdAt: now,
     updatedAt: now,
   };
@@ -108,6 +110,7 @@ export async function updateServer(
     ...(patch.tools !== undefined && { tools: patch.tools }),
     ...(patch.prefix !== undefined && { prefix: patch.prefix }),
     ...(patch.auth !== undefined && { auth: patch.auth }),
+    ...(patch.discovery !== undefined && { discovery: patch.discovery }),
     updatedAt: nowIso(),
   };
   await check(next);
