@@ -162,12 +162,14 @@ export const CatalogRefresh = z
 export const DiscoveryMode = z.enum(["list", "search", "code"]);
 
 /**
- * Why `code` is refused for now: it needs a real sandbox (the Workers Dynamic
- * Worker Loader); without one the gateway would have to run model-written code
- * in its own isolate, which it never does.
+ * Why `code` is refused: it needs a real sandbox, and the Dynamic Worker
+ * Loader (`worker_loaders`) of the workerd this project runs blocks network
+ * and bindings but enforces neither CPU nor memory limits
+ * (`npm run probe:worker-loader`). The gateway never runs model-written code
+ * in its own isolate instead.
  */
 export const CODE_MODE_UNAVAILABLE =
-  "code mode is not available: it needs the Dynamic Worker Loader (worker_loaders) sandbox, which this gateway does not bind yet";
+  "code mode is not available: it needs a sandbox with CPU and memory limits, and the Dynamic Worker Loader (worker_loaders) of this runtime enforces neither (an endless loop hangs the gateway, an allocation loop crashes it); use search";
 
 const DiscoveryInput = DiscoveryMode.refine((v): boolean => v !== "code", CODE_MODE_UNAVAILABLE).openapi({
   description:

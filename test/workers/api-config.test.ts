@@ -156,6 +156,26 @@ describe("POST /api/config/import", () => {
     expect(((await importDoc(doc)).body as ImportAnswer).applied).toBe(false);
   });
 
+  it("carries a server's discovery mode, and refuses code mode naming the reason", async () => {
+    const doc = await exportDoc();
+    const server = doc.servers.find((s) => s.name === S) as Record<string, unknown>;
+    server.discovery = "search";
+    const applied = await importDoc(doc);
+    expect(applied.status).toBe(200);
+    expect((applied.body as ImportAnswer).changes.servers.updated).toEqual([{ name: S, fields: ["discovery"] }]);
+    expect((await api("GET", `/api/servers/${S}`)).body).toMatchObject({ discovery: "search" });
+    expect((await exportDoc()).servers.find((s) => s.name === S)).toMatchObject({ discovery: "search" });
+
+    server.discovery = "code";
+    const refused = await importDoc(doc);
+    expect(refused.status).toBe(400);
+    const index = doc.servers.indexOf(server);
+    const issue = errorOf(refused.body).details?.find((d) => d.path === `servers.${index}.discovery`);
+    expect(issue?.message).toMatch(/code mode is not available/);
+    server.discovery = "list";
+    expect((await importDoc(doc)).status).toBe(200);
+  });
+
   it("keeps a stored header value for an unfilled reference, refuses one for a new backend naming the variable", async () => {
     const before = await env.DB.prepare("SELECT headers_encrypted AS h FROM backends WHERE name = ?")
       .bind(B)
