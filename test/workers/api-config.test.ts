@@ -158,7 +158,8 @@ describe("POST /api/config/import", () => {
 
   it("carries a server's discovery mode, and refuses code mode naming the reason", async () => {
     const doc = await exportDoc();
-    const server = doc.servers.find((s) => s.name === S) as Record<string, unknown>;
+    const index = doc.servers.findIndex((s) => s.name === S);
+    const server = doc.servers[index] as Record<string, unknown>;
     server.discovery = "search";
     const applied = await importDoc(doc);
     expect(applied.status).toBe(200);
@@ -169,7 +170,6 @@ describe("POST /api/config/import", () => {
     server.discovery = "code";
     const refused = await importDoc(doc);
     expect(refused.status).toBe(400);
-    const index = doc.servers.indexOf(server);
     const issue = errorOf(refused.body).details?.find((d) => d.path === `servers.${index}.discovery`);
     expect(issue?.message).toMatch(/code mode is not available/);
     server.discovery = "list";
