@@ -33,8 +33,9 @@ function entries(list: Tool[], backend = "alpha"): ViewEntry[] {
 
 describe("terms", () => {
   it("splits identifiers of every style into lower-case words", () => {
-    expect(words("github__listPRComments create-pull_request v2.Thing what's")).toEqual([
+    expect(words("github__listPRComments create-pull_request v2.Thing what's GitHub")).toEqual([
       "github",
+      "listprcomments",
       "list",
       "pr",
       "comments",
@@ -44,6 +45,9 @@ describe("terms", () => {
       "v2",
       "thing",
       "what",
+      "github",
+      "git",
+      "hub",
     ]);
   });
 
@@ -81,6 +85,28 @@ describe("tool index", () => {
     expect(names(index.find("create issue", 5, (id) => id !== hidden))).not.toContain("create_issue");
     expect(index.find("repository", 1, () => true)).toHaveLength(1);
     expect(index.find("zzqx the of", 5, () => true)).toEqual([]);
+  });
+
+  it("scores like BM25F: IDF, length normalisation, saturation, deterministic ties", () => {
+    const docs = (list: Tool[]) => toolDocuments(entries(list));
+    const rank = (list: Tool[], query: string) => {
+      const d = docs(list);
+      return new ToolIndex(d).find(query, 10, () => true).map((h) => ({ name: d[h.id]?.name, score: h.score }));
+    };
+    // A rare term outweighs a common one.
+    const common = [tool("a1", "widget report"), tool("a2", "widget summary"), tool("a3", "ledger summary")];
+    expect(rank(common, "widget ledger")[0]?.name).toBe("a3");
+    // The same match in a shorter description counts more.
+    const long = "ledger alpha beta gamma delta epsilon zeta theta iota kappa lambda";
+    expect(rank([tool("b1", long), tool("b2", "ledger entries")], "ledger").map((h) => h.name)).toEqual(["b2", "b1"]);
+    // Saturation: ten repetitions score less than k1 + 1 = 2.2 times one.
+    const [many, once] = rank([tool("c1", "ledger ".repeat(10)), tool("c2", "ledger"), tool("c3", "other")], "ledger");
+    expect(many?.name).toBe("c1");
+    expect((many?.score ?? 0) / (once?.score ?? 1)).toBeLessThan(2.2);
+    // Identical tools tie and keep catalog order; an exact match beats a prefix match.
+    expect(rank([tool("d1", "same words"), tool("d2", "same words")], "same").map((h) => h.name)).toEqual(["d1", "d2"]);
+    expect(rank([tool("e1", "translation memory"), tool("e2", "transl")], "transl")[0]?.name).toBe("e2");
+    expect(new ToolIndex([]).find("anything", 5, () => true)).toEqual([]);
   });
 
   it("is built once per catalog content and reused by every search", () => {

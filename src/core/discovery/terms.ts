@@ -30,19 +30,26 @@ const STOP_WORDS = new Set(
   ).split(" "),
 );
 
-/** Splits identifiers and prose into lower-case words: camelCase, snake_case, kebab-case, dots and punctuation. */
+/**
+ * Splits identifiers and prose into lower-case words: snake_case, kebab-case,
+ * dots and punctuation, and camelCase. A camelCase word is kept whole as
+ * well as split, because brand names are written that way: "GitHub" must
+ * match "github" and "git hub" alike, "listPRComments" must match "comments".
+ */
 export function words(text: string): string[] {
-  const spaced = text
-    .slice(0, MAX_TEXT)
-    // camelCase and PascalCase boundaries: "listPRComments" → "list PR Comments".
-    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
-    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2");
   const out: string[] = [];
-  for (const word of spaced.toLowerCase().split(/[^a-z0-9]+/)) {
+  const push = (word: string) => {
     // Single letters are the debris of contractions and initials ("what's" → what, s).
-    if (word.length < 2 || word.length > MAX_WORD) continue;
-    out.push(word);
+    if (word.length >= 2 && word.length <= MAX_WORD && out.length < MAX_TERMS) out.push(word);
+  };
+  for (const token of text.slice(0, MAX_TEXT).split(/[^A-Za-z0-9]+/)) {
     if (out.length >= MAX_TERMS) break;
+    const parts = token
+      .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+      .replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2")
+      .split(" ");
+    if (parts.length > 1) push(token.toLowerCase());
+    for (const part of parts) push(part.toLowerCase());
   }
   return out;
 }
