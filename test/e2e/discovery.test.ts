@@ -197,6 +197,32 @@ describe("search discovery through two isolates", () => {
     expect((result.content as Array<{ text: string }>)[0]?.text).toContain('"customer_email":"[email]"');
   });
 
+  it("records call_tool's spans as the tool's own: backend span under a tools/call request span", async () => {
+    type Span = { traceId: string; spanId: string; parentSpanId: string | null; name: string; attributes: object };
+    await client.callTool({
+      name: "call_tool",
+      arguments: { name: "crm__weather_forecast", arguments: { city: "Oslo" } },
+    });
+    let backendSpan: Span | undefined;
+    await eventually(
+      async () => {
+        const listed = (await admin("GET", "/api/spans?backend=crm&tool=weather_forecast&limit=5")).json as {
+          spans?: Span[];
+        };
+        backendSpan = listed.spans?.find((s) => s.name === "backend");
+        return backendSpan !== undefined;
+      },
+      15_000,
+      250,
+    );
+    const trace = (await admin("GET", `/api/spans/${backendSpan?.traceId}`)).json as Span[];
+    const parent = trace.find((s) => s.spanId === backendSpan?.parentSpanId);
+    expect(parent).toMatchObject({
+      name: "request",
+      attributes: { method: "tools/call", tool: "crm__weather_forecast" },
+    });
+  });
+
   it("answers bad meta-tool input with JSON-RPC errors", async () => {
     const cases: Array<[string, Record<string, unknown>, RegExp]> = [
       ["search_tools", {}, /query/],
