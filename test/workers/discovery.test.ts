@@ -296,6 +296,27 @@ describe("search mode over MCP", () => {
     expect(indexBuilds()).toBe(built);
   });
 
+  it("fails a call_tool exactly as the tool's own tools/call when its backend is down", async () => {
+    const down = uniqueName("down");
+    const url = `https://93.184.215.14/${down}/mcp`;
+    const close = route(url, () => new Response("unavailable", { status: 503 }));
+    try {
+      expect((await api("POST", "/api/backends", { body: { name: down, url, failureThreshold: 50 } })).status).toBe(
+        201,
+      );
+      const path = `/servers/${server}/mcp`;
+      expect((await api("PATCH", `/api/servers/${server}`, { body: { backends: [backend, down] } })).status).toBe(200);
+      const direct = await call(path, `${down}__anything`, {});
+      const meta = await call(path, "call_tool", { name: `${down}__anything`, arguments: {} });
+      expect(direct.body.error?.code).toBeTypeOf("number");
+      expect(meta.body.error).toEqual(direct.body.error);
+      expect(meta.status).toBe(direct.status);
+    } finally {
+      close();
+      await api("PATCH", `/api/servers/${server}`, { body: { backends: [backend] } });
+    }
+  });
+
   it("answers bad arguments with JSON-RPC -32602 naming the problem, never a 5xx", async () => {
     const bad: Array<[string, unknown, RegExp]> = [
       ["search_tools", {}, /query/],
