@@ -1,7 +1,7 @@
 // Search discovery mode inside workerd: the term pipeline, the BM25F tool index and its isolate cache, and the meta-tools over MCP.
 import { exports } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { indexBuilds, toolIndex } from "../../src/core/discovery/cache";
+import { indexStats, MAX_INDEXED_TOOLS, MAX_INDEXES, toolIndex } from "../../src/core/discovery/cache";
 import { terms, words } from "../../src/core/discovery/terms";
 import { ToolIndex, toolDocuments } from "../../src/core/discovery/tool-index";
 import type { ViewEntry } from "../../src/core/federation";
@@ -109,19 +109,40 @@ describe("tool index", () => {
     expect(new ToolIndex([]).find("anything", 5, () => true)).toEqual([]);
   });
 
+  it("keeps at most MAX_INDEXES indexes and MAX_INDEXED_TOOLS tools, least recently used first", () => {
+    const small = entries(TOOLS.slice(0, 2));
+    const first = uniqueName("lru");
+    toolIndex(first, small);
+    for (let i = 0; i < MAX_INDEXES; i++) toolIndex(uniqueName("lru"), entries(TOOLS.slice(0, 2)));
+    expect(indexStats().kept).toBe(MAX_INDEXES);
+    const before = indexStats().builds;
+    toolIndex(first, small); // evicted: built again
+    expect(indexStats().builds).toBe(before + 1);
+
+    const big = (n: number) => Array.from({ length: n }, (_, i) => tool(`t${i}`, ""));
+    const size = Math.ceil(MAX_INDEXED_TOOLS / 2.5);
+    const a = uniqueName("big");
+    const indexA = toolIndex(a, entries(big(size)));
+    toolIndex(uniqueName("big"), entries(big(size)));
+    expect(toolIndex(a, entries(big(size)))).toBe(indexA); // still kept (reused: same text)
+    toolIndex(uniqueName("big"), entries(big(size)));
+    expect(indexStats().tools).toBeLessThanOrEqual(MAX_INDEXED_TOOLS);
+    expect(indexStats().kept).toBeLessThan(MAX_INDEXES);
+  });
+
   it("is built once per catalog content and reused by every search", () => {
     const key = uniqueName("idx");
     const first = entries(TOOLS);
-    const before = indexBuilds();
+    const before = indexStats().builds;
     const a = toolIndex(key, first);
-    expect(indexBuilds()).toBe(before + 1);
+    expect(indexStats().builds).toBe(before + 1);
     expect(toolIndex(key, first)).toBe(a);
     // A refreshed catalog with the same text (new objects) keeps the index.
     expect(toolIndex(key, entries(TOOLS))).toBe(a);
-    expect(indexBuilds()).toBe(before + 1);
+    expect(indexStats().builds).toBe(before + 1);
     const changed = entries([...TOOLS.slice(1), tool("create_issue", "Open a ticket.")]);
     expect(toolIndex(key, changed)).not.toBe(a);
-    expect(indexBuilds()).toBe(before + 2);
+    expect(indexStats().builds).toBe(before + 2);
   });
 });
 
@@ -288,12 +309,12 @@ describe("search mode over MCP", () => {
 
   it("does not rebuild the index per search", async () => {
     await call(SEARCH, "search_tools", { query: "weather" });
-    const built = indexBuilds();
+    const built = indexStats().builds;
     for (const query of ["translate", "sql warehouse", "delete storage file"]) {
       const res = await call(SEARCH, "search_tools", { query, backend });
       expect(res.body.result?.structuredContent?.tools.length).toBeGreaterThan(0);
     }
-    expect(indexBuilds()).toBe(built);
+    expect(indexStats().builds).toBe(built);
   });
 
   it("fails a call_tool exactly as the tool's own tools/call when its backend is down", async () => {
