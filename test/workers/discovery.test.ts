@@ -109,6 +109,23 @@ describe("tool index", () => {
     expect(new ToolIndex([]).find("anything", 5, () => true)).toEqual([]);
   });
 
+  it("returns the first `limit` of the full ranking, with and without a filter", () => {
+    const many = [...TOOLS, ...TOOLS.map((t) => ({ ...t, name: `${t.name}_copy` }))];
+    const big = new ToolIndex(toolDocuments(entries(many)));
+    const odd = (id: number) => id % 2 === 1;
+    for (const query of ["create issue repository", "message channel text", "delete file", "a b c"]) {
+      const all = big.find(query, 1_000, () => true);
+      for (let i = 1; i < all.length; i++) {
+        const [a, b] = [all[i - 1] as { id: number; score: number }, all[i] as { id: number; score: number }];
+        expect(a.score > b.score || (a.score === b.score && a.id < b.id)).toBe(true);
+      }
+      for (const k of [1, 2, 3, 5]) {
+        expect(big.find(query, k, () => true)).toEqual(all.slice(0, k));
+        expect(big.find(query, k, odd)).toEqual(all.filter((h) => odd(h.id)).slice(0, k));
+      }
+    }
+  });
+
   it("keeps at most MAX_INDEXES indexes and MAX_INDEXED_TOOLS tools, least recently used first", () => {
     const small = entries(TOOLS.slice(0, 2));
     const first = uniqueName("lru");

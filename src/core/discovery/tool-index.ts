@@ -170,8 +170,8 @@ export class ToolIndex {
 
   /**
    * The tools matching `query`, best first (ties in catalog order), that
-   * `accept` lets through, at most `limit`. Cost: the query's postings and
-   * one sort of the tools they touch.
+   * `accept` lets through, at most `limit`. Cost: the query's postings, and
+   * `accept` only for tools that would make the current top `limit`.
    */
   find(query: string, limit: number, accept: (id: number) => boolean): Hit[] {
     const scores = this.scores;
@@ -190,12 +190,23 @@ export class ToolIndex {
       add(t, 1);
       if (t.length >= MIN_PREFIX) for (const longer of this.expansions(t)) add(longer, PREFIX_WEIGHT);
     }
-    const hits: Hit[] = [];
+    // Top `limit` by insertion into a short sorted list: no object or sort per touched tool.
+    const top: Hit[] = [];
     for (const id of touched) {
-      if (accept(id)) hits.push({ id, score: scores[id] as number });
+      const score = scores[id] as number;
       scores[id] = 0;
+      const last = top[top.length - 1];
+      if (top.length >= limit && last && (score < last.score || (score === last.score && id > last.id))) continue;
+      if (!accept(id)) continue;
+      let at = top.length;
+      while (at > 0) {
+        const before = top[at - 1] as Hit;
+        if (before.score > score || (before.score === score && before.id < id)) break;
+        at--;
+      }
+      top.splice(at, 0, { id, score });
+      if (top.length > limit) top.pop();
     }
-    hits.sort((a, b) => b.score - a.score || a.id - b.id);
-    return hits.slice(0, limit);
+    return top;
   }
 }
