@@ -3,6 +3,7 @@
  * servers offer, as entities with the verbs that apply to them, and the fifty
  * products that hold them. Hand-written so the descriptions read like real
  * tools' (the labelled queries in `queries.json` are written against them).
+ * Kept as compact rows (one per entity or product) so the data stays readable.
  */
 
 /** One kind of thing a product manages: name, plural, a gloss, its fields, and the five verbs its tools do. */
@@ -11,593 +12,177 @@ export interface Entity {
   plural: string;
   gloss: string;
   fields: string[];
-  verbs: [string, string, string, string, string];
+  verbs: string[];
 }
-
-const CRUD: Entity["verbs"] = ["create", "get", "list", "update", "delete"];
-
-/** Entities by key. Fields become argument names (snake_case), as real servers name them. */
-export const ENTITIES: Record<string, Entity> = {
-  issue: {
-    name: "issue",
-    plural: "issues",
-    gloss: "a bug report or task tracked in a repository",
-    fields: ["repo", "title", "body", "labels"],
-    verbs: ["create", "get", "list", "close", "comment"],
-  },
-  pull_request: {
-    name: "pull request",
-    plural: "pull requests",
-    gloss: "a proposed code change for review",
-    fields: ["repo", "head_branch", "base_branch", "title"],
-    verbs: ["create", "get", "list", "merge", "review"],
-  },
-  repository: {
-    name: "repository",
-    plural: "repositories",
-    gloss: "a git repository with its code and history",
-    fields: ["owner", "name", "visibility"],
-    verbs: ["create", "get", "list", "archive", "delete"],
-  },
-  release: {
-    name: "release",
-    plural: "releases",
-    gloss: "a tagged, published version of the software",
-    fields: ["repo", "tag", "notes"],
-    verbs: ["create", "get", "list", "publish", "delete"],
-  },
-  merge_request: {
-    name: "merge request",
-    plural: "merge requests",
-    gloss: "a proposed code change waiting for approval",
-    fields: ["project", "source_branch", "target_branch"],
-    verbs: ["create", "get", "list", "approve", "merge"],
-  },
-  pipeline: {
-    name: "pipeline",
-    plural: "pipelines",
-    gloss: "a CI/CD run of build, test and deploy jobs",
-    fields: ["project", "ref"],
-    verbs: ["run", "get", "list", "cancel", "retry"],
-  },
-  ticket: {
-    name: "ticket",
-    plural: "tickets",
-    gloss: "a work item on a project board",
-    fields: ["project_key", "summary", "assignee", "priority"],
-    verbs: ["create", "get", "search", "assign", "transition"],
-  },
-  sprint: {
-    name: "sprint",
-    plural: "sprints",
-    gloss: "a time-boxed iteration of planned work",
-    fields: ["board", "goal", "start_date"],
-    verbs: ["create", "get", "list", "start", "close"],
-  },
-  message: {
-    name: "message",
-    plural: "messages",
-    gloss: "a chat message posted to a channel or a person",
-    fields: ["channel", "text", "thread_ts"],
-    verbs: ["send", "get", "search", "update", "delete"],
-  },
-  channel: {
-    name: "channel",
-    plural: "channels",
-    gloss: "a chat room where a team talks",
-    fields: ["name", "topic", "private"],
-    verbs: ["create", "get", "list", "archive", "invite"],
-  },
-  email: {
-    name: "email",
-    plural: "emails",
-    gloss: "an e-mail message in a mailbox",
-    fields: ["to", "subject", "body", "cc"],
-    verbs: ["send", "get", "search", "draft", "delete"],
-  },
-  label: {
-    name: "label",
-    plural: "labels",
-    gloss: "a tag used to organise messages",
-    fields: ["name", "color"],
-    verbs: CRUD,
-  },
-  event: {
-    name: "event",
-    plural: "events",
-    gloss: "a meeting or appointment on a calendar",
-    fields: ["title", "start", "end", "attendees"],
-    verbs: ["create", "get", "list", "update", "cancel"],
-  },
-  calendar: {
-    name: "calendar",
-    plural: "calendars",
-    gloss: "a shared schedule of events",
-    fields: ["name", "timezone"],
-    verbs: CRUD,
-  },
-  file: {
-    name: "file",
-    plural: "files",
-    gloss: "a document or binary stored in the cloud",
-    fields: ["path", "content", "mime_type"],
-    verbs: ["upload", "download", "list", "move", "delete"],
-  },
-  folder: {
-    name: "folder",
-    plural: "folders",
-    gloss: "a directory that groups files",
-    fields: ["path", "parent"],
-    verbs: ["create", "get", "list", "share", "delete"],
-  },
-  bucket: {
-    name: "bucket",
-    plural: "buckets",
-    gloss: "an object-storage container",
-    fields: ["bucket_name", "region"],
-    verbs: CRUD,
-  },
-  object: {
-    name: "object",
-    plural: "objects",
-    gloss: "a blob stored under a key in a bucket",
-    fields: ["bucket_name", "key", "body"],
-    verbs: ["put", "get", "list", "copy", "delete"],
-  },
-  table: {
-    name: "table",
-    plural: "tables",
-    gloss: "a database table and its columns",
-    fields: ["schema", "table_name"],
-    verbs: ["create", "describe", "list", "truncate", "drop"],
-  },
-  query: {
-    name: "query",
-    plural: "queries",
-    gloss: "a SQL statement run against the database",
-    fields: ["sql", "params", "timeout_ms"],
-    verbs: ["run", "explain", "list", "cancel", "save"],
-  },
-  customer: {
-    name: "customer",
-    plural: "customers",
-    gloss: "a person or company that pays you",
-    fields: ["email", "name", "address"],
-    verbs: CRUD,
-  },
-  payment: {
-    name: "payment",
-    plural: "payments",
-    gloss: "a card or bank payment collected from a customer",
-    fields: ["amount_cents", "currency", "customer_id"],
-    verbs: ["create", "get", "list", "capture", "refund"],
-  },
-  invoice: {
-    name: "invoice",
-    plural: "invoices",
-    gloss: "a bill sent to a customer for an amount due",
-    fields: ["customer_id", "amount_cents", "due_date"],
-    verbs: ["create", "get", "list", "send", "void"],
-  },
-  subscription: {
-    name: "subscription",
-    plural: "subscriptions",
-    gloss: "a recurring billing plan a customer is on",
-    fields: ["customer_id", "plan", "interval"],
-    verbs: ["create", "get", "list", "pause", "cancel"],
-  },
-  contact: {
-    name: "contact",
-    plural: "contacts",
-    gloss: "a person in the CRM address book",
-    fields: ["email", "first_name", "last_name", "phone"],
-    verbs: ["create", "get", "search", "update", "delete"],
-  },
-  deal: {
-    name: "deal",
-    plural: "deals",
-    gloss: "a sales opportunity moving through the pipeline",
-    fields: ["name", "amount", "stage", "owner"],
-    verbs: ["create", "get", "list", "update", "close"],
-  },
-  lead: {
-    name: "lead",
-    plural: "leads",
-    gloss: "a prospective customer not yet qualified",
-    fields: ["email", "company", "source"],
-    verbs: ["create", "get", "list", "qualify", "convert"],
-  },
-  support_ticket: {
-    name: "support ticket",
-    plural: "support tickets",
-    gloss: "a customer's help request to the support team",
-    fields: ["requester_email", "subject", "priority"],
-    verbs: ["create", "get", "list", "reply", "solve"],
-  },
-  page: {
-    name: "page",
-    plural: "pages",
-    gloss: "a wiki or notes page with rich text",
-    fields: ["title", "content", "parent_id"],
-    verbs: ["create", "get", "search", "update", "delete"],
-  },
-  database: {
-    name: "database",
-    plural: "databases",
-    gloss: "a structured collection of pages with properties",
-    fields: ["title", "properties"],
-    verbs: ["create", "get", "query", "update", "delete"],
-  },
-  design: {
-    name: "design file",
-    plural: "design files",
-    gloss: "a UI design document with frames and layers",
-    fields: ["file_key", "name"],
-    verbs: ["get", "list", "export", "comment", "duplicate"],
-  },
-  task: {
-    name: "task",
-    plural: "tasks",
-    gloss: "a to-do item with an assignee and a due date",
-    fields: ["title", "assignee", "due_date", "project"],
-    verbs: ["create", "get", "list", "complete", "assign"],
-  },
-  card: {
-    name: "card",
-    plural: "cards",
-    gloss: "a card on a kanban board column",
-    fields: ["list_id", "name", "due"],
-    verbs: ["create", "get", "move", "archive", "comment"],
-  },
-  sms: {
-    name: "SMS",
-    plural: "text messages",
-    gloss: "a text message sent to a phone number",
-    fields: ["to", "from", "body"],
-    verbs: ["send", "get", "list", "schedule", "cancel"],
-  },
-  call: {
-    name: "phone call",
-    plural: "phone calls",
-    gloss: "a voice call placed through the telephony API",
-    fields: ["to", "from", "twiml"],
-    verbs: ["create", "get", "list", "record", "hangup"],
-  },
-  order: {
-    name: "order",
-    plural: "orders",
-    gloss: "a customer's purchase in the online store",
-    fields: ["order_id", "line_items", "shipping_address"],
-    verbs: ["create", "get", "list", "fulfill", "cancel"],
-  },
-  product: {
-    name: "product",
-    plural: "products",
-    gloss: "an item for sale in the store catalog",
-    fields: ["title", "price", "sku", "inventory"],
-    verbs: CRUD,
-  },
-  metric: {
-    name: "metric",
-    plural: "metrics",
-    gloss: "a time series of measurements such as CPU or latency",
-    fields: ["query", "from", "to"],
-    verbs: ["query", "get", "list", "submit", "graph"],
-  },
-  monitor: {
-    name: "monitor",
-    plural: "monitors",
-    gloss: "an alert rule that watches a metric",
-    fields: ["query", "threshold", "notify"],
-    verbs: ["create", "get", "list", "mute", "delete"],
-  },
-  incident: {
-    name: "incident",
-    plural: "incidents",
-    gloss: "an outage or urgent problem being handled",
-    fields: ["service", "title", "urgency"],
-    verbs: ["create", "get", "list", "acknowledge", "resolve"],
-  },
-  oncall: {
-    name: "on-call schedule",
-    plural: "on-call schedules",
-    gloss: "who is on call for a team and when",
-    fields: ["team", "start", "end"],
-    verbs: ["get", "list", "override", "page", "update"],
-  },
-  error: {
-    name: "error event",
-    plural: "error events",
-    gloss: "an exception captured from an application with its stack trace",
-    fields: ["project", "issue_id", "environment"],
-    verbs: ["get", "list", "resolve", "ignore", "assign"],
-  },
-  pod: {
-    name: "pod",
-    plural: "pods",
-    gloss: "a running group of containers in the cluster",
-    fields: ["namespace", "pod_name"],
-    verbs: ["get", "list", "logs", "restart", "delete"],
-  },
-  deployment: {
-    name: "deployment",
-    plural: "deployments",
-    gloss: "a rollout of a service version to an environment",
-    fields: ["service", "image", "replicas"],
-    verbs: ["create", "get", "list", "scale", "rollback"],
-  },
-  container: {
-    name: "container",
-    plural: "containers",
-    gloss: "a running container built from an image",
-    fields: ["image", "container_id", "ports"],
-    verbs: ["run", "inspect", "list", "stop", "remove"],
-  },
-  instance: {
-    name: "virtual machine",
-    plural: "virtual machines",
-    gloss: "a compute instance in the cloud",
-    fields: ["instance_id", "instance_type", "region"],
-    verbs: ["launch", "describe", "list", "stop", "terminate"],
-  },
-  dns_record: {
-    name: "DNS record",
-    plural: "DNS records",
-    gloss: "a name-to-address record in a DNS zone",
-    fields: ["zone", "name", "type", "content"],
-    verbs: CRUD,
-  },
-  site: {
-    name: "site",
-    plural: "sites",
-    gloss: "a deployed website or web app",
-    fields: ["project", "domain", "branch"],
-    verbs: ["deploy", "get", "list", "rollback", "delete"],
-  },
-  forecast: {
-    name: "weather forecast",
-    plural: "weather forecasts",
-    gloss: "temperature, rain and wind predicted for a place",
-    fields: ["city", "days", "units"],
-    verbs: ["get", "list", "compare", "alert", "history"],
-  },
-  translation: {
-    name: "translation",
-    plural: "translations",
-    gloss: "text rendered in another language",
-    fields: ["text", "source_lang", "target_lang"],
-    verbs: ["create", "detect", "list", "glossary", "batch"],
-  },
-  map_route: {
-    name: "route",
-    plural: "routes",
-    gloss: "driving or walking directions between places",
-    fields: ["origin", "destination", "mode"],
-    verbs: ["get", "list", "optimize", "geocode", "distance"],
-  },
-  employee: {
-    name: "employee",
-    plural: "employees",
-    gloss: "a person on the payroll with a role and a manager",
-    fields: ["employee_id", "department", "manager"],
-    verbs: ["create", "get", "search", "update", "offboard"],
-  },
-  time_off: {
-    name: "time-off request",
-    plural: "time-off requests",
-    gloss: "a vacation or leave request awaiting approval",
-    fields: ["employee_id", "start_date", "end_date"],
-    verbs: ["create", "get", "list", "approve", "deny"],
-  },
-  survey: {
-    name: "survey",
-    plural: "surveys",
-    gloss: "a form of questions sent to respondents",
-    fields: ["title", "questions"],
-    verbs: ["create", "get", "list", "send", "results"],
-  },
-  video: {
-    name: "video",
-    plural: "videos",
-    gloss: "an uploaded video with captions and views",
-    fields: ["title", "file", "privacy"],
-    verbs: ["upload", "get", "list", "transcribe", "delete"],
-  },
-  meeting: {
-    name: "video meeting",
-    plural: "video meetings",
-    gloss: "an online meeting with a join link",
-    fields: ["topic", "start_time", "duration"],
-    verbs: ["create", "get", "list", "record", "end"],
-  },
-  secret: {
-    name: "secret",
-    plural: "secrets",
-    gloss: "a password or API key kept in the vault",
-    fields: ["path", "value", "ttl"],
-    verbs: ["create", "read", "list", "rotate", "delete"],
-  },
-  user_account: {
-    name: "user account",
-    plural: "user accounts",
-    gloss: "a login identity in the directory",
-    fields: ["email", "role", "groups"],
-    verbs: ["create", "get", "list", "disable", "reset_password"],
-  },
-  flag: {
-    name: "feature flag",
-    plural: "feature flags",
-    gloss: "a switch that turns a feature on for some users",
-    fields: ["key", "environment", "rollout_percent"],
-    verbs: ["create", "get", "list", "toggle", "delete"],
-  },
-  dashboard: {
-    name: "dashboard",
-    plural: "dashboards",
-    gloss: "a board of charts and reports",
-    fields: ["title", "widgets"],
-    verbs: ["create", "get", "list", "share", "delete"],
-  },
-};
 
 /** A product: id (tool name prefix), display name, what it is, and the four entities it manages. */
 export interface Product {
   id: string;
   name: string;
   kind: string;
-  entities: [string, string, string, string];
+  entities: string[];
 }
 
-/** The fifty products of the 1,000-tool catalog (20 tools each). */
-export const PRODUCTS: Product[] = [
-  { id: "github", name: "GitHub", kind: "code hosting", entities: ["issue", "pull_request", "repository", "release"] },
-  {
-    id: "gitlab",
-    name: "GitLab",
-    kind: "code hosting and CI",
-    entities: ["merge_request", "pipeline", "issue", "repository"],
-  },
-  { id: "jira", name: "Jira", kind: "project tracking", entities: ["ticket", "sprint", "dashboard", "user_account"] },
-  { id: "slack", name: "Slack", kind: "team chat", entities: ["message", "channel", "file", "user_account"] },
-  { id: "gmail", name: "Gmail", kind: "e-mail", entities: ["email", "label", "contact", "file"] },
-  { id: "gcal", name: "Google Calendar", kind: "calendar", entities: ["event", "calendar", "meeting", "contact"] },
-  { id: "gdrive", name: "Google Drive", kind: "file storage", entities: ["file", "folder", "page", "user_account"] },
-  { id: "s3", name: "Amazon S3", kind: "object storage", entities: ["bucket", "object", "secret", "user_account"] },
-  {
-    id: "postgres",
-    name: "PostgreSQL",
-    kind: "relational database",
-    entities: ["table", "query", "database", "user_account"],
-  },
-  {
-    id: "snowflake",
-    name: "Snowflake",
-    kind: "data warehouse",
-    entities: ["query", "table", "dashboard", "user_account"],
-  },
-  { id: "stripe", name: "Stripe", kind: "payments", entities: ["payment", "customer", "invoice", "subscription"] },
-  {
-    id: "quickbooks",
-    name: "QuickBooks",
-    kind: "accounting",
-    entities: ["invoice", "customer", "payment", "employee"],
-  },
-  { id: "salesforce", name: "Salesforce", kind: "CRM", entities: ["contact", "deal", "lead", "dashboard"] },
-  { id: "hubspot", name: "HubSpot", kind: "marketing CRM", entities: ["contact", "deal", "email", "survey"] },
-  {
-    id: "zendesk",
-    name: "Zendesk",
-    kind: "customer support",
-    entities: ["support_ticket", "contact", "user_account", "dashboard"],
-  },
-  {
-    id: "intercom",
-    name: "Intercom",
-    kind: "customer messaging",
-    entities: ["message", "contact", "support_ticket", "survey"],
-  },
-  { id: "notion", name: "Notion", kind: "notes and wiki", entities: ["page", "database", "task", "user_account"] },
-  { id: "confluence", name: "Confluence", kind: "team wiki", entities: ["page", "folder", "file", "user_account"] },
-  { id: "figma", name: "Figma", kind: "design", entities: ["design", "file", "user_account", "page"] },
-  { id: "linear", name: "Linear", kind: "issue tracking", entities: ["issue", "sprint", "task", "user_account"] },
-  { id: "asana", name: "Asana", kind: "work management", entities: ["task", "dashboard", "user_account", "survey"] },
-  { id: "trello", name: "Trello", kind: "kanban boards", entities: ["card", "task", "label", "user_account"] },
-  { id: "twilio", name: "Twilio", kind: "telephony", entities: ["sms", "call", "contact", "secret"] },
-  {
-    id: "sendgrid",
-    name: "SendGrid",
-    kind: "transactional e-mail",
-    entities: ["email", "contact", "dashboard", "secret"],
-  },
-  { id: "shopify", name: "Shopify", kind: "online store", entities: ["order", "product", "customer", "payment"] },
-  { id: "datadog", name: "Datadog", kind: "monitoring", entities: ["metric", "monitor", "dashboard", "incident"] },
-  {
-    id: "pagerduty",
-    name: "PagerDuty",
-    kind: "incident response",
-    entities: ["incident", "oncall", "user_account", "monitor"],
-  },
-  { id: "sentry", name: "Sentry", kind: "error tracking", entities: ["error", "release", "user_account", "dashboard"] },
-  {
-    id: "kubernetes",
-    name: "Kubernetes",
-    kind: "container orchestration",
-    entities: ["pod", "deployment", "secret", "container"],
-  },
-  { id: "docker", name: "Docker", kind: "containers", entities: ["container", "repository", "file", "secret"] },
-  { id: "ec2", name: "Amazon EC2", kind: "cloud compute", entities: ["instance", "secret", "metric", "user_account"] },
-  {
-    id: "cloudflare",
-    name: "Cloudflare",
-    kind: "DNS and edge network",
-    entities: ["dns_record", "site", "secret", "metric"],
-  },
-  { id: "vercel", name: "Vercel", kind: "web hosting", entities: ["site", "deployment", "flag", "secret"] },
-  {
-    id: "openweather",
-    name: "OpenWeather",
-    kind: "weather data",
-    entities: ["forecast", "map_route", "metric", "secret"],
-  },
-  {
-    id: "deepl",
-    name: "DeepL",
-    kind: "machine translation",
-    entities: ["translation", "file", "user_account", "secret"],
-  },
-  {
-    id: "gmaps",
-    name: "Google Maps",
-    kind: "maps and directions",
-    entities: ["map_route", "forecast", "contact", "secret"],
-  },
-  { id: "workday", name: "Workday", kind: "HR", entities: ["employee", "time_off", "survey", "user_account"] },
-  {
-    id: "bamboohr",
-    name: "BambooHR",
-    kind: "HR for small teams",
-    entities: ["employee", "time_off", "file", "dashboard"],
-  },
-  { id: "typeform", name: "Typeform", kind: "forms and surveys", entities: ["survey", "contact", "dashboard", "file"] },
-  {
-    id: "youtube",
-    name: "YouTube",
-    kind: "video hosting",
-    entities: ["video", "channel", "dashboard", "user_account"],
-  },
-  { id: "zoom", name: "Zoom", kind: "video meetings", entities: ["meeting", "video", "user_account", "contact"] },
-  {
-    id: "vault",
-    name: "HashiCorp Vault",
-    kind: "secrets management",
-    entities: ["secret", "user_account", "dashboard", "metric"],
-  },
-  { id: "okta", name: "Okta", kind: "identity and login", entities: ["user_account", "dashboard", "secret", "survey"] },
-  {
-    id: "launchdarkly",
-    name: "LaunchDarkly",
-    kind: "feature flags",
-    entities: ["flag", "dashboard", "user_account", "metric"],
-  },
-  { id: "grafana", name: "Grafana", kind: "dashboards", entities: ["dashboard", "metric", "monitor", "user_account"] },
-  {
-    id: "mongodb",
-    name: "MongoDB",
-    kind: "document database",
-    entities: ["database", "query", "table", "user_account"],
-  },
-  {
-    id: "bigquery",
-    name: "BigQuery",
-    kind: "analytics warehouse",
-    entities: ["query", "table", "database", "dashboard"],
-  },
-  { id: "dropbox", name: "Dropbox", kind: "file sync", entities: ["file", "folder", "user_account", "dashboard"] },
-  { id: "mailchimp", name: "Mailchimp", kind: "newsletters", entities: ["email", "contact", "survey", "dashboard"] },
-  {
-    id: "circleci",
-    name: "CircleCI",
-    kind: "continuous integration",
-    entities: ["pipeline", "secret", "dashboard", "user_account"],
-  },
+/** key: "name|plural|gloss|fields|verbs" (fields and verbs space-separated; fields become argument names). */
+const ENTITY_ROWS: Record<string, string> = {
+  issue:
+    "issue|issues|a bug report or task tracked in a repository|repo title body labels|create get list close comment",
+  pull_request:
+    "pull request|pull requests|a proposed code change for review|repo head_branch base_branch title|create get list merge review",
+  repository:
+    "repository|repositories|a git repository with its code and history|owner name visibility|create get list archive delete",
+  release: "release|releases|a tagged, published version of the software|repo tag notes|create get list publish delete",
+  merge_request:
+    "merge request|merge requests|a proposed code change waiting for approval|project source_branch target_branch|create get list approve merge",
+  pipeline: "pipeline|pipelines|a CI/CD run of build, test and deploy jobs|project ref|run get list cancel retry",
+  ticket:
+    "ticket|tickets|a work item on a project board|project_key summary assignee priority|create get search assign transition",
+  sprint: "sprint|sprints|a time-boxed iteration of planned work|board goal start_date|create get list start close",
+  message:
+    "message|messages|a chat message posted to a channel or a person|channel text thread_ts|send get search update delete",
+  channel: "channel|channels|a chat room where a team talks|name topic private|create get list archive invite",
+  email: "email|emails|an e-mail message in a mailbox|to subject body cc|send get search draft delete",
+  label: "label|labels|a tag used to organise messages|name color|create get list update delete",
+  event: "event|events|a meeting or appointment on a calendar|title start end attendees|create get list update cancel",
+  calendar: "calendar|calendars|a shared schedule of events|name timezone|create get list update delete",
+  file: "file|files|a document or binary stored in the cloud|path content mime_type|upload download list move delete",
+  folder: "folder|folders|a directory that groups files|path parent|create get list share delete",
+  bucket: "bucket|buckets|an object-storage container|bucket_name region|create get list update delete",
+  object: "object|objects|a blob stored under a key in a bucket|bucket_name key body|put get list copy delete",
+  table: "table|tables|a database table and its columns|schema table_name|create describe list truncate drop",
+  query: "query|queries|a SQL statement run against the database|sql params timeout_ms|run explain list cancel save",
+  customer: "customer|customers|a person or company that pays you|email name address|create get list update delete",
+  payment:
+    "payment|payments|a card or bank payment collected from a customer|amount_cents currency customer_id|create get list capture refund",
+  invoice:
+    "invoice|invoices|a bill sent to a customer for an amount due|customer_id amount_cents due_date|create get list send void",
+  subscription:
+    "subscription|subscriptions|a recurring billing plan a customer is on|customer_id plan interval|create get list pause cancel",
+  contact:
+    "contact|contacts|a person in the CRM address book|email first_name last_name phone|create get search update delete",
+  deal: "deal|deals|a sales opportunity moving through the pipeline|name amount stage owner|create get list update close",
+  lead: "lead|leads|a prospective customer not yet qualified|email company source|create get list qualify convert",
+  support_ticket:
+    "support ticket|support tickets|a customer's help request to the support team|requester_email subject priority|create get list reply solve",
+  page: "page|pages|a wiki or notes page with rich text|title content parent_id|create get search update delete",
+  database:
+    "database|databases|a structured collection of pages with properties|title properties|create get query update delete",
+  design:
+    "design file|design files|a UI design document with frames and layers|file_key name|get list export comment duplicate",
+  task: "task|tasks|a to-do item with an assignee and a due date|title assignee due_date project|create get list complete assign",
+  card: "card|cards|a card on a kanban board column|list_id name due|create get move archive comment",
+  sms: "SMS|text messages|a text message sent to a phone number|to from body|send get list schedule cancel",
+  call: "phone call|phone calls|a voice call placed through the telephony API|to from twiml|create get list record hangup",
+  order:
+    "order|orders|a customer's purchase in the online store|order_id line_items shipping_address|create get list fulfill cancel",
+  product:
+    "product|products|an item for sale in the store catalog|title price sku inventory|create get list update delete",
+  metric:
+    "metric|metrics|a time series of measurements such as CPU or latency|query from to|query get list submit graph",
+  monitor: "monitor|monitors|an alert rule that watches a metric|query threshold notify|create get list mute delete",
+  incident:
+    "incident|incidents|an outage or urgent problem being handled|service title urgency|create get list acknowledge resolve",
+  oncall:
+    "on-call schedule|on-call schedules|who is on call for a team and when|team start end|get list override page update",
+  error:
+    "error event|error events|an exception captured from an application with its stack trace|project issue_id environment|get list resolve ignore assign",
+  pod: "pod|pods|a running group of containers in the cluster|namespace pod_name|get list logs restart delete",
+  deployment:
+    "deployment|deployments|a rollout of a service version to an environment|service image replicas|create get list scale rollback",
+  container:
+    "container|containers|a running container built from an image|image container_id ports|run inspect list stop remove",
+  instance:
+    "virtual machine|virtual machines|a compute instance in the cloud|instance_id instance_type region|launch describe list stop terminate",
+  dns_record:
+    "DNS record|DNS records|a name-to-address record in a DNS zone|zone name type content|create get list update delete",
+  site: "site|sites|a deployed website or web app|project domain branch|deploy get list rollback delete",
+  forecast:
+    "weather forecast|weather forecasts|temperature, rain and wind predicted for a place|city days units|get list compare alert history",
+  translation:
+    "translation|translations|text rendered in another language|text source_lang target_lang|create detect list glossary batch",
+  map_route:
+    "route|routes|driving or walking directions between places|origin destination mode|get list optimize geocode distance",
+  employee:
+    "employee|employees|a person on the payroll with a role and a manager|employee_id department manager|create get search update offboard",
+  time_off:
+    "time-off request|time-off requests|a vacation or leave request awaiting approval|employee_id start_date end_date|create get list approve deny",
+  survey: "survey|surveys|a form of questions sent to respondents|title questions|create get list send results",
+  video: "video|videos|an uploaded video with captions and views|title file privacy|upload get list transcribe delete",
+  meeting:
+    "video meeting|video meetings|an online meeting with a join link|topic start_time duration|create get list record end",
+  secret: "secret|secrets|a password or API key kept in the vault|path value ttl|create read list rotate delete",
+  user_account:
+    "user account|user accounts|a login identity in the directory|email role groups|create get list disable reset_password",
+  flag: "feature flag|feature flags|a switch that turns a feature on for some users|key environment rollout_percent|create get list toggle delete",
+  dashboard: "dashboard|dashboards|a board of charts and reports|title widgets|create get list share delete",
+};
+
+/** Entities by key. */
+export const ENTITIES: Record<string, Entity> = Object.fromEntries(
+  Object.entries(ENTITY_ROWS).map(([key, row]) => {
+    const [name = "", plural = "", gloss = "", fields = "", verbs = ""] = row.split("|");
+    return [key, { name, plural, gloss, fields: fields.split(" "), verbs: verbs.split(" ") }];
+  }),
+);
+
+/** [id, name, kind, entity keys]: the fifty products of the 1,000-tool catalog (20 tools each). */
+const PRODUCT_ROWS: Array<[string, string, string, string]> = [
+  ["github", "GitHub", "code hosting", "issue pull_request repository release"],
+  ["gitlab", "GitLab", "code hosting and CI", "merge_request pipeline issue repository"],
+  ["jira", "Jira", "project tracking", "ticket sprint dashboard user_account"],
+  ["slack", "Slack", "team chat", "message channel file user_account"],
+  ["gmail", "Gmail", "e-mail", "email label contact file"],
+  ["gcal", "Google Calendar", "calendar", "event calendar meeting contact"],
+  ["gdrive", "Google Drive", "file storage", "file folder page user_account"],
+  ["s3", "Amazon S3", "object storage", "bucket object secret user_account"],
+  ["postgres", "PostgreSQL", "relational database", "table query database user_account"],
+  ["snowflake", "Snowflake", "data warehouse", "query table dashboard user_account"],
+  ["stripe", "Stripe", "payments", "payment customer invoice subscription"],
+  ["quickbooks", "QuickBooks", "accounting", "invoice customer payment employee"],
+  ["salesforce", "Salesforce", "CRM", "contact deal lead dashboard"],
+  ["hubspot", "HubSpot", "marketing CRM", "contact deal email survey"],
+  ["zendesk", "Zendesk", "customer support", "support_ticket contact user_account dashboard"],
+  ["intercom", "Intercom", "customer messaging", "message contact support_ticket survey"],
+  ["notion", "Notion", "notes and wiki", "page database task user_account"],
+  ["confluence", "Confluence", "team wiki", "page folder file user_account"],
+  ["figma", "Figma", "design", "design file user_account page"],
+  ["linear", "Linear", "issue tracking", "issue sprint task user_account"],
+  ["asana", "Asana", "work management", "task dashboard user_account survey"],
+  ["trello", "Trello", "kanban boards", "card task label user_account"],
+  ["twilio", "Twilio", "telephony", "sms call contact secret"],
+  ["sendgrid", "SendGrid", "transactional e-mail", "email contact dashboard secret"],
+  ["shopify", "Shopify", "online store", "order product customer payment"],
+  ["datadog", "Datadog", "monitoring", "metric monitor dashboard incident"],
+  ["pagerduty", "PagerDuty", "incident response", "incident oncall user_account monitor"],
+  ["sentry", "Sentry", "error tracking", "error release user_account dashboard"],
+  ["kubernetes", "Kubernetes", "container orchestration", "pod deployment secret container"],
+  ["docker", "Docker", "containers", "container repository file secret"],
+  ["ec2", "Amazon EC2", "cloud compute", "instance secret metric user_account"],
+  ["cloudflare", "Cloudflare", "DNS and edge network", "dns_record site secret metric"],
+  ["vercel", "Vercel", "web hosting", "site deployment flag secret"],
+  ["openweather", "OpenWeather", "weather data", "forecast map_route metric secret"],
+  ["deepl", "DeepL", "machine translation", "translation file user_account secret"],
+  ["gmaps", "Google Maps", "maps and directions", "map_route forecast contact secret"],
+  ["workday", "Workday", "HR", "employee time_off survey user_account"],
+  ["bamboohr", "BambooHR", "HR for small teams", "employee time_off file dashboard"],
+  ["typeform", "Typeform", "forms and surveys", "survey contact dashboard file"],
+  ["youtube", "YouTube", "video hosting", "video channel dashboard user_account"],
+  ["zoom", "Zoom", "video meetings", "meeting video user_account contact"],
+  ["vault", "HashiCorp Vault", "secrets management", "secret user_account dashboard metric"],
+  ["okta", "Okta", "identity and login", "user_account dashboard secret survey"],
+  ["launchdarkly", "LaunchDarkly", "feature flags", "flag dashboard user_account metric"],
+  ["grafana", "Grafana", "dashboards", "dashboard metric monitor user_account"],
+  ["mongodb", "MongoDB", "document database", "database query table user_account"],
+  ["bigquery", "BigQuery", "analytics warehouse", "query table database dashboard"],
+  ["dropbox", "Dropbox", "file sync", "file folder user_account dashboard"],
+  ["mailchimp", "Mailchimp", "newsletters", "email contact survey dashboard"],
+  ["circleci", "CircleCI", "continuous integration", "pipeline secret dashboard user_account"],
 ];
+
+/** The fifty products, in catalog order. */
+export const PRODUCTS: Product[] = PRODUCT_ROWS.map(([id, name, kind, entities]) => ({
+  id,
+  name,
+  kind,
+  entities: entities.split(" "),
+}));
