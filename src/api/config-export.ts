@@ -51,6 +51,7 @@ export function exportDocument(rows: AllRows): Doc {
       team: s.team,
       owner: s.owner,
       visibility: s.visibility,
+      discovery: s.discovery,
     })),
     plugins: rows.plugins.map((row) => {
       const p = pluginView(row);

@@ -194,6 +194,7 @@ async function planServers(p: Planner): Promise<{ changes: SectionChanges; put: 
       prefix: entry.prefix ?? true,
       auth: entry.auth ?? "token",
       ...ownership(entry),
+      discovery: entry.discovery ?? "list",
     };
     wanted.backends?.forEach((b, j) => {
       if (!backends.has(b)) p.issues.push({ path: `servers.${i}.backends.${j}`, message: `unknown backend '${b}'` });

@@ -72,6 +72,7 @@ export async function loadSnapshot(db: Db, env: SourceEnv): Promise<ConfigSnapsh
       team: s.team,
       owner: s.owner,
       visibility: s.visibility,
+      discovery: s.discovery,
     }),
   );
   const tokenList = tokenRows.map((t): [string, TokenConfig] => [

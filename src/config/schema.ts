@@ -65,6 +65,10 @@ export const servers = sqliteTable("servers", {
     .notNull()
     .default("token"),
   ...owned(),
+  /** How tools/list shows the catalog: every tool, or search meta-tools (README, "Huge catalogs"). */
+  discovery: text("discovery", { enum: ["list", "search", "code"] })
+    .notNull()
+    .default("list"),
   createdAt: text("created_at").notNull(),
   updatedAt: text("updated_at").notNull(),
 });

@@ -180,6 +180,24 @@ export const CatalogRefresh = z
   })
   .openapi("CatalogRefresh");
 
+/** How a virtual server shows its tools (README, "Huge catalogs"). */
+export const DiscoveryMode = z.enum(["list", "search", "code"]);
+
+/**
+ * Why `code` is refused: it needs a real sandbox, and the Dynamic Worker
+ * Loader (`worker_loaders`) of the workerd this project runs blocks network
+ * and bindings but enforces neither CPU nor memory limits
+ * (`npm run probe:worker-loader`). The gateway never runs model-written code
+ * in its own isolate instead.
+ */
+export const CODE_MODE_UNAVAILABLE =
+  "code mode is not available: it needs a sandbox with CPU and memory limits, and the Dynamic Worker Loader (worker_loaders) of this runtime enforces neither (an endless loop hangs the gateway, an allocation loop crashes it); use search";
+
+const DiscoveryInput = DiscoveryMode.refine((v): boolean => v !== "code", CODE_MODE_UNAVAILABLE).openapi({
+  description:
+    "`list` (default): tools/list shows every tool. `search`: tools/list shows search_tools, describe_tools and call_tool over the catalog. `code`: refused until a sandbox is available.",
+});
+
 /** A list of distinct slugs, at most `max`. */
 export const NameList = (max: number) =>
   z
@@ -199,6 +217,7 @@ const serverFields = {
   prefix: z.boolean().optional().openapi({ description: "Prefix names with `<backend>__` (default true)" }),
   auth: z.enum(["token", "none"]).optional().openapi({ description: "Default token" }),
   ...ownershipFields,
+  discovery: DiscoveryInput.optional(),
 };
 
 export const ServerCreate = z.strictObject({ name: Slug, ...serverFields }).openapi("ServerCreate");
@@ -212,6 +231,7 @@ export const Server = z
     prefix: z.boolean(),
     auth: z.enum(["token", "none"]),
     ...ownershipView,
+    discovery: DiscoveryMode,
     createdAt: z.string(),
     updatedAt: z.string(),
   })

@@ -43,6 +43,8 @@ export interface ServerConfig extends Owned {
   tools: readonly string[] | null;
   prefix: boolean;
   auth: "token" | "none";
+  /** `list` (every tool), `search` (meta-tools over the catalog) or `code` (not served yet). */
+  discovery: "list" | "search" | "code";
 }
 
 /** An API token, found by the SHA-256 of its secret. */

@@ -7,6 +7,7 @@
 import { ErrorCode, type JsonRpcRequest, RpcError, resultResponse } from "../protocol/jsonrpc";
 import { notify, request as upstreamRequest } from "../upstream/http";
 import type { McpContext, Outcome } from "./context";
+import { isMetaTool, metaTool, metaToolEntries } from "./discovery/meta-tools";
 import { routeName, routeUri } from "./federation";
 import { legacyTools } from "./legacy-view";
 import { publicUri } from "./names";
@@ -62,6 +63,27 @@ async function forwardNamed(
   return forward(ctx, route.backend, sent, hooked.after);
 }
 
+/**
+ * `tools/call`. In search mode the meta-tools answer here, and `call_tool`
+ * becomes the very `tools/call` a list-mode client would send (same id and
+ * `_meta`), so it takes the one path every call takes.
+ */
+async function callTool(ctx: McpContext, request: JsonRpcRequest): Promise<Outcome> {
+  let name = stringParam(request.params, "name");
+  if (ctx.endpoint.discovery === "search" && isMetaTool(name)) {
+    const meta = await metaTool(ctx, name, request.params?.arguments);
+    if (!meta.call) {
+      return { kind: "json", body: resultResponse(request.id, ctx.era.result("tools/call", meta.result)) };
+    }
+    name = meta.call.name;
+    request = { ...request, params: { ...request.params, ...meta.call } };
+    // The request's span names the tool that ran, not the meta-tool (per-tool metrics stay true).
+    ctx.spans.root.set({ tool: name });
+  }
+  // Plugin hook point: tool_pre_invoke on `arguments`, tool_post_invoke on the result.
+  return await forwardNamed(ctx, request, "tool", name, await routeTool(ctx, name));
+}
+
 async function routeTool(ctx: McpContext, name: string) {
   const index = ctx.endpoint.prefix ? null : (await federatedView(ctx)).toolsByName;
   const route = routeName(ctx.endpoint, name, index);
@@ -109,6 +131,8 @@ export async function dispatch(ctx: McpContext, request: JsonRpcRequest): Promis
     case "ping":
       return json({});
     case "tools/list":
+      // Search mode lists the meta-tools only; their cache hints are a listing's, like the catalog's (era adapter).
+      if (ctx.endpoint.discovery === "search") return listing(ctx, request, metaToolEntries(), "tools");
       return listing(ctx, request, visibleTools(ctx, legacyTools(ctx, (await federatedView(ctx)).tools)), "tools");
     case "prompts/list":
       return listing(ctx, request, (await federatedView(ctx)).prompts, "prompts");
@@ -116,11 +140,8 @@ export async function dispatch(ctx: McpContext, request: JsonRpcRequest): Promis
       return listing(ctx, request, (await federatedView(ctx)).resources, "resources");
     case "resources/templates/list":
       return listing(ctx, request, (await federatedView(ctx)).resourceTemplates, "resourceTemplates");
-    case "tools/call": {
-      // Plugin hook point: tool_pre_invoke on `arguments`, tool_post_invoke on the result.
-      const name = stringParam(params, "name");
-      return await forwardNamed(ctx, request, "tool", name, await routeTool(ctx, name));
-    }
+    case "tools/call":
+      return await callTool(ctx, request);
     case "prompts/get": {
       // Plugin hook point: prompt_pre_fetch on `arguments`, prompt_post_fetch on the messages.
       const name = stringParam(params, "name");

@@ -22,6 +22,8 @@ export interface Endpoint {
    * endpoint are also per such subset.
    */
   access?: string;
+  /** How `tools/list` shows the tools (`core/discovery/`): `/mcp` always lists them. */
+  discovery: ServerConfig["discovery"];
 }
 
 /**
@@ -49,7 +51,7 @@ export function resolveEndpoint(config: ConfigSnapshot, serverName: string | nul
 function buildEndpoint(config: ConfigSnapshot, serverName: string | null): Endpoint | null {
   if (serverName === null) {
     const backends = [...config.backends.values()].filter((b) => b.enabled);
-    return { key: "*", server: null, prefix: true, backends, tools: null };
+    return { key: "*", server: null, prefix: true, backends, tools: null, discovery: "list" };
   }
   const server = config.servers.get(serverName);
   if (!server) return null;
@@ -64,6 +66,7 @@ function buildEndpoint(config: ConfigSnapshot, serverName: string | null): Endpo
     prefix: server.prefix,
     backends,
     tools: server.tools ? new Set(server.tools) : null,
+    discovery: server.discovery,
   };
 }
 

@@ -217,9 +217,11 @@ describe("admin console pages", () => {
     await open("/servers", "Virtual servers");
     await page.getByLabel("Name", { exact: true }).fill("web");
     await page.getByLabel("steady").check();
+    await page.getByLabel("tools/list shows").selectOption("search");
     await page.getByRole("button", { name: "Create" }).click();
     await page.getByRole("cell", { name: /\/servers\/web\/mcp/ }).waitFor();
-    expect((await admin("GET", "/api/servers/web")).json).toMatchObject({ backends: ["steady"] });
+    expect((await admin("GET", "/api/servers/web")).json).toMatchObject({ backends: ["steady"], discovery: "search" });
+    await page.getByRole("cell", { name: "search meta-tools" }).waitFor();
     await screenshot(page, "servers");
   });
 

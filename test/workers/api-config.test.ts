@@ -97,6 +97,7 @@ describe("GET /api/config/export", () => {
       team: null,
       owner: "admin",
       visibility: "public",
+      discovery: "list",
     });
     expect(doc.plugins.find((p) => p.name === RATE)).toMatchObject({
       kind: "rate_limit",
@@ -164,6 +165,26 @@ describe("POST /api/config/import", () => {
     expect((await api("GET", `/api/backends/${fresh}`)).status).toBe(200);
     // Applying the same document again changes nothing.
     expect(((await importDoc(doc)).body as ImportAnswer).applied).toBe(false);
+  });
+
+  it("carries a server's discovery mode, and refuses code mode naming the reason", async () => {
+    const doc = await exportDoc();
+    const index = doc.servers.findIndex((s) => s.name === S);
+    const server = doc.servers[index] as Record<string, unknown>;
+    server.discovery = "search";
+    const applied = await importDoc(doc);
+    expect(applied.status).toBe(200);
+    expect((applied.body as ImportAnswer).changes.servers.updated).toEqual([{ name: S, fields: ["discovery"] }]);
+    expect((await api("GET", `/api/servers/${S}`)).body).toMatchObject({ discovery: "search" });
+    expect((await exportDoc()).servers.find((s) => s.name === S)).toMatchObject({ discovery: "search" });
+
+    server.discovery = "code";
+    const refused = await importDoc(doc);
+    expect(refused.status).toBe(400);
+    const issue = errorOf(refused.body).details?.find((d) => d.path === `servers.${index}.discovery`);
+    expect(issue?.message).toMatch(/code mode is not available/);
+    server.discovery = "list";
+    expect((await importDoc(doc)).status).toBe(200);
   });
 
   it("keeps a stored header value for an unfilled reference, refuses one for a new backend naming the variable", async () => {

@@ -7,7 +7,14 @@ describe("/api/servers", () => {
     const name = uniqueName("vs");
     const created = await api("POST", "/api/servers", { body: { name, backends: [backend] } });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ name, backends: [backend], tools: null, prefix: true, auth: "token" });
+    expect(created.body).toMatchObject({
+      name,
+      backends: [backend],
+      tools: null,
+      prefix: true,
+      auth: "token",
+      discovery: "list",
+    });
 
     expect((await api("GET", `/api/servers/${name}`)).body).toEqual(created.body);
     const list = await api("GET", "/api/servers");
@@ -21,6 +28,34 @@ describe("/api/servers", () => {
 
     expect((await api("DELETE", `/api/servers/${name}`)).status).toBe(204);
     expect((await api("GET", `/api/servers/${name}`)).status).toBe(404);
+  });
+
+  it("stores the discovery mode, and refuses code mode with a 400 naming the reason", async () => {
+    const name = uniqueName("vs");
+    const created = await api("POST", "/api/servers", { body: { name, discovery: "search" } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ discovery: "search" });
+    expect((await api("GET", `/api/servers/${name}`)).body).toMatchObject({ discovery: "search" });
+    const back = await api("PATCH", `/api/servers/${name}`, { body: { discovery: "list" } });
+    expect(back.body).toMatchObject({ discovery: "list" });
+
+    const code = await api("PATCH", `/api/servers/${name}`, { body: { discovery: "code" } });
+    expect(code.status).toBe(400);
+    const issue = errorOf(code.body).details?.find((d) => d.path === "discovery");
+    expect(issue?.message).toMatch(/code mode is not available.*worker_loaders/);
+    const bad = await api("POST", "/api/servers", { body: { name: uniqueName("vs"), discovery: "grep" } });
+    expect(bad.status).toBe(400);
+    expect(errorOf(bad.body).details?.map((d) => d.path)).toEqual(["discovery"]);
+    expect((await api("GET", `/api/servers/${name}`)).body).toMatchObject({ discovery: "list" });
+  });
+
+  it("documents the discovery mode in the OpenAPI document", async () => {
+    type Prop = { enum?: string[]; description?: string };
+    const doc = (await api("GET", "/api/openapi.json")).body as {
+      components: { schemas: Record<string, { properties: Record<string, Prop> }> };
+    };
+    expect(doc.components.schemas.Server?.properties.discovery?.enum).toEqual(["list", "search", "code"]);
+    expect(doc.components.schemas.ServerCreate?.properties.discovery?.description).toMatch(/search_tools/);
   });
 
   it("400 naming each unknown backend", async () => {

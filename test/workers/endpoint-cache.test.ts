@@ -21,7 +21,9 @@ function snapshot(version: number, backends: BackendConfig[], serverBackends: st
   return {
     version,
     backends: new Map(backends.map((b) => [b.name, b])),
-    servers: new Map([["s", { name: "s", backends: serverBackends, tools: null, prefix: true, auth: "token" }]]),
+    servers: new Map([
+      ["s", { name: "s", backends: serverBackends, tools: null, prefix: true, auth: "token", discovery: "list" }],
+    ]),
     plugins: [],
     tokensByHash: new Map(),
   };

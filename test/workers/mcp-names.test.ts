@@ -106,6 +106,7 @@ describe("federated view", () => {
     prefix,
     backends: [backend("beta"), backend("alpha")],
     tools: tools ? new Set(tools) : null,
+    discovery: "list",
   });
   const catalogs = new Map([
     [

@@ -25,6 +25,7 @@ function serverView(row: ServerRow): ServerView {
     team: row.team,
     owner: row.owner,
     visibility: row.visibility,
+    discovery: row.discovery,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -91,6 +92,7 @@ export async function createServer(
     prefix: input.prefix ?? true,
     auth: input.auth ?? "token",
     ...ownership,
+    discovery: input.discovery ?? "list",
     createdAt: now,
     updatedAt: now,
   };
@@ -116,6 +118,7 @@ export async function updateServer(
     ...(patch.auth !== undefined && { auth: patch.auth }),
     ...(patch.team !== undefined && { team: patch.team }),
     ...(patch.visibility !== undefined && { visibility: patch.visibility }),
+    ...(patch.discovery !== undefined && { discovery: patch.discovery }),
     updatedAt: nowIso(),
   };
   await check(next);

@@ -17,7 +17,7 @@ import {
 } from "../ui.js";
 
 /**
- * @typedef {{ name: string, backends: string[] | null, tools: string[] | null, prefix: boolean, auth: string }} Server
+ * @typedef {{ name: string, backends: string[] | null, tools: string[] | null, prefix: boolean, auth: string, discovery: string }} Server
  */
 
 /**
@@ -54,13 +54,14 @@ export async function render(root) {
         h("td", null, server.tools ? server.tools.join(", ") : h("span", { class: "muted" }, "all")),
         h("td", null, server.prefix ? "backend__name" : "as the backend names them"),
         h("td", null, server.auth === "none" ? "none (public)" : "API token"),
+        h("td", null, server.discovery === "search" ? "search meta-tools" : "every tool"),
         h("td", null, remove),
       );
     });
     listHost.replaceChildren(
       table(
         "Virtual servers",
-        ["Server", "Backends", "Tools", "Names", "Auth", "Actions"],
+        ["Server", "Backends", "Tools", "Names", "Auth", "tools/list", "Actions"],
         rows,
         "No virtual servers yet.",
       ),
@@ -92,6 +93,16 @@ export async function render(root) {
           "Prefix names with the backend",
           h("select", { name: "prefix" }, h("option", { value: "true" }, "yes"), h("option", { value: "false" }, "no")),
         ),
+        field(
+          "discovery",
+          "tools/list shows",
+          h(
+            "select",
+            { name: "discovery" },
+            h("option", { value: "list" }, "every tool"),
+            h("option", { value: "search" }, "search meta-tools (huge catalogs)"),
+          ),
+        ),
         backendNames.length > 0
           ? checkGroup("backends", "Backends (none checked: every enabled one)", backendNames, [], "server-backend")
           : null,
@@ -114,6 +125,7 @@ export async function render(root) {
         name: String(data.get("name") ?? "").trim(),
         auth: String(data.get("auth")),
         prefix: data.get("prefix") === "true",
+        discovery: String(data.get("discovery")),
         ...(chosen.length > 0 && { backends: chosen }),
         ...(tools.length > 0 && { tools }),
       };

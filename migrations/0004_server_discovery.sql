@@ -1,0 +1,1 @@
+ALTER TABLE `servers` ADD `discovery` text DEFAULT 'list' NOT NULL;
