@@ -164,7 +164,8 @@ async function search(ctx: McpContext, args: z.infer<typeof SearchArgs>): Promis
       throw new RpcError(ErrorCode.InvalidParams, `Unknown backend: ${unknown[0]}`, { unknown });
     }
   }
-  const index = toolIndex(`${ctx.endpoint.key}|${ctx.caller.profile}`, view.tools);
+  // Keyed like the federated view (identity narrows an endpoint per caller: `access`).
+  const index = toolIndex(`${ctx.endpoint.key}${ctx.endpoint.access ?? ""}|${ctx.caller.profile}`, view.tools);
   const hits = index.find(args.query, args.limit ?? 10, (id) => {
     const entry = view.tools[id];
     return entry !== undefined && visible.has(String(entry.item.name)) && (!backends || backends.has(entry.backend));
