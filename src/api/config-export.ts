@@ -43,6 +43,8 @@ export function exportDocument(rows: AllRows): Doc {
       tools: s.tools,
       prefix: s.prefix,
       auth: s.auth,
+      // Only when set, so documents of servers without overrides read as before.
+      ...(s.toolOverrides.length > 0 && { toolOverrides: s.toolOverrides }),
     })),
     plugins: rows.plugins.map((row) => {
       const p = pluginView(row);

@@ -57,7 +57,14 @@ export async function loadSnapshot(db: Db, env: SourceEnv): Promise<ConfigSnapsh
   const ring = backendRows.some((b) => b.headersEncrypted) ? await ringOrNull(env) : null;
   const backendList = await Promise.all(backendRows.map((b) => backendConfig(b, ring)));
   const serverList = serverRows.map(
-    (s): ServerConfig => ({ name: s.name, backends: s.backends, tools: s.tools, prefix: s.prefix, auth: s.auth }),
+    (s): ServerConfig => ({
+      name: s.name,
+      backends: s.backends,
+      tools: s.tools,
+      prefix: s.prefix,
+      auth: s.auth,
+      toolOverrides: s.toolOverrides,
+    }),
   );
   const tokenList = tokenRows.map((t): [string, TokenConfig] => [
     t.tokenHash,

@@ -6,6 +6,7 @@
  * their cached snapshot is stale (see `config/cache.ts`).
  */
 import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import type { ToolOverride } from "./snapshot";
 
 /** Upstream MCP servers. `name` is the backend's id everywhere. */
 export const backends = sqliteTable("backends", {
@@ -40,6 +41,8 @@ export const servers = sqliteTable("servers", {
   auth: text("auth", { enum: ["token", "none"] })
     .notNull()
     .default("token"),
+  /** Per-tool overrides (alias, description, annotations, fixed/default arguments). JSON array. */
+  toolOverrides: text("tool_overrides", { mode: "json" }).$type<ToolOverride[]>().notNull().default([]),
   createdAt: text("created_at").notNull(),
   updatedAt: text("updated_at").notNull(),
 });

@@ -4,6 +4,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { LIMITS } from "./limits";
+import { ToolOverrideView, toolOverrideFields } from "./tool-overrides";
 import { MAX_URL_LENGTH, urlProblem } from "./url-safety";
 
 /** The value shown instead of a secret header value. */
@@ -176,6 +177,7 @@ const serverFields = {
     .openapi({ description: "Public tool names to expose; omitted = every tool" }),
   prefix: z.boolean().optional().openapi({ description: "Prefix names with `<backend>__` (default true)" }),
   auth: z.enum(["token", "none"]).optional().openapi({ description: "Default token" }),
+  ...toolOverrideFields,
 };
 
 export const ServerCreate = z.strictObject({ name: Slug, ...serverFields }).openapi("ServerCreate");
@@ -188,6 +190,7 @@ export const Server = z
     tools: z.array(z.string()).nullable(),
     prefix: z.boolean(),
     auth: z.enum(["token", "none"]),
+    toolOverrides: z.array(ToolOverrideView),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

@@ -25,6 +25,25 @@ export interface BackendConfig {
   enabled: boolean;
 }
 
+/**
+ * A per-server override of one tool (README, "Tool overrides"): `tool` is the
+ * public name the server gives it without overrides (`github__search`, or
+ * `search` on a `prefix: false` server).
+ */
+export interface ToolOverride {
+  tool: string;
+  /** The public name instead of `tool` (then `tool` is no longer listed or callable). */
+  alias?: string;
+  title?: string;
+  description?: string;
+  /** Merged over the backend's annotations (`readOnlyHint`, ...). */
+  annotations?: Readonly<Record<string, unknown>>;
+  /** Sent on every call; the client may not set them (a call that does is refused). */
+  fixedArguments?: Readonly<Record<string, unknown>>;
+  /** Sent when the client omits them. */
+  defaultArguments?: Readonly<Record<string, unknown>>;
+}
+
 /** A virtual server. */
 export interface ServerConfig {
   name: string;
@@ -32,6 +51,8 @@ export interface ServerConfig {
   tools: readonly string[] | null;
   prefix: boolean;
   auth: "token" | "none";
+  /** Per-tool overrides (empty: none). */
+  toolOverrides: readonly ToolOverride[];
 }
 
 /** An API token, found by the SHA-256 of its secret. */

@@ -124,7 +124,7 @@ export function compileChain(
   const select = (hook: HookName, t: MatchTarget): readonly Band<CompiledPlugin>[] => {
     const all = bands[hook];
     if (all.length === 0 || unconditional.has(hook)) return all;
-    const key = `${hook}\0${t.backend}\0${t.server ?? ""}\0${t.user}\0${t.name}\0${t.original}`;
+    const key = `${hook}\0${t.backend}\0${t.server ?? ""}\0${t.user}\0${t.name}\0${t.original}\0${t.aliasOf ?? ""}`;
     let hit = memo.get(key);
     if (!hit) {
       hit = filterBands(all, (p) => appliesTo(p.conditions, t));

@@ -9,10 +9,15 @@ import type { Db } from "../db";
 import { LIMITS } from "../limits";
 import { apiTokens, backends, type ServerRow, servers } from "../schema";
 import type { Server, ServerCreate, ServerUpdate } from "../shapes";
-import type { ServerConfig } from "../snapshot";
+import type { ServerConfig, ToolOverride } from "../snapshot";
 import { assertBelowLimit, commit, nowIso } from "./write";
 
 export type ServerView = z.infer<typeof Server>;
+
+/** Overrides arrive normalised (`tool-overrides.ts`): camelCase, one spelling. */
+type Normalized<T> = Omit<T, "toolOverrides" | "tool_overrides"> & { toolOverrides?: ToolOverride[] };
+export type ServerInput = Normalized<z.infer<typeof ServerCreate>>;
+export type ServerPatch = Normalized<z.infer<typeof ServerUpdate>>;
 
 function serverView(row: ServerRow): ServerView {
   return {
@@ -21,6 +26,7 @@ function serverView(row: ServerRow): ServerView {
     tools: row.tools,
     prefix: row.prefix,
     auth: row.auth,
+    toolOverrides: row.toolOverrides,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -72,7 +78,7 @@ export type ServerCheck = (server: ServerConfig) => Promise<void>;
 /** Stores a new virtual server; its backends must exist and `check` must pass. */
 export async function createServer(
   db: Db,
-  input: z.infer<typeof ServerCreate>,
+  input: ServerInput,
   check: ServerCheck = async () => undefined,
 ): Promise<ServerView> {
   await assertNamesExist(db, input.backends, "backends", "backend");
@@ -85,6 +91,7 @@ export async function createServer(
     tools: input.tools ?? null,
     prefix: input.prefix ?? true,
     auth: input.auth ?? "token",
+    toolOverrides: input.toolOverrides ?? [],
     createdAt: now,
     updatedAt: now,
   };
@@ -97,7 +104,7 @@ export async function createServer(
 export async function updateServer(
   db: Db,
   name: string,
-  patch: z.infer<typeof ServerUpdate>,
+  patch: ServerPatch,
   check: ServerCheck = async () => undefined,
 ): Promise<ServerView> {
   const current = await getServerRow(db, name);
@@ -108,6 +115,7 @@ export async function updateServer(
     ...(patch.tools !== undefined && { tools: patch.tools }),
     ...(patch.prefix !== undefined && { prefix: patch.prefix }),
     ...(patch.auth !== undefined && { auth: patch.auth }),
+    ...(patch.toolOverrides !== undefined && { toolOverrides: patch.toolOverrides }),
     updatedAt: nowIso(),
   };
   await check(next);
