@@ -101,8 +101,10 @@ export async function overrideIssues(c: Context<AppEnv>, server: ServerConfig): 
   }
 
   overrides.forEach((o, i) => {
-    if (endpoint.tools && !endpoint.tools.has(o.tool))
+    if (endpoint.tools && !endpoint.tools.has(o.tool)) {
       add(i, "tool", `'${o.tool}' is not exposed by this server's \`tools\``);
+      return;
+    }
     const split = endpoint.prefix ? splitPublicName(o.tool) : null;
     let known = names.get(o.tool);
     if (endpoint.prefix && (!split || !members.has(split.backend))) {
