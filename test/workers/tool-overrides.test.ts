@@ -85,7 +85,10 @@ describe("listing an overridden tool", () => {
         additionalProperties: false,
       },
     });
-    expect(Object.keys((entry?.item.inputSchema as { properties: object }).properties)).toEqual(["q", "limit"]);
+    expect(Object.keys((entry?.item.inputSchema as { properties?: object } | undefined)?.properties ?? {})).toEqual([
+      "q",
+      "limit",
+    ]);
     // Plugins see the backend's full schema (the arguments they check include the fixed ones).
     expect(entry?.full?.inputSchema).toBe(SEARCH.inputSchema);
     expect(entry?.full?.annotations).toEqual({ destructiveHint: false, readOnlyHint: true });
