@@ -95,7 +95,9 @@ async function bundle(name: Name, dir: string): Promise<{ run: Run; min: number;
     write: false,
     logLevel: "silent",
   });
-  const code = result.outputFiles[0].contents;
+  const output = result.outputFiles[0];
+  if (!output) throw new Error(`esbuild wrote no output for ${name}`);
+  const code = output.contents;
   const file = path.join(dir, `${name}.mjs`);
   writeFileSync(file, code);
   const mod = (await import(pathToFileURL(file).href)) as { run: Run };
@@ -110,8 +112,8 @@ function time(run: Run, c: (typeof CASES)[keyof typeof CASES]): number {
 
 function stats(values: number[]): string {
   const sorted = [...values].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)];
-  return `${Math.round(median)} (${Math.round(sorted[0])}–${Math.round(sorted.at(-1) ?? 0)})`;
+  const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+  return `${Math.round(median)} (${Math.round(sorted[0] ?? 0)}–${Math.round(sorted.at(-1) ?? 0)})`;
 }
 
 async function main(): Promise<void> {
