@@ -145,7 +145,9 @@ async function main(): Promise<void> {
   for (const name of Object.keys(bundles) as Name[]) {
     const b = bundles[name];
     const cells = Object.keys(CASES).map((label) => stats(samples.get(`${name}|${label}`) ?? []));
-    lines.push(`| ${name} | ${(b.min / 1024).toFixed(1)} KiB | ${(b.gzip / 1024).toFixed(1)} KiB | ${cells.join(" | ")} |`);
+    lines.push(
+      `| ${name} | ${(b.min / 1024).toFixed(1)} KiB | ${(b.gzip / 1024).toFixed(1)} KiB | ${cells.join(" | ")} |`,
+    );
   }
   const table = `${lines.join("\n")}\n`;
   writeFileSync(path.join(ROOT, "bench/results/sdk-choice.md"), table);
