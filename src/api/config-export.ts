@@ -52,6 +52,8 @@ export function exportDocument(rows: AllRows): Doc {
       owner: s.owner,
       visibility: s.visibility,
       discovery: s.discovery,
+      // Only when set, so documents of servers without overrides read as before.
+      ...(s.toolOverrides.length > 0 && { toolOverrides: s.toolOverrides }),
     })),
     plugins: rows.plugins.map((row) => {
       const p = pluginView(row);

@@ -17,6 +17,7 @@ import { LIMITS } from "../config/limits";
 import type { ApiTokenRow, BackendRow, PluginRow, ServerRow } from "../config/schema";
 import { REDACTED } from "../config/shapes";
 import type { AllRows, ImportWrite } from "../config/store/import";
+import { normalizeOverrides } from "../config/tool-overrides";
 import { checkBackendUrl, dohResolver } from "../config/url-safety";
 import type { AppEnv } from "../env";
 import { type FieldIssue, HttpError } from "../errors";
@@ -24,6 +25,7 @@ import { type ConfigDoc, isSecretRef, unfilledAsKept } from "./config-document";
 import { duplicateMembers, ownershipIssues, planTeams } from "./config-import-teams";
 import { internalParts, validated } from "./plugins";
 import { assertNoNameConflicts } from "./server-conflicts";
+import { overrideIssues } from "./tool-override-checks";
 
 export type ImportMode = "merge" | "replace";
 
@@ -188,6 +190,8 @@ async function planServers(p: Planner): Promise<{ changes: SectionChanges; put: 
   const stored = new Map(p.rows.servers.map((r) => [r.name, r]));
   const backends = finalNames(p, "backends");
   for (const [i, entry] of p.doc.servers.entries()) {
+    const overrides = normalizeOverrides(entry, `servers.${i}.toolOverrides`);
+    p.issues.push(...overrides.issues);
     const wanted = {
       backends: entry.backends ?? null,
       tools: entry.tools ?? null,
@@ -195,6 +199,7 @@ async function planServers(p: Planner): Promise<{ changes: SectionChanges; put: 
       auth: entry.auth ?? "token",
       ...ownership(entry),
       discovery: entry.discovery ?? "list",
+      toolOverrides: overrides.value ?? [],
     };
     wanted.backends?.forEach((b, j) => {
       if (!backends.has(b)) p.issues.push({ path: `servers.${i}.backends.${j}`, message: `unknown backend '${b}'` });
@@ -212,6 +217,10 @@ async function planServers(p: Planner): Promise<{ changes: SectionChanges; put: 
       for (const d of (err.details as FieldIssue[] | undefined) ?? []) {
         p.issues.push({ path: `servers.${i}.${d.path}`, message: d.message });
       }
+    }
+    // Against the backends as they are now, as the name-conflict check above (tool-override-checks.ts).
+    for (const d of await overrideIssues(p.c, { name: entry.name, ...wanted })) {
+      p.issues.push({ path: `servers.${i}.${d.path}`, message: d.message });
     }
     if (before) changes.updated.push({ name: entry.name, fields });
     else changes.created.push(entry.name);

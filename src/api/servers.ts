@@ -2,13 +2,44 @@
  * `/api/servers`: virtual servers, each served at `/servers/:name/mcp`.
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { database } from "../config/db";
 import { NameParam, Server, ServerCreate, ServerUpdate } from "../config/shapes";
 import type { ServerConfig } from "../config/snapshot";
 import { createServer, deleteServer, getServer, listServers, updateServer } from "../config/store/servers";
+import { normalizeOverrides } from "../config/tool-overrides";
+import type { AppEnv } from "../env";
+import { HttpError } from "../errors";
 import { ownershipFor } from "./access";
+import { markDeprecated } from "./naming";
 import { apiRouter, commonErrors, conflict, jsonBody, jsonResponse, noContent, notFound } from "./openapi";
 import { assertNoNameConflicts } from "./server-conflicts";
+import { assertValidOverrides } from "./tool-override-checks";
+
+/**
+ * A server input with its tool overrides in the stored spelling (snake_case
+ * accepted, answered with `Deprecation`); 400 on shape problems.
+ */
+function normalized<T extends { toolOverrides?: unknown; tool_overrides?: unknown }>(
+  c: Context<AppEnv>,
+  input: T & Parameters<typeof normalizeOverrides>[0],
+) {
+  const { toolOverrides: _camel, tool_overrides: _snake, ...rest } = input;
+  const overrides = normalizeOverrides(input);
+  if (overrides.issues.length > 0) {
+    throw new HttpError(400, "validation_failed", "Invalid tool overrides", overrides.issues);
+  }
+  markDeprecated(c, overrides.deprecated);
+  return { ...rest, ...(overrides.value !== undefined && { toolOverrides: overrides.value }) };
+}
+
+/** Every save-time check of a server as it would be stored: name conflicts (409), then its overrides (400). */
+function checks(c: Context<AppEnv>) {
+  return async (server: ServerConfig) => {
+    await assertNoNameConflicts(c, server);
+    await assertValidOverrides(c, server);
+  };
+}
 
 const tags = ["servers"];
 
@@ -24,9 +55,8 @@ export const serverRoutes = apiRouter()
       responses: { 201: jsonResponse(Server, "The stored server"), ...commonErrors, ...conflict },
     }),
     async (c) => {
-      const input = c.req.valid("json");
-      const check = (s: ServerConfig) => assertNoNameConflicts(c, s);
-      return c.json(await createServer(database(c.env.DB), input, check, await ownershipFor(c, input)), 201);
+      const input = normalized(c, c.req.valid("json"));
+      return c.json(await createServer(database(c.env.DB), input, checks(c), await ownershipFor(c, input)), 201);
     },
   )
   .openapi(
@@ -61,8 +91,11 @@ export const serverRoutes = apiRouter()
     }),
     async (c) =>
       c.json(
-        await updateServer(database(c.env.DB), c.req.valid("param").name, c.req.valid("json"), (s) =>
-          assertNoNameConflicts(c, s),
+        await updateServer(
+          database(c.env.DB),
+          c.req.valid("param").name,
+          normalized(c, c.req.valid("json")),
+          checks(c),
         ),
         200,
       ),

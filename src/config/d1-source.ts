@@ -73,6 +73,7 @@ export async function loadSnapshot(db: Db, env: SourceEnv): Promise<ConfigSnapsh
       owner: s.owner,
       visibility: s.visibility,
       discovery: s.discovery,
+      toolOverrides: s.toolOverrides,
     }),
   );
   const tokenList = tokenRows.map((t): [string, TokenConfig] => [

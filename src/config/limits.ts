@@ -14,4 +14,8 @@ export const LIMITS = {
   headersPerBackend: 32,
   headerValueBytes: 4096,
   toolsPerServer: 1000,
+  /** Tool overrides per virtual server, arguments per override, characters per description. */
+  toolOverridesPerServer: 1000,
+  argumentsPerOverride: 64,
+  overrideDescriptionChars: 8192,
 } as const;

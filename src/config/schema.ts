@@ -6,6 +6,7 @@
  * their cached snapshot is stale (see `config/cache.ts`).
  */
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import type { ToolOverride } from "./snapshot";
 
 /** Who may see an object (docs/identity.md): its owner, its team, or every authenticated caller. */
 export const VISIBILITIES = ["private", "team", "public"] as const;
@@ -69,6 +70,8 @@ export const servers = sqliteTable("servers", {
   discovery: text("discovery", { enum: ["list", "search", "code"] })
     .notNull()
     .default("list"),
+  /** Per-tool overrides (alias, description, annotations, fixed/default arguments). JSON array. */
+  toolOverrides: text("tool_overrides", { mode: "json" }).$type<ToolOverride[]>().notNull().default([]),
   createdAt: text("created_at").notNull(),
   updatedAt: text("updated_at").notNull(),
 });

@@ -5,6 +5,7 @@
 import { z } from "@hono/zod-openapi";
 import { LIMITS } from "./limits";
 import { ROLES, VISIBILITIES } from "./schema";
+import { ToolOverrideView, toolOverrideFields } from "./tool-overrides";
 import { MAX_URL_LENGTH, urlProblem } from "./url-safety";
 
 /** The value shown instead of a secret header value. */
@@ -218,6 +219,7 @@ const serverFields = {
   auth: z.enum(["token", "none"]).optional().openapi({ description: "Default token" }),
   ...ownershipFields,
   discovery: DiscoveryInput.optional(),
+  ...toolOverrideFields,
 };
 
 export const ServerCreate = z.strictObject({ name: Slug, ...serverFields }).openapi("ServerCreate");
@@ -232,6 +234,7 @@ export const Server = z
     auth: z.enum(["token", "none"]),
     ...ownershipView,
     discovery: DiscoveryMode,
+    toolOverrides: z.array(ToolOverrideView),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

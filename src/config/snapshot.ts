@@ -36,6 +36,25 @@ export interface BackendConfig extends Owned {
   enabled: boolean;
 }
 
+/**
+ * A per-server override of one tool (README, "Tool overrides"): `tool` is the
+ * public name the server gives it without overrides (`github__search`, or
+ * `search` on a `prefix: false` server).
+ */
+export interface ToolOverride {
+  tool: string;
+  /** The public name instead of `tool` (then `tool` is no longer listed or callable). */
+  alias?: string;
+  title?: string;
+  description?: string;
+  /** Merged over the backend's annotations (`readOnlyHint`, ...). */
+  annotations?: Readonly<Record<string, unknown>>;
+  /** Sent on every call; the client may not set them (a call that does is refused). */
+  fixedArguments?: Readonly<Record<string, unknown>>;
+  /** Sent when the client omits them. */
+  defaultArguments?: Readonly<Record<string, unknown>>;
+}
+
 /** A virtual server. */
 export interface ServerConfig extends Owned {
   name: string;
@@ -45,6 +64,8 @@ export interface ServerConfig extends Owned {
   auth: "token" | "none";
   /** `list` (every tool), `search` (meta-tools over the catalog) or `code` (not served yet). */
   discovery: "list" | "search" | "code";
+  /** Per-tool overrides (empty: none). */
+  toolOverrides: readonly ToolOverride[];
 }
 
 /** An API token, found by the SHA-256 of its secret. */

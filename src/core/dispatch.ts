@@ -11,6 +11,7 @@ import { isMetaTool, metaTool, metaToolEntries } from "./discovery/meta-tools";
 import { routeName, routeUri } from "./federation";
 import { legacyTools } from "./legacy-view";
 import { publicUri } from "./names";
+import { overriddenArguments, overrideIndex, type ResolvedTool, resolveTool } from "./overrides";
 import { beforeCall, thenMap, visibleTools, withArguments } from "./plugin-hooks";
 import { forward } from "./relay";
 import { federatedView, listing } from "./views";
@@ -38,7 +39,10 @@ function publicContents(backend: string, prefix: boolean) {
 
 /** The catalog entry of a public tool name (plugins that need the tool's schema or annotations). */
 function toolEntry(ctx: McpContext, name: string) {
-  return async () => (await federatedView(ctx)).toolsByName.get(name)?.item;
+  return async () => {
+    const entry = (await federatedView(ctx)).toolsByName.get(name);
+    return entry?.full ?? entry?.item;
+  };
 }
 
 /** Forwards a tool call or prompt fetch through the plugin chain's pre and post hooks on its arguments. */
@@ -47,11 +51,17 @@ async function forwardNamed(
   request: JsonRpcRequest,
   entity: "tool" | "prompt",
   name: string,
-  route: { backend: string; name: string },
+  route: { backend: string; name: string; aliasOf?: string },
 ): Promise<Outcome> {
   const params = request.params;
   const args = params?.arguments ?? {};
-  const target = { entity, name, original: route.name, backend: route.backend };
+  const target = {
+    entity,
+    name,
+    original: route.name,
+    backend: route.backend,
+    ...(route.aliasOf !== undefined && { aliasOf: route.aliasOf }),
+  };
   const hooked = await beforeCall(
     ctx,
     request.id,
@@ -81,14 +91,29 @@ async function callTool(ctx: McpContext, request: JsonRpcRequest): Promise<Outco
     ctx.spans.root.set({ tool: name });
   }
   // Plugin hook point: tool_pre_invoke on `arguments`, tool_post_invoke on the result.
-  return await forwardNamed(ctx, request, "tool", name, await routeTool(ctx, name));
+  const route = await routeTool(ctx, name);
+  return await forwardNamed(ctx, overridden(request, name, route), "tool", name, route);
 }
 
-async function routeTool(ctx: McpContext, name: string) {
-  const index = ctx.endpoint.prefix ? null : (await federatedView(ctx)).toolsByName;
-  const route = routeName(ctx.endpoint, name, index);
-  if (!route) throw new RpcError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
-  return route;
+async function routeTool(ctx: McpContext, name: string): Promise<{ backend: string; name: string } & ResolvedTool> {
+  // An alias stands for its tool; a name an alias replaced is unknown (overrides.ts).
+  const resolved = resolveTool(overrideIndex(ctx.endpoint.server), name);
+  let route: { backend: string; name: string } | null = null;
+  if (resolved && ctx.endpoint.prefix) route = routeName(ctx.endpoint, resolved.key, null);
+  else if (resolved) {
+    // Without prefixes the view knows every listed name, aliases included, with `tools` applied.
+    const entry = (await federatedView(ctx)).toolsByName.get(name);
+    route = entry ? { backend: entry.backend, name: entry.original } : null;
+  }
+  if (!route || !resolved) throw new RpcError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+  return { ...route, ...resolved };
+}
+
+/** A tools/call with its override's fixed and default arguments applied. */
+function overridden(request: JsonRpcRequest, name: string, route: ResolvedTool): JsonRpcRequest {
+  if (!route.override) return request;
+  const args = overriddenArguments(route.override, request.params?.arguments, name);
+  return args === request.params?.arguments ? request : { ...request, params: { ...request.params, arguments: args } };
 }
 
 async function routePrompt(ctx: McpContext, name: string) {

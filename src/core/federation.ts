@@ -6,6 +6,7 @@
 import type { BackendConfig, ConfigSnapshot, ServerConfig } from "../config/snapshot";
 import type { Catalog, CatalogItem } from "../protocol/catalog-types";
 import { publicName, publicUri, splitPublicName, splitPublicUri, type TemplateMatcher, templateMatcher } from "./names";
+import { overriddenTool, overrideIndex } from "./overrides";
 
 /** An MCP endpoint: `/mcp` (every enabled backend, prefixed) or a virtual server. */
 export interface Endpoint {
@@ -76,6 +77,10 @@ export interface ViewEntry {
   /** Name or URI at the backend. */
   original: string;
   item: CatalogItem;
+  /** An aliased tool: the public name the alias stands for (plugins match either). */
+  aliasOf?: string;
+  /** An overridden tool: the item with the backend's full inputSchema, for plugins. */
+  full?: CatalogItem;
 }
 
 /** The merged, public view of an endpoint's catalogs. */
@@ -118,6 +123,7 @@ export function buildView(endpoint: Endpoint, catalogs: ReadonlyMap<string, Cata
     capabilities: {},
   };
   const backends = [...endpoint.backends].sort((a, b) => a.name.localeCompare(b.name));
+  const overrides = overrideIndex(endpoint.server);
   for (const backend of backends) {
     const catalog = catalogs.get(backend.name);
     if (!catalog) continue;
@@ -129,11 +135,22 @@ export function buildView(endpoint: Endpoint, catalogs: ReadonlyMap<string, Cata
     for (const tool of catalog.tools) {
       const original = str(tool.name);
       const name = original && publicName(backend.name, original, endpoint.prefix);
-      if (!original || !name || view.toolsByName.has(name)) continue;
+      if (!original || !name) continue;
       if (endpoint.tools && !endpoint.tools.has(name)) continue;
-      const entry = { backend: backend.name, original, item: renamed(tool, "name", name) };
+      const override = overrides?.byTool.get(name);
+      const listed = override?.alias ?? name;
+      // An alias owns its name: a tool of that public name stays hidden (save-time checks refuse this when they can).
+      if (view.toolsByName.has(listed) || (overrides?.byAlias.get(listed) ?? override) !== override) continue;
+      const entry: ViewEntry = override
+        ? {
+            backend: backend.name,
+            original,
+            ...overriddenTool(tool, name, override),
+            ...(listed !== name && { aliasOf: name }),
+          }
+        : { backend: backend.name, original, item: renamed(tool, "name", name) };
       view.tools.push(entry);
-      view.toolsByName.set(name, entry);
+      view.toolsByName.set(listed, entry);
     }
     for (const prompt of catalog.prompts) {
       const original = str(prompt.name);

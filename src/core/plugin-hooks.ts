@@ -46,6 +46,8 @@ export interface CallTarget {
   name: string;
   /** Name or URI at the backend. */
   original: string;
+  /** A tool called by its alias: the public name the alias stands for (conditions match it too). */
+  aliasOf?: string;
   backend: string;
   /** The tool's catalog entry, looked up only if a plugin asks (schema_guard, response_cache). */
   tool?: () => Promise<CatalogItem | undefined>;
@@ -129,12 +131,16 @@ function factsOf(ctx: McpContext) {
   return facts;
 }
 
-function matchTarget(ctx: McpContext, t: { entity: Entity; name: string; original: string; backend: string }) {
+function matchTarget(
+  ctx: McpContext,
+  t: { entity: Entity; name: string; original: string; backend: string; aliasOf?: string },
+) {
   const facts = factsOf(ctx);
   return {
     entity: t.entity,
     name: t.name,
     original: t.original,
+    ...(t.aliasOf !== undefined && { aliasOf: t.aliasOf }),
     backend: t.backend,
     server: ctx.endpoint.server?.name ?? null,
     user: ctx.caller.principal?.name ?? userName(ctx.config, ctx.caller.subject),
@@ -229,7 +235,7 @@ const visible = new WeakMap<readonly ViewEntry[], LruMap<string, readonly ViewEn
 
 function hidden(chain: CompiledChain, match: MatchTarget): boolean {
   for (const p of chain.listFilters) {
-    if (applies(p, match) && p.instance.listsTool?.(match.name, match.original) === false) return true;
+    if (applies(p, match) && p.instance.listsTool?.(match.name, match.original, match.aliasOf) === false) return true;
   }
   return false;
 }
@@ -247,7 +253,13 @@ export function visibleTools(ctx: McpContext, entries: readonly ViewEntry[]): re
     (e) =>
       !hidden(
         chain,
-        matchTarget(ctx, { entity: "tool", name: String(e.item.name ?? ""), original: e.original, backend: e.backend }),
+        matchTarget(ctx, {
+          entity: "tool",
+          name: String(e.item.name ?? ""),
+          original: e.original,
+          backend: e.backend,
+          ...(e.aliasOf !== undefined && { aliasOf: e.aliasOf }),
+        }),
       ),
   );
   if (!memo) {

@@ -134,7 +134,7 @@ export function compileChain(
     const all = bands[hook];
     if (all.length === 0 || unconditional.has(hook)) return all;
     const who = `${t.user}\0${t.teams?.join(",") ?? ""}\0${t.roles?.join(",") ?? ""}\0${t.backendTeam ?? ""}`;
-    const key = `${hook}\0${t.backend}\0${t.server ?? ""}\0${who}\0${t.name}\0${t.original}`;
+    const key = `${hook}\0${t.backend}\0${t.server ?? ""}\0${who}\0${t.name}\0${t.original}\0${t.aliasOf ?? ""}`;
     let hit = memo.get(key);
     if (!hit) {
       hit = filterBands(all, (p) => applies(p, t));

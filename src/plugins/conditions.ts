@@ -9,7 +9,9 @@
  * - `server_ids`: the backend serving the item, or the virtual server the
  *   client connected to (`/servers/<name>/mcp`).
  * - `tools`, `prompts`, `resources`: the public name (or URI) the client used,
- *   or the backend's own name for it. These fields name an entity: an object
+ *   or the backend's own name for it; for a tool a server aliased, also the
+ *   public name the alias stands for (so a rule on `github__search` keeps
+ *   holding when a server renames that tool). These fields name an entity: an object
  *   that has any of them matches only requests for those entities (so
  *   `{tools: ["alpha__*"]}` never applies to a prompt).
  * - `user_patterns`: the API token's name (`admin` for ADMIN_TOKEN,
@@ -64,6 +66,8 @@ export interface MatchTarget {
   entity: Entity;
   name: string;
   original: string;
+  /** A tool called by its alias (server tool overrides): the public name it stands for, matched too. */
+  aliasOf?: string;
   backend: string;
   server: string | null;
   user: string;
@@ -159,7 +163,9 @@ function conditionMatches(c: CompiledCondition, t: MatchTarget): boolean {
   if (c.roles && !(t.roles ?? []).some((role) => matches(c.roles as Matcher, role))) return false;
   if (c.entities) {
     const m = c.entities[t.entity];
-    if (!m || (!matches(m, t.name) && !matches(m, t.original))) return false;
+    if (!m || (!matches(m, t.name) && !matches(m, t.original) && !(t.aliasOf && matches(m, t.aliasOf)))) {
+      return false;
+    }
   }
   return true;
 }

@@ -93,6 +93,8 @@ export interface RequestContext {
   readonly name: string;
   /** The name or URI at the backend. */
   readonly original: string;
+  /** A tool called by its alias (a server's tool override): the public name the alias stands for. */
+  readonly aliasOf?: string;
   readonly backend: string;
   /** The virtual server the client connected to, or null for `/mcp`. */
   readonly server: string | null;
@@ -116,8 +118,8 @@ export interface PluginInstance {
   /** Whether the plugin may change the payload at `hook`; plugins that only inspect run concurrently in their band. */
   modifies(hook: HookName): boolean;
   run(hook: HookSpec, value: unknown, ctx: RequestContext): MaybePromise<PluginResult | undefined>;
-  /** tool_filter: false when the tool (public and backend name) must be hidden from `tools/list`. */
-  listsTool?(publicName: string, original: string): boolean;
+  /** tool_filter: false when the tool (public, backend and, if aliased, un-aliased name) must be hidden from `tools/list`. */
+  listsTool?(publicName: string, original: string, aliasOf?: string): boolean;
 }
 
 /** One invalid field of a plugin's config (path relative to `config`). */

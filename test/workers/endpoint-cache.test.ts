@@ -22,7 +22,18 @@ function snapshot(version: number, backends: BackendConfig[], serverBackends: st
     version,
     backends: new Map(backends.map((b) => [b.name, b])),
     servers: new Map([
-      ["s", { name: "s", backends: serverBackends, tools: null, prefix: true, auth: "token", discovery: "list" }],
+      [
+        "s",
+        {
+          name: "s",
+          backends: serverBackends,
+          tools: null,
+          prefix: true,
+          auth: "token",
+          discovery: "list",
+          toolOverrides: [],
+        },
+      ],
     ]),
     plugins: [],
     tokensByHash: new Map(),

@@ -9,11 +9,16 @@ import type { Db } from "../db";
 import { LIMITS } from "../limits";
 import { apiTokens, backends, type ServerRow, servers } from "../schema";
 import type { Server, ServerCreate, ServerUpdate } from "../shapes";
-import type { ServerConfig } from "../snapshot";
+import type { ServerConfig, ToolOverride } from "../snapshot";
 import { type Ownership, PLATFORM_PUBLIC } from "./backends";
 import { assertBelowLimit, commit, nowIso } from "./write";
 
 export type ServerView = z.infer<typeof Server>;
+
+/** Overrides arrive normalised (`tool-overrides.ts`): camelCase, one spelling. */
+type Normalized<T> = Omit<T, "toolOverrides" | "tool_overrides"> & { toolOverrides?: ToolOverride[] };
+export type ServerInput = Normalized<z.infer<typeof ServerCreate>>;
+export type ServerPatch = Normalized<z.infer<typeof ServerUpdate>>;
 
 function serverView(row: ServerRow): ServerView {
   return {
@@ -26,6 +31,7 @@ function serverView(row: ServerRow): ServerView {
     owner: row.owner,
     visibility: row.visibility,
     discovery: row.discovery,
+    toolOverrides: row.toolOverrides,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -77,7 +83,7 @@ export type ServerCheck = (server: ServerConfig) => Promise<void>;
 /** Stores a new virtual server; its backends must exist and `check` must pass. */
 export async function createServer(
   db: Db,
-  input: z.infer<typeof ServerCreate>,
+  input: ServerInput,
   check: ServerCheck = async () => undefined,
   ownership: Ownership = PLATFORM_PUBLIC,
 ): Promise<ServerView> {
@@ -93,6 +99,7 @@ export async function createServer(
     auth: input.auth ?? "token",
     ...ownership,
     discovery: input.discovery ?? "list",
+    toolOverrides: input.toolOverrides ?? [],
     createdAt: now,
     updatedAt: now,
   };
@@ -105,7 +112,7 @@ export async function createServer(
 export async function updateServer(
   db: Db,
   name: string,
-  patch: z.infer<typeof ServerUpdate>,
+  patch: ServerPatch,
   check: ServerCheck = async () => undefined,
 ): Promise<ServerView> {
   const current = await getServerRow(db, name);
@@ -119,6 +126,7 @@ export async function updateServer(
     ...(patch.team !== undefined && { team: patch.team }),
     ...(patch.visibility !== undefined && { visibility: patch.visibility }),
     ...(patch.discovery !== undefined && { discovery: patch.discovery }),
+    ...(patch.toolOverrides !== undefined && { toolOverrides: patch.toolOverrides }),
     updatedAt: nowIso(),
   };
   await check(next);

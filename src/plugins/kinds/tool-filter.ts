@@ -1,11 +1,11 @@
 /**
  * `tool_filter`: allows or denies tools by name or glob pattern. A pattern
- * matches a tool's public name (`alpha__echo`) or its name at the backend
- * (`echo`); globs compile to RE2 (conditions.ts), linear in the name. In enforce mode the tools it denies are also left out of
+ * matches a tool's public name (`alpha__echo`), its name at the backend
+ * (`echo`) or, for a tool a server aliased, the public name the alias stands for; globs compile to RE2 (conditions.ts), linear in the name. In enforce mode the tools it denies are also left out of
  * `tools/list`, so clients never see what they cannot call.
  */
 import { z } from "zod";
-import { compileMatcher, matcherProblem, matches } from "../conditions";
+import { compileMatcher, type Matcher, matcherProblem, matches } from "../conditions";
 import { commonSettings } from "../settings";
 import { defineKind } from "../types";
 
@@ -39,14 +39,16 @@ export const toolFilter = defineKind({
   create(config) {
     const allow = config.allow ? compileMatcher(config.allow) : null;
     const deny = config.deny ? compileMatcher(config.deny) : null;
-    const permitted = (name: string, original: string) =>
-      (!allow || matches(allow, name) || matches(allow, original)) &&
-      !(deny && (matches(deny, name) || matches(deny, original)));
+    // Every name of the tool counts: the public one, the backend's, and the one an alias stands for.
+    const any = (m: Matcher, name: string, original: string, aliasOf?: string) =>
+      matches(m, name) || matches(m, original) || (aliasOf !== undefined && matches(m, aliasOf));
+    const permitted = (name: string, original: string, aliasOf?: string) =>
+      (!allow || any(allow, name, original, aliasOf)) && !(deny && any(deny, name, original, aliasOf));
     return {
       modifies: () => false,
       listsTool: permitted,
       run(_hook, _value, ctx) {
-        if (permitted(ctx.name, ctx.original)) return undefined;
+        if (permitted(ctx.name, ctx.original, ctx.aliasOf)) return undefined;
         return { violation: { code: "TOOL_NOT_ALLOWED", description: `Tool '${ctx.name}' is not allowed` } };
       },
     };

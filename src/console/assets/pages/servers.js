@@ -1,8 +1,9 @@
 /**
  * Virtual servers: each a subset of backends and tools at
- * `/servers/<name>/mcp`; list, create and delete.
+ * `/servers/<name>/mcp`, with optional tool overrides (README, "Tool
+ * overrides", entered as JSON); list, create and delete.
  */
-import { api } from "../api.js";
+import { ApiError, api } from "../api.js";
 import { h } from "../dom.js";
 import {
   busy,
@@ -17,7 +18,8 @@ import {
 } from "../ui.js";
 
 /**
- * @typedef {{ name: string, backends: string[] | null, tools: string[] | null, prefix: boolean, auth: string, discovery: string }} Server
+ * @typedef {{ tool: string, alias?: string, fixedArguments?: Record<string, unknown>, defaultArguments?: Record<string, unknown> }} ToolOverride
+ * @typedef {{ name: string, backends: string[] | null, tools: string[] | null, prefix: boolean, auth: string, discovery: string, toolOverrides?: ToolOverride[] }} Server
  */
 
 /**
@@ -55,13 +57,14 @@ export async function render(root) {
         h("td", null, server.prefix ? "backend__name" : "as the backend names them"),
         h("td", null, server.auth === "none" ? "none (public)" : "API token"),
         h("td", null, server.discovery === "search" ? "search meta-tools" : "every tool"),
+        h("td", null, overridesCell(server.toolOverrides ?? [])),
         h("td", null, remove),
       );
     });
     listHost.replaceChildren(
       table(
         "Virtual servers",
-        ["Server", "Backends", "Tools", "Names", "Auth", "tools/list", "Actions"],
+        ["Server", "Backends", "Tools", "Names", "Auth", "tools/list", "Overrides", "Actions"],
         rows,
         "No virtual servers yet.",
       ),
@@ -110,6 +113,10 @@ export async function render(root) {
           help: "Public tool names, one per line; empty: every tool",
           wide: true,
         }),
+        field("toolOverrides", "Tool overrides (JSON)", h("textarea", { name: "toolOverrides", rows: "3" }), {
+          help: 'A JSON array, e.g. [{"tool": "github__search", "alias": "search", "fixedArguments": {"repo": "x"}}]; empty: none',
+          wide: true,
+        }),
       ),
       h("button", { type: "submit", class: "primary" }, "Create"),
     );
@@ -121,6 +128,18 @@ export async function render(root) {
         .split("\n")
         .map((t) => t.trim())
         .filter(Boolean);
+      const overridesText = String(data.get("toolOverrides") ?? "").trim();
+      /** @type {unknown} */
+      let toolOverrides;
+      try {
+        toolOverrides = overridesText ? JSON.parse(overridesText) : undefined;
+      } catch {
+        showErrors(
+          form,
+          new ApiError(400, "invalid_json", "Invalid JSON", [{ path: "toolOverrides", message: "is not valid JSON" }]),
+        );
+        return;
+      }
       const body = {
         name: String(data.get("name") ?? "").trim(),
         auth: String(data.get("auth")),
@@ -128,6 +147,7 @@ export async function render(root) {
         discovery: String(data.get("discovery")),
         ...(chosen.length > 0 && { backends: chosen }),
         ...(tools.length > 0 && { tools }),
+        ...(toolOverrides !== undefined && { toolOverrides }),
       };
       const button = /** @type {HTMLButtonElement} */ (form.querySelector('button[type="submit"]'));
       await busy(button, "Creating…", async () => {
@@ -143,6 +163,24 @@ export async function render(root) {
     });
     return form;
   };
+
+  /** One line per override: `tool → alias`, and the arguments it fixes. */
+  const overridesCell = (/** @type {ToolOverride[]} */ overrides) =>
+    overrides.length === 0
+      ? h("span", { class: "muted" }, "none")
+      : h(
+          "ul",
+          { class: "small mono" },
+          ...overrides.map((o) => {
+            const fixed = Object.keys(o.fixedArguments ?? {});
+            return h(
+              "li",
+              null,
+              o.alias ? `${o.tool} → ${o.alias}` : o.tool,
+              fixed.length > 0 ? ` (fixed: ${fixed.join(", ")})` : "",
+            );
+          }),
+        );
 
   root.append(
     pageHeader("Virtual servers", "Named subsets of backends and tools, each with its own MCP endpoint."),

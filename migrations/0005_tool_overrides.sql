@@ -1,0 +1,1 @@
+ALTER TABLE `servers` ADD `tool_overrides` text DEFAULT '[]' NOT NULL;
