@@ -24,6 +24,7 @@
  */
 import { HttpError, storeUnavailable } from "../errors";
 import { withDeadline } from "../util/time";
+import { type CachePolicy, cacheStep, checkedAtAfterTimeout, DEFAULT_CACHE_POLICY } from "./cache-policy";
 import type { ConfigSnapshot } from "./snapshot";
 
 /** Where snapshots come from (D1 in production, anything in tests). */
@@ -34,11 +35,8 @@ export interface ConfigSource {
   load(): Promise<ConfigSnapshot>;
 }
 
-export interface ConfigCacheOptions {
-  freshMs?: number;
-  maxStaleMs?: number;
-  /** How long an idle isolate's request waits for its check before serving the last snapshot. */
-  checkTimeoutMs?: number;
+/** Overrides of the cache policy (`cache-policy.ts`) and the clock, for tests. */
+export interface ConfigCacheOptions extends Partial<CachePolicy> {
   now?: () => number;
 }
 
@@ -46,30 +44,37 @@ export interface ConfigCacheOptions {
 export class ConfigCache {
   private current: ConfigSnapshot | undefined;
   private checkedAt = Number.NEGATIVE_INFINITY;
+  private failedAt = Number.NEGATIVE_INFINITY;
   private pending: Promise<ConfigSnapshot> | undefined;
   /** Bumped by `invalidate` so a check that started before a write cannot mark the cache fresh. */
   private generation = 0;
-  private readonly freshMs: number;
-  private readonly maxStaleMs: number;
-  private readonly checkTimeoutMs: number;
+  private readonly policy: CachePolicy;
   private readonly now: () => number;
   /** D1 round trips this cache made: version checks and full loads (this isolate only). */
   readonly reads = { version: 0, load: 0 };
 
   constructor(options: ConfigCacheOptions = {}) {
-    this.freshMs = options.freshMs ?? 1_000;
-    this.maxStaleMs = options.maxStaleMs ?? 2_000;
-    this.checkTimeoutMs = options.checkTimeoutMs ?? 2_000;
-    this.now = options.now ?? Date.now;
+    const { now, ...policy } = options;
+    this.policy = { ...DEFAULT_CACHE_POLICY, ...policy };
+    this.now = now ?? Date.now;
   }
 
   /** Returns a snapshot, revalidating as described above. */
   async get(source: ConfigSource, defer: (work: Promise<unknown>) => void): Promise<ConfigSnapshot> {
     const current = this.current;
-    const age = this.now() - this.checkedAt;
-    if (current && age < this.freshMs) return current;
-    if (current && age < this.maxStaleMs) {
-      if (this.pending === undefined) defer(this.revalidate(source).catch(() => undefined));
+    const step = cacheStep(
+      {
+        checkedAt: this.checkedAt,
+        hasSnapshot: current !== undefined,
+        checking: this.pending !== undefined,
+        failedAt: this.failedAt,
+      },
+      this.now(),
+      this.policy,
+    );
+    if (current && step === "serve") return current;
+    if (current && step === "serve-and-check") {
+      defer(this.revalidate(source).catch(() => undefined));
       return current;
     }
     if (!current) {
@@ -81,12 +86,12 @@ export class ConfigCache {
     }
     const checked = await withDeadline(
       this.revalidate(source).catch(() => undefined),
-      this.checkTimeoutMs,
+      this.policy.checkTimeoutMs,
     );
     if (checked) return checked;
     // D1 failing or slow: keep serving the last good config rather than failing all traffic, and
     // let the next requests use it without waiting (stale: they check in the background).
-    this.checkedAt = Math.max(this.checkedAt, this.now() - this.freshMs);
+    this.checkedAt = checkedAtAfterTimeout(this.checkedAt, this.now(), this.policy);
     return current;
   }
 
@@ -123,9 +128,14 @@ export class ConfigCache {
       markChecked();
       return this.current;
     };
-    const pending = run().finally(() => {
-      if (this.pending === pending) this.pending = undefined;
-    });
+    const pending = run()
+      .catch((err: unknown) => {
+        if (generation === this.generation) this.failedAt = this.now();
+        throw err;
+      })
+      .finally(() => {
+        if (this.pending === pending) this.pending = undefined;
+      });
     this.pending = pending;
     return pending;
   }
