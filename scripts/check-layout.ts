@@ -26,7 +26,7 @@ const ROOT = path.resolve(import.meta.dirname, "..");
 export const LAYERS: readonly string[][] = [
   ["src/index.ts"],
   ["src/app.ts"],
-  ["src/api", "src/edge"],
+  ["src/api", "src/edge", "src/console"],
   ["src/core"],
   ["src/plugins"],
   ["durable-objects"],

@@ -1,11 +1,12 @@
 /**
- * The Hono application: health, the admin API and the MCP endpoints.
+ * The Hono application: health, the admin API, the admin console and the MCP endpoints.
  */
 import { Hono } from "hono";
 import { adminApi } from "./api";
 import { requireAdmin } from "./auth/require-admin";
 import { database } from "./config/db";
 import { configCache, loadConfig } from "./config/middleware";
+import { consoleRoutes } from "./console/routes";
 import { legacySseRoutes } from "./edge/legacy-sse-routes";
 import { mcpRoutes } from "./edge/routes";
 import type { AppEnv } from "./env";
@@ -32,6 +33,11 @@ export function createApp() {
 
   app.use("/api/*", loadConfig());
   app.route("/api", adminApi());
+
+  // The admin console (README, "Admin console"): pages and assets; it works through /api only.
+  app.use("/admin/*", loadConfig());
+  app.route("/admin", consoleRoutes());
+  app.get("/admin/", (c) => c.redirect("/admin", 301));
 
   app.route("/", mcpRoutes());
   app.route("/", legacySseRoutes());

@@ -47,6 +47,15 @@ export async function refreshBackend(env: Bindings, backend: BackendConfig): Pro
   return answer;
 }
 
+/** The backend's cached catalog (fetched now when none is cached), as an operator sees it. */
+export async function cachedCatalog(env: Bindings, backend: BackendConfig): Promise<CatalogAnswer> {
+  try {
+    return await stub(env, backend.name).catalog(backend, BASE_PROFILE);
+  } catch {
+    return { ok: false, error: `Backend '${backend.name}' catalog is unavailable right now` };
+  }
+}
+
 /** Counts of what a catalog offers. */
 export function catalogCounts(catalog: Catalog) {
   return {

@@ -31,7 +31,14 @@ import {
 import { checkBackendUrl, dohResolver } from "../config/url-safety";
 import type { AppEnv } from "../env";
 import { HttpError } from "../errors";
-import { backendHealth, catalogCounts, refreshBackend, removeBackend, syncBackend } from "./backend-lifecycle";
+import {
+  backendHealth,
+  cachedCatalog,
+  catalogCounts,
+  refreshBackend,
+  removeBackend,
+  syncBackend,
+} from "./backend-lifecycle";
 import { apiRouter, commonErrors, conflict, jsonBody, jsonResponse, noContent, notFound } from "./openapi";
 
 const DEFAULT_RESOLVER = "https://cloudflare-dns.com/dns-query";
@@ -166,6 +173,31 @@ export const backendRoutes = apiRouter()
         throw new HttpError(503, "service_unavailable", `Backend '${name}' health is unavailable right now; retry`);
       });
       return c.json(health, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/{name}/catalog",
+      tags,
+      summary: "What a backend's cached catalog holds",
+      description:
+        "Counts of the tools, prompts, resources and resource templates the backend's Durable Object has cached for a client without sampling, elicitation or roots (discovered now if nothing is cached yet). 502 if there is no catalog and the backend fails.",
+      request: { params: NameParam },
+      responses: {
+        200: jsonResponse(CatalogRefresh, "The cached catalog's counts"),
+        ...commonErrors,
+        ...notFound,
+        502: jsonResponse(ErrorResponse, "No catalog is cached and the backend failed"),
+      },
+    }),
+    async (c) => {
+      const backend = await loadBackend(c, c.req.valid("param").name);
+      const answer = await cachedCatalog(c.env, backend);
+      if (!answer.ok) throw new HttpError(502, "bad_gateway", answer.error, { backend: backend.name });
+      const fetchedAt = new Date(answer.catalog.fetchedAt).toISOString();
+      const protocolEra = answer.catalog.era === "modern" ? "2026-07-28" : "2025";
+      return c.json({ backend: backend.name, ...catalogCounts(answer.catalog), fetchedAt, protocolEra } as const, 200);
     },
   )
   .openapi(

@@ -7,11 +7,13 @@ import { LIMITS } from "../config/limits";
 import { HttpError } from "../errors";
 import { requireJson } from "../middleware/require-json";
 import { backendRoutes } from "./backends";
+import { configRoutes } from "./config";
 import { keyRoutes } from "./keys";
 import { apiRouter } from "./openapi";
 import { pluginRoutes } from "./plugins";
 import { serverRoutes } from "./servers";
 import { spanRoutes } from "./spans";
+import { statsRoutes } from "./stats";
 import { tokenRoutes } from "./tokens";
 
 /** Builds the `/api` sub-application. */
@@ -44,7 +46,9 @@ export function adminApi() {
   api.route("/servers", serverRoutes);
   api.route("/tokens", tokenRoutes);
   api.route("/spans", spanRoutes);
+  api.route("/stats", statsRoutes);
   api.route("/plugins", pluginRoutes);
   api.route("/keys", keyRoutes);
+  api.route("/config", configRoutes);
   return api;
 }

@@ -24,10 +24,19 @@ import {
 } from "../config/store/plugins";
 import type { AppEnv } from "../env";
 import { type FieldIssue, HttpError } from "../errors";
-import { ConditionsSchema } from "../plugins/conditions";
 import { BUILTIN_KINDS } from "../plugins/kinds";
 import { ConfigIssues, HOOKS, type HookName, type PluginKind } from "../plugins/types";
+import { markDeprecated } from "./naming";
 import { apiRouter, commonErrors, conflict, fieldIssues, jsonBody, jsonResponse, noContent, notFound } from "./openapi";
+import {
+  ConditionInput,
+  conditionsToInternal,
+  conditionsToPublic,
+  configToInternal,
+  configToPublic,
+  publicConfigSchema,
+  publicIssue,
+} from "./plugin-naming";
 
 const Hook = z.enum(HOOKS);
 const Mode = z.enum(["enforce", "permissive", "disabled"]);
@@ -53,13 +62,16 @@ const pluginFields = {
     .refine((a) => new Set(a).size === a.length, "must not repeat hooks")
     .optional()
     .openapi({ description: "Default: the kind's default hooks" }),
-  conditions: ConditionsSchema.nullable()
+  conditions: z
+    .array(ConditionInput)
+    .max(20)
+    .nullable()
     .optional()
     .openapi({ description: "OR across objects, AND within one; omitted or null = always" }),
-  config: z
-    .record(z.string(), z.unknown())
-    .optional()
-    .openapi({ description: "The kind's settings plus timeout_ms and on_error; validated against the kind's schema" }),
+  config: z.record(z.string(), z.unknown()).optional().openapi({
+    description:
+      "The kind's settings plus timeoutMs and onError, in camelCase (snake_case spellings are deprecated); validated against the kind's schema",
+  }),
 };
 
 const PluginName = Slug.refine((n) => n !== "kinds", "is reserved");
@@ -96,7 +108,8 @@ export const PluginKindInfo = z
 
 type PluginView = z.infer<typeof Plugin>;
 
-function view(row: PluginRow): PluginView {
+/** A stored plugin as the API shows it (camelCase, secrets redacted). */
+export function pluginView(row: PluginRow): PluginView {
   const kind = BUILTIN_KINDS.get(row.kind);
   return {
     name: row.name,
@@ -104,8 +117,8 @@ function view(row: PluginRow): PluginView {
     mode: row.mode,
     priority: row.priority,
     hooks: row.hooks as HookName[],
-    conditions: row.conditions as PluginView["conditions"],
-    config: kind ? kind.view(row.config) : row.config,
+    conditions: conditionsToPublic(row.conditions) as PluginView["conditions"],
+    config: configToPublic(kind, kind ? kind.view(row.config) : row.config),
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -113,7 +126,8 @@ function view(row: PluginRow): PluginView {
 
 const invalid = (issues: FieldIssue[]) => new HttpError(400, "validation_failed", "Invalid request", issues);
 
-interface Draft {
+/** A whole plugin before validation, in the stored spelling. */
+export interface Draft {
   kind: string;
   mode: PluginRow["mode"];
   priority: number;
@@ -123,7 +137,7 @@ interface Draft {
 }
 
 /** Validates a whole plugin against its kind and returns the fields to store (config sealed). */
-async function validated(
+export async function validated(
   c: Context<AppEnv>,
   draft: Draft,
   previousConfig: Record<string, unknown> | null,
@@ -147,21 +161,21 @@ async function validated(
   if (kind.requiredTogether.some((h) => !hooks.includes(h))) {
     issues.push({ path: "hooks", message: `kind '${kind.kind}' needs all of ${kind.requiredTogether.join(", ")}` });
   }
+  const configIssue = (i: FieldIssue) => publicIssue(kind, { path: `config.${i.path}`, message: i.message });
   const parsed = kind.parse(draft.config);
   if (!parsed.success) {
     for (const issue of fieldIssues(parsed.error)) {
-      issues.push({ path: issue.path === "(body)" ? "config" : `config.${issue.path}`, message: issue.message });
+      issues.push(issue.path === "(body)" ? { path: "config", message: issue.message } : configIssue(issue));
     }
   }
   if (issues.length > 0 || !parsed.success) throw invalid(issues);
   const checks = await kind.check(parsed.data, c.env);
-  if (checks.length > 0) throw invalid(checks.map((i) => ({ path: `config.${i.path}`, message: i.message })));
+  if (checks.length > 0) throw invalid(checks.map(configIssue));
   let config: Record<string, unknown>;
   try {
     config = await kind.seal(parsed.data, previousConfig, c.env);
   } catch (err) {
-    if (err instanceof ConfigIssues)
-      throw invalid(err.issues.map((i) => ({ path: `config.${i.path}`, message: i.message })));
+    if (err instanceof ConfigIssues) throw invalid(err.issues.map(configIssue));
     throw err;
   }
   return {
@@ -172,6 +186,21 @@ async function validated(
     conditions: draft.conditions,
     config,
   };
+}
+
+/** The caller's config and conditions in the stored spelling (400 for a field given in both spellings). */
+export function internalParts(
+  c: Context<AppEnv>,
+  kindName: string,
+  config: Record<string, unknown> | undefined,
+  conditions: readonly Record<string, unknown>[] | null | undefined,
+) {
+  const kind = BUILTIN_KINDS.get(kindName);
+  const renamed = config && kind ? configToInternal(kind, config) : { value: config, deprecated: [], issues: [] };
+  if (renamed.issues.length > 0) throw invalid(renamed.issues);
+  const renamedConditions = conditionsToInternal(conditions);
+  markDeprecated(c, [...renamed.deprecated, ...renamedConditions.deprecated]);
+  return { config: renamed.value, conditions: renamedConditions.value };
 }
 
 const tags = ["plugins"];
@@ -193,7 +222,7 @@ export const pluginRoutes = apiRouter()
           description: k.description,
           hooks: [...k.hooks],
           defaultHooks: [...k.defaultHooks],
-          configSchema: z.toJSONSchema(k.schema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>,
+          configSchema: publicConfigSchema(k),
         })),
         200,
       ),
@@ -209,6 +238,7 @@ export const pluginRoutes = apiRouter()
     }),
     async (c) => {
       const input = c.req.valid("json");
+      const parts = internalParts(c, input.kind, input.config, input.conditions);
       const fields = await validated(
         c,
         {
@@ -216,12 +246,12 @@ export const pluginRoutes = apiRouter()
           mode: input.mode ?? "enforce",
           priority: input.priority ?? 100,
           hooks: input.hooks,
-          conditions: input.conditions ?? null,
-          config: input.config ?? {},
+          conditions: parts.conditions ?? null,
+          config: parts.config ?? {},
         },
         null,
       );
-      return c.json(view(await insertPlugin(database(c.env.DB), { name: input.name, ...fields })), 201);
+      return c.json(pluginView(await insertPlugin(database(c.env.DB), { name: input.name, ...fields })), 201);
     },
   )
   .openapi(
@@ -232,7 +262,7 @@ export const pluginRoutes = apiRouter()
       summary: "List plugins in execution order (priority, then name)",
       responses: { 200: jsonResponse(z.array(Plugin), "All plugins"), ...commonErrors },
     }),
-    async (c) => c.json((await listPluginRows(database(c.env.DB))).map(view), 200),
+    async (c) => c.json((await listPluginRows(database(c.env.DB))).map(pluginView), 200),
   )
   .openapi(
     createRoute({
@@ -243,7 +273,7 @@ export const pluginRoutes = apiRouter()
       request: { params: NameParam },
       responses: { 200: jsonResponse(Plugin, "The plugin"), ...commonErrors, ...notFound },
     }),
-    async (c) => c.json(view(await getPluginRow(database(c.env.DB), c.req.valid("param").name)), 200),
+    async (c) => c.json(pluginView(await getPluginRow(database(c.env.DB), c.req.valid("param").name)), 200),
   )
   .openapi(
     createRoute({
@@ -259,6 +289,7 @@ export const pluginRoutes = apiRouter()
       const db = database(c.env.DB);
       const current = await getPluginRow(db, c.req.valid("param").name);
       const patch = c.req.valid("json");
+      const parts = internalParts(c, patch.kind ?? current.kind, patch.config, patch.conditions);
       const fields = await validated(
         c,
         {
@@ -269,12 +300,12 @@ export const pluginRoutes = apiRouter()
           hooks:
             patch.hooks ??
             (patch.kind !== undefined && patch.kind !== current.kind ? undefined : (current.hooks as HookName[])),
-          conditions: patch.conditions === undefined ? current.conditions : patch.conditions,
-          config: patch.config ?? current.config,
+          conditions: parts.conditions === undefined ? current.conditions : parts.conditions,
+          config: parts.config ?? current.config,
         },
         current.config,
       );
-      return c.json(view(await replacePlugin(db, current, fields)), 200);
+      return c.json(pluginView(await replacePlugin(db, current, fields)), 200);
     },
   )
   .openapi(

@@ -15,7 +15,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** What a sealed value is for; each purpose has its own derived key. */
-export type SealPurpose = "backend-headers" | "session" | "legacy-session" | "request-state";
+export type SealPurpose = "backend-headers" | "session" | "legacy-session" | "request-state" | "console-session";
 
 /** A sealed value that no key of the ring opens (wrong or retired key, altered or malformed value). */
 export class UnsealError extends Error {

@@ -34,12 +34,14 @@ const RESERVED_HEADERS = new Set([
   "tracestate",
 ]);
 
-const HeaderName = z
+/** A configurable header name: an RFC 9110 token the gateway does not set itself. */
+export const HeaderName = z
   .string()
   .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, "must be a valid HTTP header name")
   .refine((h) => !RESERVED_HEADERS.has(h.toLowerCase()), "is set by the gateway and cannot be configured");
 
-const HeaderValue = z
+/** A header value: bounded, without CR, LF or NUL. */
+export const HeaderValue = z
   .string()
   .max(LIMITS.headerValueBytes)
   .regex(/^[^\r\n\0]*$/, "must not contain CR, LF or NUL");
@@ -156,7 +158,8 @@ export const CatalogRefresh = z
   })
   .openapi("CatalogRefresh");
 
-const NameList = (max: number) =>
+/** A list of distinct slugs, at most `max`. */
+export const NameList = (max: number) =>
   z
     .array(Slug)
     .max(max)

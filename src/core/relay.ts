@@ -161,7 +161,8 @@ export async function forward(
                 id: request.id,
                 result: ctx.era.result(request.method, await finalResult(forClient(ctx, call.upstream, reply.result))),
               }
-            : { ...reply, id: request.id };
+            : // A backend's own error, in this era's terms (e.g. 2026 answers a missing resource with -32602).
+              ctx.era.fail(new RpcError(reply.error.code, reply.error.message, reply.error.data), request.id);
         span.end("error" in final ? "error" : "ok", "error" in final ? { "rpc.error": final.error.code } : {});
         return final;
       } catch (mapErr) {
@@ -184,9 +185,7 @@ export async function forward(
   } catch (err) {
     return { kind: "json", body: fail(err) };
   }
-  if ((res.headers.get("content-type") ?? "").includes("text/event-stream")) {
-    return { kind: "sse", stream: relayStream(call, res, upstream) };
-  }
+  if ((res.headers.get("content-type") ?? "").includes("text/event-stream")) return relayReply(call, res, upstream);
   let reply: JsonRpcResponse;
   try {
     reply = await readReply(backend.name, res, request.id);
@@ -194,43 +193,66 @@ export async function forward(
     return { kind: "json", body: fail(err) };
   }
   // A 2026 backend asking a 2025 client for input: the questions go on a stream (input-shim.ts).
-  if (needsInput(ctx.legacyClient, upstream, reply)) return { kind: "sse", stream: relayStream(call, reply, upstream) };
+  if (needsInput(ctx.legacyClient, upstream, reply)) return relayReply(call, reply, upstream);
   return { kind: "json", body: await call.end(reply) };
 }
 
 /**
- * Relays a backend's SSE reply to the client: a priming event, every message
- * the backend sends during the call (rewritten by `toClient`), keep-alive
- * comments while it is quiet, and the final reply; a 2026 backend's
- * `InputRequiredResult` to a 2025 client is fulfilled on the way
- * (`source` is then that reply when it came as JSON). Runs in `waitUntil`.
+ * How long a streamed call may stay quiet before the client gets a stream
+ * anyway. A reply that arrives sooner with nothing to relay before it is
+ * answered as JSON: cheaper, and its error keeps its HTTP status (a 2026
+ * -32021 is a 400, which a stream already at 200 could not say). A longer
+ * call gets its stream, whose keep-alives let the runtime notice a client
+ * that left and cancel the upstream request.
  */
-function relayStream(
-  call: Call,
-  source: Response | JsonRpcResponse,
-  upstream: UpstreamSession,
-): ReadableStream<Uint8Array> {
+const LAZY_STREAM_MS = 1_000;
+
+/**
+ * Relays a backend's SSE reply to the client: every message the backend sends
+ * during the call (rewritten by `toClient`, shaped by the era), keep-alive
+ * comments while it is quiet, and the final reply; a 2026 backend's
+ * `InputRequiredResult` to a 2025 client is fulfilled on the way (`source`
+ * is then that reply when it came as JSON). The client's stream (a priming
+ * event first) opens only when there is something to relay before the reply
+ * or the call has been quiet for `LAZY_STREAM_MS`; otherwise the outcome is
+ * the JSON reply. Runs in `waitUntil`.
+ */
+function relayReply(call: Call, source: Response | JsonRpcResponse, upstream: UpstreamSession): Promise<Outcome> {
   const { ctx, backend, request, idle } = call;
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  const writer = writable.getWriter();
   const resume = resumer(backend, { session: upstream, signal: idle.signal, traceparent: call.traceparent });
+  let settle: (outcome: Outcome) => void = () => undefined;
+  const outcome = new Promise<Outcome>((resolve) => {
+    settle = resolve;
+  });
+  let writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
   let quiet: ReturnType<typeof setInterval> | undefined;
-  const relay = (async () => {
+  let wrote = Date.now();
+  const open = (): WritableStreamDefaultWriter<Uint8Array> => {
+    if (writer) return writer;
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    const opened = writable.getWriter();
+    writer = opened;
+    opened.write(encodeSsePriming()).catch(() => undefined);
+    quiet = setInterval(() => {
+      if (Date.now() - wrote < RELAY_KEEPALIVE_MS) return;
+      wrote = Date.now();
+      opened.write(encodeSseComment("keep-alive")).catch(() => undefined);
+    }, RELAY_KEEPALIVE_MS);
+    settle({ kind: "sse", stream: readable });
+    return opened;
+  };
+  const lazy = setTimeout(open, LAZY_STREAM_MS);
+  const write = async (message: Record<string, unknown>): Promise<void> => {
+    wrote = Date.now();
+    await open().write(encodeSseMessage(message));
+  };
+  const relay = async (message: Record<string, unknown>): Promise<void> => {
+    const relayed = ctx.era.relayed(toClient(backend.name, ctx.endpoint.prefix, message));
+    if (relayed) await write(relayed);
+  };
+  const work = (async () => {
     let final: JsonRpcResponse;
     try {
-      await writer.write(encodeSsePriming());
-      let wrote = Date.now();
-      quiet = setInterval(() => {
-        if (Date.now() - wrote < RELAY_KEEPALIVE_MS) return;
-        wrote = Date.now();
-        writer.write(encodeSseComment("keep-alive")).catch(() => undefined);
-      }, RELAY_KEEPALIVE_MS);
-      const relay = async (message: Record<string, unknown>): Promise<void> => {
-        const relayed = ctx.era.relayed(toClient(backend.name, ctx.endpoint.prefix, message));
-        if (!relayed) return;
-        wrote = Date.now();
-        await writer.write(encodeSseMessage(relayed));
-      };
       let reply =
         source instanceof Response
           ? await readReply(backend.name, source, request.id, {
@@ -241,7 +263,6 @@ function relayStream(
           : source;
       if (needsInput(ctx.legacyClient, upstream, reply)) {
         const { signal, hold, touch } = idle;
-        const write = (message: Record<string, unknown>) => writer.write(encodeSseMessage(message));
         const wiring = {
           ctx,
           backend,
@@ -262,9 +283,14 @@ function relayStream(
       // Nobody is left to tell when the client went away.
       if (idle.cancelled()) return;
     } finally {
+      clearTimeout(lazy);
       if (quiet !== undefined) clearInterval(quiet);
-      // The request's span ended when the stream started; this call's span ends now.
+      // The request's span ended when the answer started; this call's span ends now.
       ctx.spans.flush();
+    }
+    if (!writer) {
+      settle({ kind: "json", body: final });
+      return;
     }
     try {
       await writer.write(encodeSseMessage(final));
@@ -273,8 +299,8 @@ function relayStream(
       // The client went away; nothing left to tell it.
     }
   })();
-  ctx.defer(relay);
-  return readable;
+  ctx.defer(work);
+  return outcome;
 }
 
 /**

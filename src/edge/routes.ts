@@ -125,6 +125,8 @@ async function post(c: Context<McpEnv>): Promise<Response> {
 
 /** GET: the server-to-client stream of an established session. */
 async function get(c: Context<McpEnv>): Promise<Response> {
+  // Hono routes HEAD to GET handlers; a HEAD must not open a stream nobody reads.
+  if (c.req.method === "HEAD") throw new TransportError(405, ErrorCode.ServerError, "Method Not Allowed");
   checkAccept(c.req.raw, ["text/event-stream"]);
   checkProtocolVersion(c.req.raw);
   const s = await session(c);

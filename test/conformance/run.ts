@@ -1,7 +1,7 @@
 /**
  * `npm run test:conformance`: the official MCP conformance suite
- * (`@modelcontextprotocol/conformance`, server scenarios, `--suite all`)
- * against the gateway, with the conformance fixture as its only backend.
+ * (`@modelcontextprotocol/conformance`, server scenarios) against the gateway,
+ * with the conformance fixture (a 2025-era SDK v1 server) as its only backend.
  *
  *   suite ──HTTP──▶ gateway (production bundle on workerd) ──HTTP──▶ fixture-server.ts
  *
@@ -9,60 +9,91 @@
  * (test/helpers/gateway.ts: `wrangler deploy --dry-run` bundle on Miniflare,
  * local D1 migrated, `ALLOW_PRIVATE_BACKENDS` and `ALLOWED_HOSTS` set),
  * register the fixture as backend `conformance` and a virtual server
- * `conformance` (`prefix: false`, `auth: "none"`), run the suite against
- * `http://localhost:<port>/servers/conformance/mcp` with the baseline
- * `expected-failures.yml`, stream its output, tear everything down and exit
- * with the suite's exit code.
+ * `conformance` (`prefix: false`, `auth: "none"`), then run the suite three
+ * times, one after the other, against the same endpoint
+ * `http://localhost:<port>/servers/conformance/mcp`:
+ *
+ *   1. `--requirements 2025-11-25` with `expected-failures-2025-11-25.yml`
+ *      (the stateful 2025 wire: initialize, sessions);
+ *   2. `--requirements 2026-07-28` with `expected-failures-2026-07-28.yml`
+ *      (the stateless 2026 wire: per-request `_meta`, no session), which the
+ *      gateway bridges to the 2025 fixture;
+ *   3. the pending header scenarios `http-header-validation` and
+ *      `http-custom-header-server-validation` at the 2026 wire, one
+ *      `--scenario` run each, reported but not scored (the suite itself marks
+ *      them pending: they never change the exit code).
+ *
+ * One baseline per revision: scenario names are shared between revisions but
+ * run on different wires, so a shared entry would be stale in the run where the
+ * scenario passes. Each run's results go to `<output dir>/<run>/`; afterwards a
+ * summary table per run is printed (scenarios passed/failed, checks by status),
+ * then every FAILURE and WARNING check with its message (with a baseline the
+ * suite counts a WARNING as a failure, but its own summary shows them nowhere).
+ * The exit code is non-zero when any scored run exits non-zero.
  *
  * By default the gateway runs as two isolates (separate memory, shared D1
- * and Durable Objects) behind the harness's round-robin proxy, so every
- * request of a session alternates isolates, as on Cloudflare where nothing
- * pins a client to one isolate.
+ * and Durable Objects) behind the harness's round-robin proxy, so consecutive
+ * requests alternate isolates, as on Cloudflare where nothing pins a client to
+ * one isolate.
  *
- * Arguments after `--` go to the suite (`npm run test:conformance --
- * --scenario ping`). Env: `CONFORMANCE_ISOLATES=1` (one isolate, its own
- * socket, no proxy; default 2), `CONFORMANCE_TIMEOUT_MS` (the whole run,
- * default 600000; then everything is stopped and the exit code is 124),
- * `CONFORMANCE_OUTPUT_DIR` (the suite's per-scenario `checks.json`, default
- * `test/conformance/results`, gitignored; earlier `server-*` results there
- * are removed first), `E2E_GATEWAY_LOG=1` (Worker logs).
- *
- * After the suite, every check that is not a SUCCESS or INFO is printed with
- * its message: the suite's own summary counts WARNINGs nowhere, but with a
- * baseline they fail the scenario.
+ * Arguments after `--` go to both scored runs (`npm run test:conformance --
+ * --scenario ping`); with `--scenario`, which the suite refuses next to
+ * `--requirements`, a run uses `--spec-version <revision>` instead. Env:
+ * `CONFORMANCE_RUNS` (comma-separated subset of `2025-11-25,2026-07-28,headers`,
+ * default all three), `CONFORMANCE_ISOLATES=1` (one isolate, its own socket,
+ * no proxy; default 2), `CONFORMANCE_TIMEOUT_MS` (the whole run, default
+ * 900000; then everything is stopped and the exit code is 124),
+ * `CONFORMANCE_OUTPUT_DIR` (default `test/conformance/results`, gitignored;
+ * each run's subdirectory is emptied first), `E2E_GATEWAY_LOG=1` (Worker logs).
  *
  * Runs with Node >= 22 (the suite needs it): `npm run` puts the project's
  * Node 22 first on PATH, and the script runs under
  * `node --experimental-strip-types` (hence the `.ts` import extensions).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
-import { createRequire } from "node:module";
 import path from "node:path";
 import { type Gateway, PROJECT_ROOT, startGateway } from "../helpers/gateway.ts";
 import { type ConformanceFixture, startConformanceFixture } from "./fixture-server.ts";
+import {
+  baselineEntries,
+  problemLines,
+  readResults,
+  resetDir,
+  type ScenarioResult,
+  scoredScenarios,
+  suiteEntry,
+  summaryTable,
+} from "./results.ts";
 
 const BACKEND = "conformance";
 const SERVER = "conformance";
-const EXPECTED_FAILURES = path.join(PROJECT_ROOT, "test", "conformance", "expected-failures.yml");
+const REVISIONS = ["2025-11-25", "2026-07-28"] as const;
+/** Pending in the suite (SEP-2243), run at the 2026 wire and reported only. */
+const HEADER_SCENARIOS = ["http-header-validation", "http-custom-header-server-validation"] as const;
+const HEADER_RUN = "headers";
 const OUTPUT_DIR = path.resolve(
   PROJECT_ROOT,
   process.env.CONFORMANCE_OUTPUT_DIR ?? path.join("test", "conformance", "results"),
 );
-const RUN_TIMEOUT_MS = Number.parseInt(process.env.CONFORMANCE_TIMEOUT_MS ?? "600000", 10) || 600_000;
+const RUN_TIMEOUT_MS = Number.parseInt(process.env.CONFORMANCE_TIMEOUT_MS ?? "900000", 10) || 900_000;
 
 function log(message: string): void {
   process.stderr.write(`[conformance] ${message}\n`);
 }
 
-/** The suite's CLI entry point (its package `bin`), resolved from the project. */
-async function suiteEntry(): Promise<string> {
-  const require = createRequire(path.join(PROJECT_ROOT, "package.json"));
-  const packageJson = require.resolve("@modelcontextprotocol/conformance/package.json");
-  const manifest = JSON.parse(await readFile(packageJson, "utf8")) as { bin?: string | Record<string, string> };
-  const bin = typeof manifest.bin === "string" ? manifest.bin : manifest.bin?.conformance;
-  if (!bin) throw new Error("@modelcontextprotocol/conformance has no `conformance` bin");
-  return path.resolve(path.dirname(packageJson), bin);
+function baseline(revision: string): string {
+  return path.join(PROJECT_ROOT, "test", "conformance", `expected-failures-${revision}.yml`);
+}
+
+/** The runs `CONFORMANCE_RUNS` selects, in the fixed order 2025, 2026, headers. */
+function selectedRuns(): string[] {
+  const all = [...REVISIONS, HEADER_RUN];
+  const raw = process.env.CONFORMANCE_RUNS?.trim();
+  if (!raw) return all;
+  const wanted = new Set(raw.split(",").map((name) => name.trim()));
+  const unknown = [...wanted].filter((name) => !all.includes(name));
+  if (unknown.length > 0) throw new Error(`CONFORMANCE_RUNS: unknown run ${unknown.join(", ")} (use ${all.join(",")})`);
+  return all.filter((name) => wanted.has(name));
 }
 
 async function adminCall(gateway: Gateway, method: string, route: string, body: unknown): Promise<void> {
@@ -144,27 +175,15 @@ watchdog.unref();
 // Run
 // ---------------------------------------------------------------------------
 
-function runSuite(entry: string, url: string, extraArgs: string[]): Promise<number> {
-  const args = [
-    entry,
-    "server",
-    "--url",
-    url,
-    "--suite",
-    "all",
-    "--expected-failures",
-    EXPECTED_FAILURES,
-    "--output-dir",
-    OUTPUT_DIR,
-    ...extraArgs,
-  ];
-  log(`conformance ${args.slice(1).join(" ")}`);
+/** Runs the suite's CLI once with `args` (after the entry point) and resolves with its exit code. */
+function runSuite(entry: string, args: string[]): Promise<number> {
+  log(`conformance ${args.join(" ")}`);
   return new Promise((resolve) => {
     // Asynchronously, never spawnSync / execFileSync: the fixture backend and the round-robin
     // proxy live in this process, and a blocked event loop makes every call the gateway
     // forwards fail (only what the gateway answers itself, like initialize and ping, passes).
     // Its own process group, so a timeout can end it and anything it starts.
-    const child = spawn(process.execPath, args, {
+    const child = spawn(process.execPath, [entry, ...args], {
       cwd: PROJECT_ROOT,
       stdio: ["ignore", "inherit", "inherit"],
       detached: true,
@@ -181,50 +200,99 @@ function runSuite(entry: string, url: string, extraArgs: string[]): Promise<numb
   });
 }
 
-interface Check {
-  id: string;
-  status: "SUCCESS" | "FAILURE" | "WARNING" | "INFO" | "SKIPPED";
-  errorMessage?: string;
+/** What one run produced, for the report at the end. */
+interface RunOutcome {
+  name: string;
+  scored: boolean;
+  code: number;
+  results: ScenarioResult[];
+  scoredNames?: Set<string>;
 }
 
-/** Removes earlier runs' results (`server-<scenario>-<timestamp>/`) so the directory holds this run only. */
-async function clearResults(): Promise<void> {
-  await mkdir(OUTPUT_DIR, { recursive: true });
-  for (const entry of await readdir(OUTPUT_DIR, { withFileTypes: true })) {
-    if (entry.isDirectory() && entry.name.startsWith("server-")) {
-      await rm(path.join(OUTPUT_DIR, entry.name), { recursive: true, force: true });
-    }
+/** One scored run at `revision`: the revision's requirement set (or `--spec-version` with a `--scenario`). */
+async function runRevision(entry: string, url: string, revision: string, extraArgs: string[]): Promise<RunOutcome> {
+  const dir = path.join(OUTPUT_DIR, revision);
+  await resetDir(dir);
+  // The suite refuses --requirements next to --scenario; a single scenario runs at the revision's wire.
+  const selection = extraArgs.includes("--scenario")
+    ? ["--spec-version", revision, "--force"]
+    : ["--requirements", revision];
+  const code = await runSuite(entry, [
+    "server",
+    "--url",
+    url,
+    ...selection,
+    "--expected-failures",
+    baseline(revision),
+    "--output-dir",
+    dir,
+    ...extraArgs,
+  ]);
+  return {
+    name: revision,
+    scored: true,
+    code,
+    results: await readResults(dir),
+    scoredNames: await scoredScenarios(revision),
+  };
+}
+
+/** The pending header scenarios, one `--scenario` run each at the 2026 wire; never scored. */
+async function runHeaderScenarios(entry: string, url: string): Promise<RunOutcome> {
+  const dir = path.join(OUTPUT_DIR, HEADER_RUN);
+  await resetDir(dir);
+  for (const scenario of HEADER_SCENARIOS) {
+    const code = await runSuite(entry, [
+      "server",
+      "--url",
+      url,
+      "--scenario",
+      scenario,
+      "--spec-version",
+      "2026-07-28",
+      "--force",
+      "--output-dir",
+      dir,
+    ]);
+    log(`${scenario}: suite exited ${code} (not scored)`);
   }
+  return { name: HEADER_RUN, scored: false, code: 0, results: await readResults(dir) };
 }
 
-/** Prints every FAILURE and WARNING check of this run, by scenario. */
-async function reportProblems(): Promise<void> {
-  const lines: string[] = [];
-  for (const entry of (await readdir(OUTPUT_DIR, { withFileTypes: true })).sort((a, b) =>
-    a.name.localeCompare(b.name),
-  )) {
-    if (!entry.isDirectory() || !entry.name.startsWith("server-")) continue;
-    const scenario = entry.name.replace(/^server-/, "").replace(/-\d{4}-\d{2}-\d{2}T[\d-]+Z$/, "");
-    let checks: Check[];
-    try {
-      checks = JSON.parse(await readFile(path.join(OUTPUT_DIR, entry.name, "checks.json"), "utf8")) as Check[];
-    } catch {
+async function report(outcomes: RunOutcome[]): Promise<void> {
+  for (const outcome of outcomes) {
+    const where = path.join(OUTPUT_DIR, outcome.name);
+    if (outcome.name === HEADER_RUN) {
+      log(summaryTable("pending header scenarios at the 2026-07-28 wire (not scored):", outcome.results));
+      const problems = problemLines(outcome.results);
+      if (problems.length > 0)
+        log(`headers: FAILURE and WARNING checks (details in ${where}):\n${problems.join("\n")}`);
       continue;
     }
-    for (const check of checks) {
-      if (check.status !== "FAILURE" && check.status !== "WARNING") continue;
-      lines.push(`  ${scenario}: ${check.status} ${check.id}${check.errorMessage ? `: ${check.errorMessage}` : ""}`);
+    const file = baseline(outcome.name);
+    const title = `--requirements ${outcome.name} (suite exit ${outcome.code}; baseline ${path.relative(PROJECT_ROOT, file)}):`;
+    log(summaryTable(title, outcome.results, outcome.scoredNames));
+    const scored = outcome.results.filter((r) => outcome.scoredNames?.has(r.scenario));
+    const unscored = outcome.results.filter((r) => !outcome.scoredNames?.has(r.scenario));
+    const problems = problemLines(scored, await baselineEntries(file));
+    if (problems.length > 0) {
+      log(
+        `${outcome.name}: FAILURE and WARNING checks of scored scenarios (details in ${where}):\n${problems.join("\n")}`,
+      );
+    }
+    const reported = problemLines(unscored);
+    if (reported.length > 0) {
+      log(`${outcome.name}: FAILURE and WARNING checks of scenarios that are not scored:\n${reported.join("\n")}`);
     }
   }
-  if (lines.length > 0) log(`checks that were not SUCCESS or INFO (details in ${OUTPUT_DIR}):\n${lines.join("\n")}`);
 }
 
 async function main(): Promise<number> {
   const [major = 0] = process.versions.node.split(".").map(Number);
   if (major < 22) throw new Error(`the conformance suite needs Node >= 22 (this is ${process.version}); use npm run`);
   const isolates = process.env.CONFORMANCE_ISOLATES === "1" ? 1 : 2;
+  const runs = selectedRuns();
   const entry = await suiteEntry();
-  await clearResults();
 
   log(`starting the fixture backend and the gateway (${isolates} isolate${isolates === 2 ? "s" : ""})`);
   fixtureStarting = startConformanceFixture();
@@ -243,16 +311,27 @@ async function main(): Promise<number> {
   // `localhost`, as a client on this machine would write it (the gateway listens on 127.0.0.1).
   const url = new URL(`/servers/${SERVER}/mcp`, gateway.url);
   url.hostname = "localhost";
-  log(`backend ${fixture.url} behind ${url.href}`);
-  const code = await runSuite(entry, url.href, process.argv.slice(2));
-  await reportProblems().catch((error: unknown) => log(`could not read the results: ${String(error)}`));
-  return code;
+  log(`backend ${fixture.url} behind ${url.href}; runs: ${runs.join(", ")}`);
+
+  const extraArgs = process.argv.slice(2);
+  const outcomes: RunOutcome[] = [];
+  for (const run of runs) {
+    outcomes.push(
+      run === HEADER_RUN
+        ? await runHeaderScenarios(entry, url.href)
+        : await runRevision(entry, url.href, run, extraArgs),
+    );
+  }
+  await report(outcomes).catch((error: unknown) => log(`could not read the results: ${String(error)}`));
+  const failed = outcomes.filter((outcome) => outcome.scored && outcome.code !== 0);
+  for (const outcome of failed) log(`--requirements ${outcome.name}: suite exited ${outcome.code}`);
+  return failed.length === 0 ? 0 : 1;
 }
 
 let code: number;
 try {
   code = await main();
-  log(code === 0 ? "conformance: as expected" : `conformance: suite exited ${code}`);
+  log(code === 0 ? "conformance: as expected" : "conformance: a scored run failed");
 } catch (error) {
   // Once stopping (signal, timeout), errors from what was torn down are expected.
   if (tearingDown === undefined)

@@ -234,7 +234,12 @@ describe("federation through two isolates", () => {
     // Two client sessions, two upstream SSE connections; calls of one session reuse its connection.
     expect(gamma.received.filter((r) => r.httpMethod === "GET").length - streamsBefore).toBe(2);
     const posts = gamma.received.filter((r) => r.httpMethod === "POST");
-    expect(posts.every((r) => r.headers.authorization === undefined)).toBe(true);
+    // initialize, initialized and three calls at least: never an empty list to check.
+    expect(posts.length).toBeGreaterThanOrEqual(5);
+    for (const request of gamma.received) {
+      expect(request.headers.authorization).toBeUndefined();
+      expect(request.headers.cookie).toBeUndefined();
+    }
 
     // The backend goes away: its stream breaks, and the next call fails naming it.
     await gamma.close();

@@ -177,6 +177,29 @@ describe("plugins through two isolates", () => {
     );
   });
 
+  it("runs plugins in priority order: a rewrite before a deny lets the call through, after it does not", async () => {
+    await plugin({
+      name: "rewrite-secret",
+      kind: "regex_replace",
+      priority: 10,
+      hooks: ["tool_pre_invoke"],
+      config: { rules: [{ pattern: "secret", replacement: "public" }] },
+    });
+    await plugin({
+      name: "deny-secret",
+      kind: "deny_list",
+      priority: 20,
+      hooks: ["tool_pre_invoke"],
+      config: { words: ["secret"] },
+    });
+    const before = await freshClient();
+    expect(textOf(await before.callTool({ name: "alpha__echo", arguments: { text: "a secret" } }))).toBe("a public");
+    expect((await admin("PATCH", "/api/plugins/rewrite-secret", { priority: 30 })).status).toBe(200);
+    const after = await freshClient();
+    const err = await rpcError(after.callTool({ name: "alpha__echo", arguments: { text: "a secret" } }));
+    expect(err.data).toMatchObject({ plugin: "deny-secret", code: "DENIED_CONTENT" });
+  });
+
   it("pii_filter masks a backend's result (relayed as SSE)", async () => {
     await plugin({
       name: "mask-pii",

@@ -151,7 +151,8 @@ function hintFor(spec: AdminSpec, resource: string): Hint {
     if (key === "config.url") return fc.constantFrom(...spec.webhookUrls);
     if (key === "backends.0") return names(spec.pools.backends);
     if (key === "servers.0") return names(spec.pools.servers);
-    if (key === "timeout_ms" || key === "config.timeout_ms") return fc.integer({ min: 1, max: 2000 });
+    // The published config schemas are camelCase (the snake_case spelling is a deprecated alias).
+    if (key === "timeoutMs" || key === "config.timeoutMs") return fc.integer({ min: 1, max: 2000 });
     return undefined;
   };
 }

@@ -27,10 +27,10 @@ describe("/api/plugins/kinds", () => {
     expect(pii?.configSchema).toMatchObject({
       type: "object",
       additionalProperties: false,
-      properties: { strategy: { enum: ["mask", "partial", "block"] }, on_error: { enum: ["fail", "ignore"] } },
+      properties: { strategy: { enum: ["mask", "partial", "block"] }, onError: { enum: ["fail", "ignore"] } },
     });
     expect(kinds.find((k) => k.kind === "rate_limit")?.configSchema).toMatchObject({
-      required: ["limit", "window_seconds"],
+      required: ["limit", "windowSeconds"],
     });
     expect(kinds.find((k) => k.kind === "tool_filter")?.hooks).toEqual(["tool_pre_invoke"]);
   });
@@ -53,7 +53,7 @@ describe("/api/plugins", () => {
       priority: 100,
       hooks: ["tool_pre_invoke", "tool_post_invoke", "prompt_pre_fetch", "prompt_post_fetch", "resource_post_fetch"],
       conditions: null,
-      config: { strategy: "mask", timeout_ms: 1000, on_error: "fail" },
+      config: { strategy: "mask", timeoutMs: 1000, onError: "fail" },
     });
     expect(await readVersion(env.DB)).toBeGreaterThan(before);
 
@@ -114,7 +114,7 @@ describe("/api/plugins", () => {
     const rate = await api("POST", "/api/plugins", {
       body: { name: uniqueName("pl"), kind: "rate_limit", config: {} },
     });
-    expect(paths(rate.body)).toEqual(expect.arrayContaining(["config.limit", "config.window_seconds"]));
+    expect(paths(rate.body)).toEqual(expect.arrayContaining(["config.limit", "config.windowSeconds"]));
   });
 
   it("400 for a regex_replace pattern the linear-time engine cannot run", async () => {
@@ -199,8 +199,8 @@ describe("/api/plugins", () => {
     expect((created.body as { config: unknown }).config).toEqual({
       url: "https://93.184.215.14/policy",
       headers: { Authorization: "********" },
-      timeout_ms: 5000,
-      on_error: "fail",
+      timeoutMs: 5000,
+      onError: "fail",
     });
     expect(created.text).not.toContain("policy-secret");
     const row = await env.DB.prepare("SELECT config FROM plugins WHERE name = ?")

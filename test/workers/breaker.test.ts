@@ -1,3 +1,4 @@
+// Circuit breaker transitions (pure): thresholds, cooldowns, trials and their leases, batches, probes, messages.
 import { describe, expect, it } from "vitest";
 import {
   acquireTrial,
@@ -10,6 +11,8 @@ import {
   recordSuccess,
   releaseTrial,
   retryAt,
+  trialLeaseMs,
+  unavailableMessage,
 } from "../../src/backends/breaker";
 
 const settings = { failureThreshold: 3, cooldownMs: 10_000 };
@@ -107,5 +110,50 @@ describe("circuit breaker transitions", () => {
     expect(probeAfterCooldown(open, () => 1)).toBe(T + 12_000);
     const long = recordFailures(CLOSED, { failureThreshold: 1, cooldownMs: 3_600_000 }, T);
     expect(probeAfterCooldown(long, () => 1)).toBe(T + 3_600_000 + 5_000);
+  });
+
+  it("answers no retry time while closed, and the trial's lease end or now while half-open", () => {
+    expect(retryAt(CLOSED, T)).toBeNull();
+    const trial = acquireTrial(failTimes(CLOSED, 3), T + 10_000, 5_000).breaker;
+    expect(retryAt(trial, T + 14_999)).toBe(T + 15_000);
+    expect(retryAt(trial, T + 15_000)).toBe(T + 15_000);
+    expect(retryAt(trial, T + 15_001)).toBe(T + 15_001);
+    expect(retryAt(releaseTrial(trial), T + 11_000)).toBe(T + 11_000);
+  });
+
+  it("zero failures change nothing, not even a half-open breaker", () => {
+    const two = failTimes(CLOSED, 2);
+    expect(recordFailures(two, settings, T, 0)).toBe(two);
+    const open = failTimes(CLOSED, 3);
+    expect(recordFailures(open, settings, T + 10_000, 0)).toBe(open);
+  });
+
+  it("returns the same breaker when nothing changes (the Durable Object skips the write)", () => {
+    expect(recordSuccess(CLOSED, T, false)).toBe(CLOSED);
+    expect(releaseTrial(CLOSED)).toBe(CLOSED);
+    const open = failTimes(CLOSED, 3);
+    expect(releaseTrial(open)).toBe(open);
+    expect(acquireTrial(open, T + 1, 5_000)).toEqual({ breaker: open, admitted: false, trial: false });
+    expect(acquireTrial(CLOSED, T, 5_000)).toEqual({ breaker: CLOSED, admitted: true, trial: false });
+  });
+
+  it("a batch's successes are never decisive: they do not close a half-open breaker", () => {
+    const open = failTimes(CLOSED, 3);
+    expect(applyBatch(open, settings, { successes: 3, failures: 0, trailingFailures: 0 }, T + 10_000)).toBe(open);
+  });
+
+  it("leases a trial for the call timeout plus 5 s, at most 330 s", () => {
+    expect(trialLeaseMs({ timeoutMs: 10_000 })).toBe(15_000);
+    expect(trialLeaseMs({ timeoutMs: 325_000 })).toBe(330_000);
+    expect(trialLeaseMs({ timeoutMs: 400_000 })).toBe(330_000);
+  });
+
+  it("tells callers when calls will be retried", () => {
+    expect(unavailableMessage("alpha", Date.UTC(2030, 0, 2, 3, 4, 5))).toBe(
+      "Backend 'alpha' is unavailable (circuit breaker open); calls will be retried after 2030-01-02T03:04:05.000Z",
+    );
+    expect(unavailableMessage("alpha", null)).toBe(
+      "Backend 'alpha' is unavailable (circuit breaker open); calls will be retried shortly",
+    );
   });
 });

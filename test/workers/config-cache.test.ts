@@ -1,5 +1,5 @@
-// Covers the isolate config cache: freshness, background revalidation, the 2 s staleness bound, outages.
-import { describe, expect, it } from "vitest";
+// The isolate config cache: fresh, stale and idle reads, the 2 s staleness bound, single flight, invalidation races, read counters.
+import { describe, expect, it, vi } from "vitest";
 import { ConfigCache, type ConfigSource } from "../../src/config/cache";
 import type { ConfigSnapshot } from "../../src/config/snapshot";
 
@@ -145,4 +145,152 @@ describe("ConfigCache", () => {
     const err = await cache.get(source, () => undefined).catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 503, code: "service_unavailable", cause: new Error("D1 down") });
   });
+
+  it("defaults to 1 s fresh and 10 s stale, and the boundaries belong to the next state", async () => {
+    const { source, state } = fakeSource();
+    const t = clock();
+    const cache = new ConfigCache({ now: t.now });
+    expect(cache.version).toBeUndefined();
+    await cache.get(source, () => undefined);
+    expect(cache.version).toBe(1);
+    const deferred: Promise<unknown>[] = [];
+    t.t += 999;
+    await cache.get(source, (p) => deferred.push(p));
+    expect(deferred).toHaveLength(0);
+    t.t += 1; // exactly 1 s: stale, served at once, checked in the background
+    await cache.get(source, (p) => deferred.push(p));
+    expect(deferred).toHaveLength(1);
+    await Promise.all(deferred);
+    expect(state.versionCalls).toBe(1);
+    t.t += 10_000; // exactly 10 s after that check: the request waits for a check
+    await cache.get(source, (p) => deferred.push(p));
+    expect(deferred).toHaveLength(1);
+    expect(state.versionCalls).toBe(2);
+  });
+
+  it("a check that found nothing new keeps the cache fresh", async () => {
+    const { source, state } = fakeSource();
+    const t = clock();
+    const cache = new ConfigCache({ now: t.now });
+    await cache.get(source, () => undefined);
+    t.t += 1500;
+    const deferred: Promise<unknown>[] = [];
+    await cache.get(source, (p) => deferred.push(p));
+    await Promise.all(deferred);
+    await cache.get(source, (p) => deferred.push(p));
+    expect(deferred).toHaveLength(1);
+    expect(state.versionCalls).toBe(1);
+  });
+
+  it("counts its reads: one load to start, then version checks, and loads only on change", async () => {
+    const { source, state } = fakeSource();
+    const t = clock();
+    const cache = new ConfigCache({ now: t.now });
+    await cache.get(source, () => undefined);
+    expect(cache.reads).toEqual({ version: 0, load: 1 });
+    t.t += 20_000;
+    await cache.get(source, () => undefined);
+    expect(cache.reads).toEqual({ version: 1, load: 1 });
+    state.version = 2;
+    t.t += 20_000;
+    await cache.get(source, () => undefined);
+    expect(cache.reads).toEqual({ version: 2, load: 2 });
+  });
+
+  it("a check that started before invalidate does not mark the cache fresh", async () => {
+    const { source, state } = fakeSource();
+    const gate = gated(source);
+    const t = clock();
+    const cache = new ConfigCache({ now: t.now });
+    await cache.get(source, () => undefined);
+    t.t += 1500;
+    gate.hold = true;
+    const deferred: Promise<unknown>[] = [];
+    await cache.get(gate.source, (p) => deferred.push(p)); // background check: reads version 1, answer held
+    state.version = 3;
+    cache.invalidate(); // a local write
+    gate.release();
+    await Promise.all(deferred);
+    expect((await cache.get(source, () => undefined)).version).toBe(3);
+  });
+
+  it("an older load finishing last never replaces a newer snapshot, nor ends the newer check", async () => {
+    const { source, state } = fakeSource();
+    const slow = gated(source);
+    const t = clock();
+    const cache = new ConfigCache({ now: t.now });
+    await cache.get(source, () => undefined);
+    state.version = 2;
+    cache.invalidate();
+    slow.hold = true;
+    const older = cache.get(slow.source, () => undefined); // waits, held at version()
+    state.version = 3;
+    cache.invalidate();
+    const fast = gated(source);
+    fast.hold = true;
+    const newer = cache.get(fast.source, () => undefined); // waits, held at version()
+    slow.release(); // the older check (it read version 2) loads, and ends first
+    await older;
+    // The newer check is still in flight: a waiting request joins it instead of starting one.
+    const calls = state.versionCalls;
+    const joined = cache.get(source, () => undefined);
+    fast.release();
+    expect((await newer).version).toBe(3);
+    expect((await joined).version).toBe(3);
+    expect(state.versionCalls).toBe(calls);
+  });
+
+  it("keeps the newer snapshot when a slower load of an older version finishes last", async () => {
+    const { source, state } = fakeSource();
+    const t = clock();
+    const cache = new ConfigCache({ now: t.now });
+    await cache.get(source, () => undefined);
+    let releaseOld: (() => void) | undefined;
+    const slowSource: ConfigSource = {
+      version: async () => 2,
+      load: async () => {
+        await new Promise<void>((resolve) => {
+          releaseOld = resolve;
+        });
+        return snapshot(2);
+      },
+    };
+    cache.invalidate();
+    const older = cache.get(slowSource, () => undefined);
+    await vi.waitFor(() => expect(releaseOld).toBeDefined());
+    state.version = 3;
+    cache.invalidate();
+    expect((await cache.get(source, () => undefined)).version).toBe(3);
+    releaseOld?.();
+    expect((await older).version).toBe(3);
+    expect(cache.version).toBe(3);
+  });
 });
+
+/** Wraps a source so its calls can be held until `release()`. */
+function gated(inner: ConfigSource) {
+  let open: () => void = () => undefined;
+  let opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const gate = {
+    hold: false,
+    release() {
+      gate.hold = false;
+      open();
+      opened = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+    },
+    source: {
+      // The version is read when asked; only its answer is held (a slow round trip).
+      version: async () => {
+        const version = await inner.version();
+        if (gate.hold) await opened;
+        return version;
+      },
+      load: () => inner.load(),
+    } as ConfigSource,
+  };
+  return gate;
+}

@@ -38,3 +38,31 @@ describe("unusual HTTP methods", () => {
     expect(() => new Request("http://gateway.test/", { method })).toThrow(TypeError);
   });
 });
+
+describe("HEAD on the MCP endpoints", () => {
+  it("is 405 and opens no stream, with or without a session", async () => {
+    const init = await exports.default.fetch("http://localhost/mcp", {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${ADMIN}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "t", version: "1" } },
+      }),
+    });
+    const session = init.headers.get("mcp-session-id") ?? "";
+    expect(session).not.toBe("");
+    await init.body?.cancel();
+    const head = await exports.default.fetch("http://localhost/mcp", {
+      method: "HEAD",
+      headers: { authorization: `Bearer ${ADMIN}`, accept: "text/event-stream", "mcp-session-id": session },
+    });
+    expect(head.status).toBe(405);
+    expect(head.headers.get("content-type")).not.toContain("text/event-stream");
+  });
+});

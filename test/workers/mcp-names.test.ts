@@ -1,3 +1,4 @@
+// Public names of federated tools, prompts, resources and request ids, federation views and SSE parsing.
 import { describe, expect, it } from "vitest";
 import type { BackendConfig } from "../../src/config/snapshot";
 import { buildView, type Endpoint, nameConflicts, routeName, routeUri } from "../../src/core/federation";
@@ -59,6 +60,12 @@ describe("public names", () => {
     expect(uri).toBe("mcpgw://files/file:///etc/a b.txt");
     expect(splitPublicUri(uri)).toEqual({ backend: "files", uri: "file:///etc/a b.txt" });
     expect(splitPublicUri("file:///x")).toBeNull();
+    // Only the gateway's own scheme, with a backend and a non-empty URI after it.
+    expect(splitPublicUri("https://files/readme")).toBeNull();
+    expect(splitPublicUri("mcpgw:///readme")).toBeNull();
+    expect(splitPublicUri("mcpgw://files/")).toBeNull();
+    expect(splitPublicUri("mcpgw://files")).toBeNull();
+    expect(splitPublicUri("mcpgw://f/x")).toEqual({ backend: "f", uri: "x" });
     expect(publicUri("files", "test://x", false)).toBe("test://x");
   });
 
@@ -69,6 +76,10 @@ describe("public names", () => {
     expect(splitGatewayRequestId(7)).toBeNull();
     expect(splitGatewayRequestId("mcpgw:b:{bad")).toBeNull();
     expect(splitGatewayRequestId("mcpgw:b:{}")).toBeNull();
+    // A backend name is required before the colon.
+    expect(splitGatewayRequestId("mcpgw::1")).toBeNull();
+    expect(splitGatewayRequestId("mcpgw:42")).toBeNull();
+    expect(splitGatewayRequestId("other:b:1")).toBeNull();
   });
 
   it("matches URI templates segment-wise", () => {
@@ -76,6 +87,8 @@ describe("public names", () => {
     expect(m?.test("test://template/42/data")).toBe(true);
     expect(m?.test("test://template/4/2/data")).toBe(false);
     expect(templateMatcher("a.b://{x}")?.test("aXb://y")).toBe(false);
+    // Characters special in regular expressions match themselves.
+    expect(templateMatcher("a.b+c://{x}?q=(1)")?.test("a.b+c://y?q=(1)")).toBe(true);
   });
 
   it("matches a long crafted URI against a many-variable template in linear time (no backtracking freeze)", () => {

@@ -1,5 +1,11 @@
-import { exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+// The MCP endpoints over HTTP in workerd: sessions, token limits, Host/Origin checks, transport and JSON-RPC errors.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import { keyRing } from "../../src/auth/keys";
+import { seal, unseal } from "../../src/auth/seal";
+import { SESSION_TTL_MS, type SessionClaims } from "../../src/edge/sessions";
+import worker from "../../src/index";
 import { ADMIN, api, uniqueName } from "./helpers";
 
 const ACCEPT = "application/json, text/event-stream";
@@ -140,6 +146,26 @@ describe("MCP endpoint: initialize and sessions", () => {
     expect(res.body?.error?.code).toBe(-32001);
   });
 
+  it("404 for a session id past its sealed expiry, though its session is still live", async () => {
+    const sid = await session();
+    const claims = (await unseal(sid, await keyRing(env), "session")) as SessionClaims;
+    const ping = (id: string) => mcp("/mcp", { jsonrpc: "2.0", id: 2, method: "ping" }, { session: id });
+    // Resealed unchanged, the id still works: the 404 below is the expiry's doing, not the resealing's.
+    expect((await ping(await seal(claims, await keyRing(env), "session"))).status).toBe(200);
+    const expired = await ping(await seal({ ...claims, exp: Date.now() - 1000 }, await keyRing(env), "session"));
+    expect(expired.status).toBe(404);
+    expect(expired.body?.error?.code).toBe(-32001);
+    expect((await ping(sid)).status).toBe(200);
+    // And the id the client holds stops working once its lifetime has passed.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + SESSION_TTL_MS + 1000);
+      expect((await ping(sid)).status).toBe(404);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("binds a session to the token that created it", async () => {
     const a = await token({ scopes: ["mcp"] });
     const b = await token({ scopes: ["mcp"] });
@@ -185,10 +211,15 @@ describe("MCP endpoint: transport validation", () => {
     const adminOnly = await token({ scopes: ["admin"] });
     expect((await mcp("/mcp", initialize(), { token: adminOnly })).status).toBe(403);
     const name = uniqueName("vs");
+    const other = uniqueName("vs");
     await api("POST", "/api/servers", { body: { name } });
+    await api("POST", "/api/servers", { body: { name: other } });
     const limited = await token({ scopes: ["mcp"], servers: [name] });
     expect((await mcp("/mcp", initialize(), { token: limited })).status).toBe(403);
     expect((await mcp(`/servers/${name}/mcp`, initialize(), { token: limited })).status).toBe(200);
+    const elsewhere = await mcp(`/servers/${other}/mcp`, initialize(), { token: limited });
+    expect(elsewhere.status).toBe(403);
+    expect(elsewhere.body?.error?.message).toMatch(/may not use this endpoint/);
   });
 
   it("opens a server with auth none without a token", async () => {
@@ -208,13 +239,31 @@ describe("MCP endpoint: transport validation", () => {
     expect(own.status).toBe(200);
   });
 
-  it("403 for a Host outside ALLOWED_HOSTS (DNS rebinding), 200 for loopback", async () => {
-    const { checkHost } = await import("../../src/edge/transport");
-    const allowed = ["localhost", "127.0.0.1", "[::1]"];
-    expect(() => checkHost(new Request("http://evil.example.com/mcp"), allowed)).toThrow("Host not allowed");
-    expect(() => checkHost(new Request("http://127.0.0.1:8787/mcp"), allowed)).not.toThrow();
-    expect(() => checkHost(new Request("http://[::1]:8787/mcp"), allowed)).not.toThrow();
-    expect(() => checkHost(new Request("http://anything.example/mcp"), [])).not.toThrow();
+  it("403 for a Host outside ALLOWED_HOSTS (DNS rebinding) on every MCP method; any Host when unset", async () => {
+    // The Worker's own fetch handler with this suite's bindings plus ALLOWED_HOSTS, as a deployment sets it.
+    const send = async (url: string, method: string, hosts?: string) => {
+      const ctx = createExecutionContext();
+      const headers = { accept: ACCEPT, "content-type": "application/json", authorization: `Bearer ${ADMIN}` };
+      const body = method === "POST" ? JSON.stringify(initialize()) : undefined;
+      const res = await worker.fetch(
+        new Request(url, { method, headers, body }),
+        { ...env, ALLOWED_HOSTS: hosts },
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      return { status: res.status, body: (await res.json()) as RpcReply["body"] };
+    };
+    const hosts = "localhost, 127.0.0.1,[::1]";
+    for (const method of ["POST", "GET", "DELETE"]) {
+      const refused = await send("http://rebind.example/mcp", method, hosts);
+      expect(refused.status).toBe(403);
+      expect(refused.body?.error?.message).toBe("Forbidden: Host not allowed");
+    }
+    expect((await send("http://rebind.example/servers/any/mcp", "POST", hosts)).status).toBe(403);
+    expect((await send("http://127.0.0.1:8787/mcp", "POST", hosts)).status).toBe(200);
+    expect((await send("http://[::1]:8787/mcp", "POST", hosts)).status).toBe(200);
+    expect((await send("http://LOCALHOST/mcp", "POST", hosts)).status).toBe(200);
+    expect((await send("http://rebind.example/mcp", "POST")).status).toBe(200);
   });
 
   it("400 for an unsupported MCP-Protocol-Version", async () => {

@@ -48,6 +48,8 @@ export interface FakeBackend {
   tools: string[];
   /** JSON-RPC methods (or HTTP methods for non-POST) received, in order. */
   received: string[];
+  /** The headers of each request received, in the same order. */
+  headers: Headers[];
   /** Every tools/call answers with a JSON-RPC error instead of a result. */
   rpcErrors: boolean;
   close(): void;
@@ -65,6 +67,7 @@ export function fakeBackend(url: string, tools: string[] = ["echo"]): FakeBacken
     mode: "up",
     tools,
     received: [],
+    headers: [],
     rpcErrors: false,
     close: () => undefined,
   };
@@ -72,6 +75,7 @@ export function fakeBackend(url: string, tools: string[] = ["echo"]): FakeBacken
     let message: { id?: unknown; method?: string; params?: Record<string, unknown> } = {};
     if (request.method === "POST") message = (await request.json()) as typeof message;
     fake.received.push(request.method === "POST" ? (message.method ?? "response") : request.method);
+    fake.headers.push(request.headers);
     switch (fake.mode) {
       case "down":
         return new Response("down", { status: 503 });

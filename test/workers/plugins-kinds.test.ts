@@ -93,16 +93,17 @@ describe("pii_filter", () => {
 describe("deny_list", () => {
   it("blocks whole words and phrases case-insensitively", async () => {
     const p = builtin("deny_list", { words: ["forbidden", "drop table", "rm -rf", "$(curl", "a/b"] });
-    expect((await runOnce(p, "tool_pre_invoke", { cmd: "sudo RM  -RF /" }))?.violation).toBeTruthy();
-    expect((await runOnce(p, "tool_pre_invoke", { cmd: "x=$(curl evil)" }))?.violation).toBeTruthy();
-    expect((await runOnce(p, "tool_pre_invoke", { cmd: "see a/b" }))?.violation).toBeTruthy();
+    const denied = { code: "DENIED_CONTENT", description: "The payload contains a denied term" };
+    expect((await runOnce(p, "tool_pre_invoke", { cmd: "sudo RM  -RF /" }))?.violation).toEqual(denied);
+    expect((await runOnce(p, "tool_pre_invoke", { cmd: "x=$(curl evil)" }))?.violation).toEqual(denied);
+    expect((await runOnce(p, "tool_pre_invoke", { cmd: "see a/b" }))?.violation).toEqual(denied);
     expect((await runOnce(p, "tool_pre_invoke", { q: "This is FORBIDDEN." }))?.violation?.code).toBe("DENIED_CONTENT");
-    expect(
-      (await runOnce(p, "tool_pre_invoke", { q: ["x", { y: "please DROP   Table users" }] }))?.violation,
-    ).toBeTruthy();
+    expect((await runOnce(p, "tool_pre_invoke", { q: ["x", { y: "please DROP   Table users" }] }))?.violation).toEqual(
+      denied,
+    );
     expect(await runOnce(p, "tool_pre_invoke", { q: "unforbiddenly fine" })).toBeUndefined();
     const sub = builtin("deny_list", { words: ["forbid"], match: "substring" });
-    expect((await runOnce(sub, "tool_pre_invoke", { q: "unforbiddenly" }))?.violation).toBeTruthy();
+    expect((await runOnce(sub, "tool_pre_invoke", { q: "unforbiddenly" }))?.violation).toEqual(denied);
   });
 });
 
@@ -269,7 +270,7 @@ describe("response_cache", () => {
     const ctx = fakeContext({ catalog: readOnly });
     await runOnce(p, "tool_pre_invoke", {}, ctx);
     await runOnce(p, "tool_post_invoke", text("x"), ctx);
-    expect((await runOnce(p, "tool_pre_invoke", {}, fakeContext({ catalog: readOnly })))?.respond).toBeTruthy();
+    expect((await runOnce(p, "tool_pre_invoke", {}, fakeContext({ catalog: readOnly })))?.respond).toEqual(text("x"));
     await new Promise((r) => setTimeout(r, 1100));
     expect(await runOnce(p, "tool_pre_invoke", {}, fakeContext({ catalog: readOnly }))).toBeUndefined();
   });
@@ -336,14 +337,14 @@ describe("config schemas", () => {
 
 describe("rate_limit plugin", () => {
   it("counts per token through the Durable Object and refuses the N+1th call", async () => {
-    const p = builtin("rate_limit", { limit: 2, window_seconds: 60 }, uniqueName("rl"));
+    const p = builtin("rate_limit", { limit: 2, window_seconds: 86_400 }, uniqueName("rl"));
     const call = (user: string) => runOnce(p, "tool_pre_invoke", {}, fakeContext({ user }));
     expect(await call("a")).toBeUndefined();
     expect(await call("a")).toBeUndefined();
     const refused = await call("a");
     expect(refused?.violation).toMatchObject({
       code: "RATE_LIMITED",
-      details: { limit: 2, window_seconds: 60, retry_after_ms: expect.any(Number) },
+      details: { limit: 2, window_seconds: 86_400, retry_after_ms: expect.any(Number) },
     });
     expect(await call("b")).toBeUndefined();
     // Refused again locally (no DO round trip needed while the window is closed).
@@ -351,15 +352,17 @@ describe("rate_limit plugin", () => {
   });
 
   it("per tool and per server keys", async () => {
-    const p = builtin("rate_limit", { limit: 1, window_seconds: 60, per: ["server"] }, uniqueName("rl"));
+    const p = builtin("rate_limit", { limit: 1, window_seconds: 86_400, per: ["server"] }, uniqueName("rl"));
     expect(await runOnce(p, "tool_pre_invoke", {}, fakeContext({ backend: "alpha", user: "a" }))).toBeUndefined();
     expect(
-      (await runOnce(p, "tool_pre_invoke", {}, fakeContext({ backend: "alpha", user: "b" })))?.violation,
-    ).toBeTruthy();
+      (await runOnce(p, "tool_pre_invoke", {}, fakeContext({ backend: "alpha", user: "b" })))?.violation?.code,
+    ).toBe("RATE_LIMITED");
     expect(await runOnce(p, "tool_pre_invoke", {}, fakeContext({ backend: "beta", user: "a" }))).toBeUndefined();
-    const t = builtin("rate_limit", { limit: 1, window_seconds: 60, per: ["tool"] }, uniqueName("rl"));
+    const t = builtin("rate_limit", { limit: 1, window_seconds: 86_400, per: ["tool"] }, uniqueName("rl"));
     expect(await runOnce(t, "tool_pre_invoke", {}, fakeContext({ original: "echo" }))).toBeUndefined();
     expect(await runOnce(t, "tool_pre_invoke", {}, fakeContext({ original: "add" }))).toBeUndefined();
-    expect((await runOnce(t, "tool_pre_invoke", {}, fakeContext({ original: "echo" })))?.violation).toBeTruthy();
+    expect((await runOnce(t, "tool_pre_invoke", {}, fakeContext({ original: "echo" })))?.violation?.code).toBe(
+      "RATE_LIMITED",
+    );
   });
 });

@@ -1,0 +1,259 @@
+/**
+ * Why each surviving mutant that no test can or should kill survives, per
+ * module of scripts/mutation-modules.ts. An entry names no path or line: it
+ * matches a survivor of its module by mutator, a snippet of the original code
+ * and the exact replacement (both whitespace-normalised) and, for mutants
+ * whose code is too short to tell apart, code within two lines of it. An
+ * entry that matches nothing is reported as stale, so the list cannot rot.
+ *
+ * Accepted reasons: the mutant is equivalent (no input tells it apart), it is
+ * equivalent on every state the code can reach, or it changes only speed or
+ * memory. Anything else gets a test.
+ */
+import type { Explanation } from "./mutation-modules.ts";
+
+/** [mutator, original snippet, replacement, why, near?] */
+type Entry = [string, string, string, string, string?];
+
+const SPEED = "Speed only: a per-isolate cache; without it the same value is computed again, with the same result.";
+const KEY_CACHE =
+  "The key cache's bound (memory only): every value seals and opens the same with or without the cache.";
+const UNUSED_PRINCIPAL =
+  "Nothing reads the principal from the request context yet, so the key it is stored under is unobservable.";
+const NO_PADDING = "Equivalent: workerd's atob accepts base64 without its padding (forgiving-base64).";
+const BREAKER_STATES =
+  "Equivalent on every breaker the transitions produce: an open breaker always has retryAt and openedAt, a closed or half-open one never has retryAt.";
+const TRIAL_LEASE = "Equivalent: only a half-open breaker has trialUntil, and `null > now` is false.";
+const BATCHES = "Equivalent for every batch an isolate sends: without successes, trailingFailures equals failures.";
+const CLOSED_REJECTION =
+  "Reached only in a race (a trial request fails while a background read finds the breaker closed); the mapping keeps 'closed' out of an unavailable error.";
+const HALF_OPEN_WAIT = "Equivalent: an open breaker still cooling down was already answered on the line before.";
+const BATCH_SUCCESSES = "Equivalent: the Durable Object only asks whether a batch has successes, not how many.";
+const FLUSH_TIMERS =
+  "Only the timers: each report would get its own, and a timer that finds the batch already sent sends nothing; the batches themselves stay one per interval.";
+const OTHER_ISOLATE =
+  "Reached for a live session only on an isolate that did not create it (or after eviction from the 10 000-entry cache); the single-isolate workers pool cannot produce that, and the two-isolate e2e suite that does cannot take part in mutation runs.";
+const SORT =
+  "Equivalent: plugin names are unique, and V8 sorts arrays this short by binary insertion, which only asks whether a comparison is negative.";
+
+const ENTRIES: Record<string, Entry[]> = {
+  "auth and principal checks": [
+    [
+      "ConditionalExpression",
+      "!header",
+      "false",
+      "Equivalent: a missing or empty header fails the pattern just the same.",
+    ],
+    ["ConditionalExpression", "server !== null", "true", "Equivalent: `servers` holds names, never null."],
+    ["StringLiteral", '"principal"', '""', UNUSED_PRINCIPAL],
+    ["Regex", "/=+$/", "/=+/", "Equivalent: btoa puts `=` only at the end."],
+    ["StringLiteral", '"="', '""', NO_PADDING],
+    ["ArithmeticOperator", "b64.length % 4", "b64.length * 4", NO_PADDING],
+    [
+      "EqualityOperator",
+      "i < bin.length",
+      "i <= bin.length",
+      "Equivalent: a write past a typed array's end is ignored.",
+    ],
+    ["ConditionalExpression", "expectedDigest?.secret !== expected", "true", SPEED],
+  ],
+  "session sealing and liveness": [
+    ["ConditionalExpression", "!key", "true", SPEED],
+    [
+      "BooleanLiteral",
+      "false",
+      "true",
+      "The derived key never leaves this module, so whether it could be exported is unobservable.",
+      '{ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]',
+    ],
+    ["ConditionalExpression", "keys.size > 16", "true", KEY_CACHE],
+    ["ConditionalExpression", "keys.size > 16", "false", KEY_CACHE],
+    ["EqualityOperator", "keys.size > 16", "keys.size >= 16", KEY_CACHE],
+    ["EqualityOperator", "keys.size > 16", "keys.size <= 16", KEY_CACHE],
+    ["CallExpression", "keys.clear();", ";", KEY_CACHE],
+    ["CallExpression", "keys.set(cacheKey, key);", ";", SPEED],
+    ["ConditionalExpression", "known?.material === material", "false", SPEED],
+    ["ObjectLiteral", "{ material, claims }", "{}", SPEED],
+    [
+      "CallExpression",
+      "cache.delete(this.claims.sid);",
+      ";",
+      "Memory only: the ended session's entry stays, but its liveness is never marked fresh again, so each later request asks the SessionDO and gets 404 just the same.",
+      'if (status !== "live") {',
+    ],
+    ["ObjectLiteral", "{ liveCheckedAt: 0, upstream: new Map() }", "{}", OTHER_ISOLATE],
+    ["CallExpression", "cache.set(this.claims.sid, entry);", ";", OTHER_ISOLATE],
+  ],
+  "circuit breaker": [
+    [
+      "LogicalOperator",
+      'b.state === "open" && b.retryAt !== null',
+      'b.state === "open" || b.retryAt !== null',
+      BREAKER_STATES,
+    ],
+    [
+      "ConditionalExpression",
+      'b.state === "open"',
+      "true",
+      BREAKER_STATES,
+      'b.state === "open" && b.retryAt !== null && now',
+    ],
+    [
+      "ConditionalExpression",
+      "b.retryAt !== null",
+      "true",
+      BREAKER_STATES,
+      'b.state === "open" && b.retryAt !== null && now',
+    ],
+    ["ConditionalExpression", 'b.state === "half-open" && b.trialUntil !== null', "true", TRIAL_LEASE],
+    [
+      "ConditionalExpression",
+      'b.state === "half-open"',
+      "true",
+      TRIAL_LEASE,
+      "b.trialUntil !== null && b.trialUntil > now) {",
+    ],
+    [
+      "ConditionalExpression",
+      "b.trialUntil !== null",
+      "true",
+      TRIAL_LEASE,
+      "b.trialUntil !== null && b.trialUntil > now) {",
+    ],
+    [
+      "LogicalOperator",
+      'b.state !== "open" || b.retryAt === null',
+      'b.state !== "open" && b.retryAt === null',
+      BREAKER_STATES,
+    ],
+    [
+      "ConditionalExpression",
+      'b.state !== "open"',
+      "false",
+      BREAKER_STATES,
+      'b.state !== "open" || b.retryAt === null',
+    ],
+    [
+      "ConditionalExpression",
+      "b.retryAt === null",
+      "false",
+      BREAKER_STATES,
+      'b.state !== "open" || b.retryAt === null',
+    ],
+    ["ConditionalExpression", "b.openedAt === null", "false", BREAKER_STATES],
+    ["ConditionalExpression", "batch.successes > 0", "true", BATCHES, "const failures = batch.successes > 0"],
+    [
+      "EqualityOperator",
+      "batch.successes > 0",
+      "batch.successes >= 0",
+      BATCHES,
+      "const failures = batch.successes > 0",
+    ],
+    [
+      "ConditionalExpression",
+      "b.trialUntil !== null",
+      "true",
+      TRIAL_LEASE,
+      "return b.trialUntil !== null && b.trialUntil > now",
+    ],
+    [
+      "EqualityOperator",
+      "b.trialUntil > now",
+      "b.trialUntil >= now",
+      "Equivalent: when they are equal, both branches answer the same time.",
+    ],
+    [
+      "ConditionalExpression",
+      'snap.state === "closed"',
+      "false",
+      CLOSED_REJECTION,
+      'return { ok: false, state: snap.state === "closed"',
+    ],
+    ["StringLiteral", '"closed"', '""', CLOSED_REJECTION, 'return { ok: false, state: snap.state === "closed"'],
+    ["StringLiteral", '"open"', '""', CLOSED_REJECTION, 'return { ok: false, state: snap.state === "closed"'],
+    ["ArrowFunction", "() => null", "() => undefined", "Equivalent: both answers are falsy, and only that is checked."],
+    [
+      "ConditionalExpression",
+      "entry.loading !== undefined",
+      "true",
+      "Equivalent: waiting for no read resolves at once.",
+    ],
+    [
+      "ConditionalExpression",
+      "snap.retryAt !== null",
+      "true",
+      "Equivalent: a snapshot has retryAt unless closed, and `now < null` is false.",
+    ],
+    [
+      "ConditionalExpression",
+      'snap.state === "half-open"',
+      "true",
+      HALF_OPEN_WAIT,
+      'if (snap.state === "half-open" && waiting',
+    ],
+    [
+      "MethodExpression",
+      "Math.min(MAX_COUNT, batch.successes + 1)",
+      "Math.max(MAX_COUNT, batch.successes + 1)",
+      BATCH_SUCCESSES,
+    ],
+    ["ConditionalExpression", "entry.flushScheduled", "false", FLUSH_TIMERS, "if (entry.flushScheduled) return;"],
+    ["BooleanLiteral", "true", "false", FLUSH_TIMERS, "entry.flushScheduled = true;"],
+  ],
+  "plugin bands and executor": [
+    ["EqualityOperator", "a.name < b.name", "a.name <= b.name", SORT],
+    ["ConditionalExpression", "a.name > b.name", "true", SORT],
+    ["ConditionalExpression", "a.name > b.name", "false", SORT],
+    ["EqualityOperator", "a.name > b.name", "a.name >= b.name", SORT],
+    ["EqualityOperator", "a.name > b.name", "a.name <= b.name", SORT],
+    ["EqualityOperator", "a.plugin.name < b.plugin.name", "a.plugin.name <= b.plugin.name", SORT],
+    ["ConditionalExpression", "a.plugin.name > b.plugin.name", "true", SORT],
+    ["ConditionalExpression", "a.plugin.name > b.plugin.name", "false", SORT],
+    ["EqualityOperator", "a.plugin.name > b.plugin.name", "a.plugin.name >= b.plugin.name", SORT],
+    ["EqualityOperator", "a.plugin.name > b.plugin.name", "a.plugin.name <= b.plugin.name", SORT],
+    [
+      "ArrayDeclaration",
+      "[]",
+      '["Stryker was here"]',
+      "Equivalent: Promise.all of a list holding a string resolves just like the empty list.",
+      "pending ??=",
+    ],
+    [
+      "ConditionalExpression",
+      "!isPromise(out)",
+      "false",
+      "Speed only: a synchronous result then goes through the timeout race and settles the same way, a microtask later.",
+    ],
+    [
+      "ConditionalExpression",
+      "timer !== undefined",
+      "true",
+      "Equivalent: the timer is always set (the promise executor runs at once), and clearing an unset one does nothing.",
+    ],
+  ],
+  "config cache": [
+    [
+      "UpdateOperator",
+      "this.generation++",
+      "this.generation--",
+      "Equivalent: only whether the generation changed matters.",
+    ],
+    [
+      "EqualityOperator",
+      "next.version >= this.current.version",
+      "next.version > this.current.version",
+      "Equivalent: a snapshot of the same version has the same content.",
+    ],
+  ],
+};
+
+/** The explanations of one module. */
+export function explained(module: string): Explanation[] {
+  return (ENTRIES[module] ?? []).map(([mutator, original, replacement, why, near]) => ({
+    mutator,
+    original,
+    replacement,
+    why,
+    ...(near !== undefined && { near }),
+  }));
+}

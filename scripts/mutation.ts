@@ -1,0 +1,374 @@
+/**
+ * `npm run test:mutation`: mutation testing of the pure and security-relevant
+ * modules (scripts/mutation-modules.ts) with Stryker and its vitest runner.
+ *
+ * Stryker changes one small thing at a time in those files (an operator, a
+ * condition, a constant, a removed statement) and runs the workers suite
+ * (test/workers, inside workerd through @cloudflare/vitest-plugin) against
+ * each change, only the tests that reach the changed code. A change no test
+ * notices "survives": either a test is missing, or the change cannot be
+ * observed (then it is explained in scripts/mutation-modules.ts).
+ *
+ * Incremental by default: the last full result is checked in
+ * (test/results/stryker-incremental.json) and only mutants whose code or
+ * covering tests changed since are run again, so a run on an unchanged tree
+ * costs about one suite run. Writes test/results/mutation.md and .json: the
+ * score per module and every survivor with its explanation. Exits 1 when a
+ * module scores under MIN_SCORE or a survivor is unexplained.
+ *
+ * Options: `--force` reruns every mutant; `--report-only` rescores the last
+ * result (after editing explanations) without running anything; `--module
+ * <name>` (repeatable, a prefix of a module name) runs only those modules and
+ * writes its report to reports/mutation/ instead; `--concurrency <n>`
+ * (default 2).
+ *
+ * Limits: the e2e suite (test/e2e) cannot take part: it runs the built
+ * bundle in its own workerd, out of reach of Stryker's in-process mutant
+ * switch. Mutants in module-level code (constants evaluated once at import)
+ * are "static" and skipped: each would need the whole suite per mutant.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Stryker } from "@stryker-mutator/core";
+import { type Explanation, MIN_SCORE, MODULES, type MutationModule } from "./mutation-modules.ts";
+
+type StrykerOptions = ConstructorParameters<typeof Stryker>[0];
+
+/** What the report needs of a mutant: Stryker's results and its JSON report both have it. */
+interface MutantResult {
+  fileName: string;
+  mutatorName: string;
+  replacement: string;
+  status: string;
+  location: { start: { line: number; column: number }; end: { line: number; column: number } };
+}
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const RESULTS = path.join(ROOT, "test/results");
+const INCREMENTAL_FILE = "test/results/stryker-incremental.json";
+
+interface Args {
+  force: boolean;
+  reportOnly: boolean;
+  modules: string[];
+  concurrency: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { force: false, reportOnly: false, modules: [], concurrency: 2 };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--force") args.force = true;
+    else if (arg === "--report-only") args.reportOnly = true;
+    else if (arg === "--module") args.modules.push(String(argv[++i] ?? ""));
+    else if (arg === "--concurrency") args.concurrency = Math.max(1, Number(argv[++i]) || 1);
+    else throw new Error(`Unknown option ${arg} (options: --force, --report-only, --module <name>, --concurrency <n>)`);
+  }
+  return args;
+}
+
+/**
+ * The modules to run, with every path checked: a moved file stops the run
+ * instead of going unmutated. A `pending` module runs only when named.
+ */
+function selectModules(prefixes: string[]): MutationModule[] {
+  const selected = prefixes.length
+    ? MODULES.filter((m) => prefixes.some((p) => m.name.toLowerCase().startsWith(p.toLowerCase())))
+    : MODULES.filter((m) => m.pending === undefined);
+  if (selected.length === 0) throw new Error(`No module matches ${prefixes.join(", ")}`);
+  const missing = selected.flatMap((m) => m.files.filter((f) => !existsSync(path.join(ROOT, f))));
+  if (missing.length) {
+    throw new Error(`Not found: ${missing.join(", ")}. Update the paths in scripts/mutation-modules.ts.`);
+  }
+  return selected;
+}
+
+function strykerOptions(files: string[], args: Args, scratch: boolean): StrykerOptions {
+  return {
+    testRunner: "vitest",
+    plugins: ["@stryker-mutator/vitest-runner"],
+    // The workers suite reaches most code through the Worker's fetch handler, not by importing it.
+    vitest: { configFile: "vitest.config.ts", related: false },
+    coverageAnalysis: "perTest",
+    mutate: files,
+    ignoreStatic: true,
+    incremental: !scratch,
+    incrementalFile: INCREMENTAL_FILE,
+    force: args.force,
+    concurrency: args.concurrency,
+    // Generous: the machines are shared, and a spurious timeout would count as a kill.
+    timeoutMS: 20_000,
+    reporters: ["html", "clear-text", process.stdout.isTTY ? "progress" : "progress-append-only"],
+    htmlReporter: { fileName: "reports/mutation/mutation.html" },
+    clearTextReporter: { allowColor: process.stdout.isTTY, logTests: false, reportMutants: false },
+    tempDirName: ".stryker-tmp",
+    ignorePatterns: ["test/results", "bench/results", "test/conformance/results", "reports", ".wrangler"],
+  };
+}
+
+const normalise = (code: string) => code.replace(/\s+/g, " ").trim();
+
+function sourceLines(mutant: MutantResult, sources: Map<string, string[]>): string[] {
+  const file = relative(mutant.fileName);
+  let lines = sources.get(file);
+  if (!lines) {
+    lines = readFileSync(path.join(ROOT, file), "utf8").split("\n");
+    sources.set(file, lines);
+  }
+  return lines;
+}
+
+/** The lines around a mutant (two either side), for `Explanation.near`. */
+function window(mutant: MutantResult, sources: Map<string, string[]>): string {
+  const { start, end } = mutant.location;
+  return sourceLines(mutant, sources)
+    .slice(Math.max(0, start.line - 3), end.line + 2)
+    .join("\n");
+}
+
+/** The source text a mutant replaced (Stryker locations are 1-based lines and columns). */
+function originalText(mutant: MutantResult, sources: Map<string, string[]>): string {
+  const lines = sourceLines(mutant, sources);
+  const { start, end } = mutant.location;
+  const picked = lines.slice(start.line - 1, end.line);
+  if (picked.length === 1) return (picked[0] ?? "").slice(start.column - 1, end.column - 1);
+  picked[0] = (picked[0] ?? "").slice(start.column - 1);
+  picked[picked.length - 1] = (picked.at(-1) ?? "").slice(0, end.column - 1);
+  return picked.join("\n");
+}
+
+function relative(file: string): string {
+  return path.relative(ROOT, path.resolve(ROOT, file)).split(path.sep).join("/");
+}
+
+interface Survivor {
+  module: string;
+  file: string;
+  line: number;
+  mutator: string;
+  original: string;
+  replacement: string;
+  status: string;
+  explanation: string | null;
+}
+
+interface ModuleScore {
+  name: string;
+  files: string[];
+  mutants: number;
+  killed: number;
+  timedOut: number;
+  survived: number;
+  noCoverage: number;
+  /** Static mutants (module-level code), not run; see the header comment. */
+  skipped: number;
+  /** Mutants that did not compile or crashed the runner; not counted. */
+  invalid: number;
+  score: number;
+}
+
+const DETECTED = new Set(["Killed", "Timeout"]);
+const UNDETECTED = new Set(["Survived", "NoCoverage"]);
+
+function explain(
+  module: MutationModule,
+  mutant: { mutator: string; original: string; replacement: string; around: string },
+): Explanation | null {
+  const code = normalise(mutant.original);
+  const around = normalise(mutant.around);
+  return (
+    module.explained.find(
+      (e) =>
+        e.mutator === mutant.mutator &&
+        normalise(e.replacement) === normalise(mutant.replacement) &&
+        code.includes(normalise(e.original)) &&
+        (e.near === undefined || around.includes(normalise(e.near))),
+    ) ?? null
+  );
+}
+
+function score(modules: MutationModule[], results: MutantResult[]) {
+  const sources = new Map<string, string[]>();
+  const scores: ModuleScore[] = [];
+  const survivors: Survivor[] = [];
+  const used = new Set<Explanation>();
+  for (const module of modules) {
+    const mine = results.filter((r) => module.files.includes(relative(r.fileName)));
+    const count = (statuses: string[]) => mine.filter((r) => statuses.includes(r.status)).length;
+    const detected = mine.filter((r) => DETECTED.has(r.status)).length;
+    const undetected = mine.filter((r) => UNDETECTED.has(r.status)).length;
+    scores.push({
+      name: module.name,
+      files: module.files,
+      mutants: mine.length,
+      killed: count(["Killed"]),
+      timedOut: count(["Timeout"]),
+      survived: count(["Survived"]),
+      noCoverage: count(["NoCoverage"]),
+      skipped: count(["Ignored"]),
+      invalid: count(["CompileError", "RuntimeError"]),
+      score: detected + undetected === 0 ? 100 : Math.floor((1000 * detected) / (detected + undetected)) / 10,
+    });
+    for (const r of mine.filter((m) => UNDETECTED.has(m.status))) {
+      const original = originalText(r, sources);
+      const explanation = explain(module, {
+        mutator: r.mutatorName,
+        original,
+        replacement: r.replacement,
+        around: window(r, sources),
+      });
+      if (explanation) used.add(explanation);
+      survivors.push({
+        module: module.name,
+        file: relative(r.fileName),
+        line: r.location.start.line,
+        mutator: r.mutatorName,
+        original,
+        replacement: r.replacement,
+        status: r.status,
+        explanation: explanation?.why ?? null,
+      });
+    }
+  }
+  const order = (s: Survivor) => modules.findIndex((m) => m.name === s.module);
+  survivors.sort((a, b) => order(a) - order(b) || a.file.localeCompare(b.file) || a.line - b.line);
+  const stale = modules.flatMap((m) => m.explained.filter((e) => !used.has(e)).map((e) => ({ module: m.name, ...e })));
+  return { scores, survivors, stale };
+}
+
+function code(text: string, max = 90): string {
+  const flat = normalise(text);
+  const cut = flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  return `\`${cut.replaceAll("`", "'").replaceAll("|", "\\|")}\``;
+}
+
+function markdown(report: ReturnType<typeof score> & RunInfo) {
+  const lines = [
+    "# Mutation testing report",
+    "",
+    `Generated by \`npm run test:mutation\` (Stryker ${strykerVersion()}, vitest runner, workers suite) on`,
+    `${report.generatedAt}; ${report.incremental ? "incremental run" : "full run"}, ${report.minutes} min.`,
+    `Score = killed and timed-out mutants over all mutants that ran; every module must reach ${MIN_SCORE}%.`,
+    "",
+    "| module | files | mutants | killed | timed out | survived | no coverage | static (not run) | score |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const s of report.scores) {
+    const files = s.files.map((f) => `\`${f}\``).join(", ");
+    lines.push(
+      `| ${s.name} | ${files} | ${s.mutants} | ${s.killed} | ${s.timedOut} | ${s.survived} | ${s.noCoverage} | ${s.skipped} | ${s.score}% |`,
+    );
+  }
+  const sum = (key: "mutants" | "killed" | "timedOut" | "survived" | "noCoverage" | "skipped") =>
+    report.scores.reduce((n, s) => n + s[key], 0);
+  const detected = sum("killed") + sum("timedOut");
+  const undetected = sum("survived") + sum("noCoverage");
+  const totalScore = Math.floor((1000 * detected) / Math.max(1, detected + undetected)) / 10;
+  lines.push(
+    `| **all** | | ${sum("mutants")} | ${sum("killed")} | ${sum("timedOut")} | ${sum("survived")} | ${sum("noCoverage")} | ${sum("skipped")} | ${totalScore}% |`,
+  );
+  lines.push("", "## Survivors", "");
+  if (report.survivors.length === 0) lines.push("None.");
+  let current = "";
+  for (const s of report.survivors) {
+    if (s.module !== current) {
+      current = s.module;
+      lines.push(
+        "",
+        `### ${current}`,
+        "",
+        "| where | mutator | original | replacement | why it survives |",
+        "| --- | --- | --- | --- | --- |",
+      );
+    }
+    const why =
+      s.explanation ?? "**UNEXPLAINED: add a test that kills it, or explain it in scripts/mutation-modules.ts**";
+    const status = s.status === "NoCoverage" ? " (no test reaches it)" : "";
+    lines.push(
+      `| ${s.file}:${s.line} | ${s.mutator}${status} | ${code(s.original)} | ${code(s.replacement)} | ${why} |`,
+    );
+  }
+  const pending = MODULES.filter((m) => m.pending !== undefined && !report.scores.some((s) => s.name === m.name));
+  if (pending.length) {
+    lines.push("", "## Not run", "");
+    for (const m of pending) lines.push(`- ${m.name} (${m.files.map((f) => `\`${f}\``).join(", ")}): ${m.pending}`);
+  }
+  if (report.stale.length) {
+    lines.push("", "## Stale explanations (matched no survivor; remove them)", "");
+    for (const e of report.stale)
+      lines.push(`- ${e.module}: ${e.mutator} ${code(e.original)} → ${code(e.replacement)}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+function strykerVersion(): string {
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, "node_modules/@stryker-mutator/core/package.json"), "utf8"));
+  return String(pkg.version);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const modules = selectModules(args.modules);
+  const scratch = args.modules.length > 0;
+  const started = Date.now();
+  process.chdir(ROOT);
+  if (args.reportOnly) {
+    // Explanations changed, mutants did not: rescore the last result without running anything.
+    writeReports(modules, lastResults(), lastRunInfo(), false);
+    return;
+  }
+  const results = await new Stryker(
+    strykerOptions(
+      modules.flatMap((m) => m.files),
+      args,
+      scratch,
+    ),
+  ).runMutationTest();
+  const minutes = Math.round((Date.now() - started) / 6000) / 10;
+  const incremental = !scratch && !args.force && existsSync(path.join(ROOT, INCREMENTAL_FILE));
+  writeReports(modules, results, { generatedAt: new Date().toISOString(), minutes, incremental }, scratch);
+}
+
+interface RunInfo {
+  generatedAt: string;
+  minutes: number;
+  incremental: boolean;
+}
+
+/** The last complete result (Stryker's own report, which incremental runs start from). */
+function lastResults(): MutantResult[] {
+  const report = JSON.parse(readFileSync(path.join(ROOT, INCREMENTAL_FILE), "utf8")) as {
+    files: Record<string, { mutants: Array<Omit<MutantResult, "fileName">> }>;
+  };
+  return Object.entries(report.files).flatMap(([fileName, file]) => file.mutants.map((m) => ({ ...m, fileName })));
+}
+
+/** When and how the checked-in report's run happened (kept by `--report-only`). */
+function lastRunInfo(): RunInfo {
+  const json = JSON.parse(readFileSync(path.join(RESULTS, "mutation.json"), "utf8")) as RunInfo;
+  return { generatedAt: json.generatedAt, minutes: json.minutes, incremental: json.incremental };
+}
+
+function writeReports(modules: MutationModule[], results: MutantResult[], run: RunInfo, scratch: boolean): void {
+  const report = { ...run, ...score(modules, results) };
+  const outDir = scratch ? path.join(ROOT, "reports/mutation") : RESULTS;
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(path.join(outDir, "mutation.md"), markdown(report));
+  writeFileSync(path.join(outDir, "mutation.json"), `${JSON.stringify({ minScore: MIN_SCORE, ...report }, null, 2)}\n`);
+
+  const low = report.scores.filter((s) => s.score < MIN_SCORE);
+  const unexplained = report.survivors.filter((s) => s.explanation === null);
+  for (const s of report.scores) console.log(`${s.score.toFixed(1).padStart(5)}%  ${s.name} (${s.mutants} mutants)`);
+  console.log(`Report: ${path.relative(ROOT, path.join(outDir, "mutation.md"))} (run took ${run.minutes} min)`);
+  if (low.length) console.error(`Under ${MIN_SCORE}%: ${low.map((s) => s.name).join(", ")}`);
+  if (unexplained.length) {
+    console.error(`${unexplained.length} survivor(s) neither killed nor explained (see the report)`);
+  }
+  if (low.length || unexplained.length) process.exitCode = 1;
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+});
