@@ -9,6 +9,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { ShardedDesign } from "./designs/sharded.ts";
 import { TodayDesign } from "./designs/today.ts";
 import { Engine } from "./engine.ts";
 import { WORKLOAD } from "./params.ts";
@@ -21,6 +22,7 @@ interface Runnable {
 
 const DESIGNS: Record<string, () => Runnable & World["design"]> = {
   today: () => new TodayDesign(),
+  sharded: () => new ShardedDesign(),
 };
 
 function runOne(designName: string, isolates: number, seed: number): Result {

@@ -185,6 +185,8 @@ export class World {
     trialCalls: new Map<string, number>(),
     /** Requests that waited for a coordination round trip on an isolate that already had config. */
     awaitedWarm: 0,
+    /** Wait polls of calls on a breaker state older than STATE_MAX_STALE_MS (10 ms each). */
+    breakerWaits: 0,
   };
 
   constructor(
