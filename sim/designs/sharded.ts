@@ -4,7 +4,7 @@
  * - Breaker: each isolate keeps a `BreakerView` per backend
  *   (`src/backends/isolate-breaker.ts`: the global state as last learned plus
  *   a local breaker fed by its own calls) and talks to its bucket's ShardDO
- *   for that backend only (`src/backends/shard-policy.ts`): state reads after
+ *   for that backend only (`src/util/shard-policy.ts`): state reads after
  *   a jittered TTL (2 s calm, 1 s unsettled), batches at most once a second,
  *   at once (jittered within 250 ms) when they may trip, nothing while the
  *   global breaker is not closed. The shard reads the BackendDO at most once
@@ -29,6 +29,9 @@ import {
   urgency,
   verdict,
 } from "../../src/backends/isolate-breaker.ts";
+import { type CacheState, cacheStep, DEFAULT_CACHE_POLICY } from "../../src/config/cache-policy.ts";
+import { keepProbability, lingerMs } from "../../src/observability/ship-policy.ts";
+import { shardBudget } from "../../src/plugins/kinds/rate-shards.ts";
 import {
   breakerShardName,
   CONFIG_ROOT_NAME,
@@ -40,10 +43,7 @@ import {
   STATE_MAX_STALE_MS,
   shardIndex,
   stateTtlMs,
-} from "../../src/backends/shard-policy.ts";
-import { type CacheState, cacheStep, DEFAULT_CACHE_POLICY } from "../../src/config/cache-policy.ts";
-import { keepProbability, lingerMs } from "../../src/observability/ship-policy.ts";
-import { shardBudget } from "../../src/plugins/kinds/rate-shards.ts";
+} from "../../src/util/shard-policy.ts";
 import { BackendObject, LEASE_MS, rpc, SETTINGS } from "../backend-object.ts";
 import { hash32 } from "../engine.ts";
 import { WORKLOAD } from "../params.ts";
@@ -207,7 +207,10 @@ export class ShardedDesign implements Design {
 
   private shardVersion(shard: ConfigShard, reply: (v: number) => void): void {
     const world = this.world;
-    if (world.engine.now - shard.readAt <= SHARD_MAX_AGE_MS) return reply(shard.version);
+    if (world.engine.now - shard.readAt <= SHARD_MAX_AGE_MS) {
+      reply(shard.version);
+      return;
+    }
     if (shard.reading) {
       shard.reading.push(reply);
       return;
@@ -232,7 +235,10 @@ export class ShardedDesign implements Design {
 
   private shardLoad(shard: ConfigShard, version: number, reply: () => void): void {
     const world = this.world;
-    if (shard.loaded >= version) return reply();
+    if (shard.loaded >= version) {
+      reply();
+      return;
+    }
     if (shard.loading) {
       shard.loading.push(reply);
       return;
@@ -289,7 +295,10 @@ export class ShardedDesign implements Design {
   /** `breakerState`: the shard's copy, re-read from the object when older than SHARD_MAX_AGE_MS. */
   private shardState(pair: Pair, shard: BreakerShard, reply: (s: BreakerSnapshot) => void): void {
     const world = this.world;
-    if (world.engine.now - shard.readAt <= SHARD_MAX_AGE_MS) return reply(shard.snap);
+    if (world.engine.now - shard.readAt <= SHARD_MAX_AGE_MS) {
+      reply(shard.snap);
+      return;
+    }
     if (shard.reading) {
       shard.reading.push(reply);
       return;
@@ -313,7 +322,10 @@ export class ShardedDesign implements Design {
   /** `report`: merged; forwarded at once when it may trip, else at most once per SHARD_FORWARD_MS. */
   private shardReport(pair: Pair, shard: BreakerShard, batch: OutcomeBatch, reply: (s: BreakerSnapshot) => void) {
     const world = this.world;
-    if (shard.snap.state !== "closed") return reply(shard.snap);
+    if (shard.snap.state !== "closed") {
+      reply(shard.snap);
+      return;
+    }
     shard.pending = mergeBatches(shard.pending, batch);
     const u = urgency(shard.pending, shard.snap, SETTINGS);
     if (u === "now") {
@@ -339,7 +351,10 @@ export class ShardedDesign implements Design {
     }
     const { batch } = takePending({ ...freshView(), pending: shard.pending });
     shard.pending = EMPTY;
-    if (batch.successes === 0 && batch.failures === 0) return reply(shard.snap);
+    if (batch.successes === 0 && batch.failures === 0) {
+      reply(shard.snap);
+      return;
+    }
     shard.lastForwardAt = world.engine.now;
     shard.forwarding = [reply];
     const object = this.objects[pair.backend.index] as BackendObject;
@@ -369,7 +384,10 @@ export class ShardedDesign implements Design {
     const world = this.world;
     const s = shard.snap;
     const fresh = world.engine.now - shard.readAt <= SHARD_MAX_AGE_MS;
-    if (fresh && s.state !== "closed" && s.retryAt !== null && world.engine.now < s.retryAt) return reply(false, s);
+    if (fresh && s.state !== "closed" && s.retryAt !== null && world.engine.now < s.retryAt) {
+      reply(false, s);
+      return;
+    }
     if (shard.trialAsking) {
       shard.trialAsking.push(reply);
       return;

@@ -23,14 +23,29 @@
  * at all, so a healthy backend under load costs its DO nothing but the
  * once-a-second state read. The DO answers each report with its state, which
  * updates the cache.
+ *
+ * All of this goes through the isolate's breaker shard for the backend
+ * (`ShardDO` `breaker:<backend>:<bucket>`, issue 20), which answers with the
+ * same three calls as the BackendDO but reads it at most once a second,
+ * merges its isolates' batches and asks for the trial single-flight: the
+ * BackendDO sees at most SHARD_COUNT readers however many isolates run.
  */
 import type { BackendConfig } from "../config/snapshot";
 import type { Bindings } from "../env";
-import { backendObject as stub } from "../stubs";
+import { shardObject } from "../stubs";
 import { BackendFailure } from "../upstream/failure";
+import { isolateId } from "../util/isolate";
 import { LruMap } from "../util/lru";
+import { breakerShardName, shardIndex } from "../util/shard-policy";
 import { withDeadline } from "../util/time";
-import { type BreakerState, breakerSettings, type OutcomeBatch, trialLeaseMs, unavailableMessage } from "./breaker";
+import {
+  type BreakerSettings,
+  type BreakerState,
+  breakerSettings,
+  type OutcomeBatch,
+  trialLeaseMs,
+  unavailableMessage,
+} from "./breaker";
 import type { BreakerSnapshot, OutcomeReport, TrialAnswer } from "./monitor";
 import { type CallOutcome, outcomeOf } from "./outcome";
 
@@ -66,6 +81,18 @@ type Defer = (work: Promise<unknown>) => void;
 /** The decision for one call. */
 export type Admission = { ok: true; trial: boolean } | { ok: false; state: BreakerState; retryAt: number | null };
 
+/** The backend's breaker as this isolate reaches it: through its bucket's shard (module comment). */
+function stub(env: Pick<Bindings, "SHARD">, backend: BackendConfig) {
+  const name = backend.name;
+  const key = keyOf(backend);
+  const shard = shardObject(env, breakerShardName(name, shardIndex(isolateId())));
+  return {
+    breakerState: () => shard.breakerState(name, key),
+    tryAcquireTrial: (leaseMs: number) => shard.tryAcquireTrial(name, leaseMs, key),
+    report: (settings: BreakerSettings, report: OutcomeReport) => shard.report(name, settings, report, key),
+  };
+}
+
 function keyOf(backend: BackendConfig): string {
   return `${backend.url}|${backend.transport}|${backend.failureThreshold}|${backend.cooldownSeconds}`;
 }
@@ -100,7 +127,7 @@ function update(entry: Entry, snap: BreakerSnapshot): void {
 
 async function readState(env: Bindings, backend: BackendConfig, entry: Entry): Promise<void> {
   try {
-    update(entry, await stub(env, backend.name).breakerState());
+    update(entry, await stub(env, backend).breakerState());
   } catch {
     // The DO is unreachable: keep the last known state and look again after the TTL.
     entry.checkedAt = Date.now();
@@ -119,7 +146,7 @@ async function askTrial(env: Bindings, backend: BackendConfig, entry: Entry): Pr
     await entry.trialAsk;
     return entry.snap.state === "closed" ? { ok: true, trial: false } : rejected(entry.snap);
   }
-  const ask = stub(env, backend.name)
+  const ask = stub(env, backend)
     .tryAcquireTrial(trialLeaseMs(backend))
     .then(
       (answer): TrialAnswer => {
@@ -165,7 +192,7 @@ export async function admit(env: Bindings, backend: BackendConfig, defer: Defer)
 
 async function send(env: Bindings, backend: BackendConfig, entry: Entry, report: OutcomeReport): Promise<void> {
   try {
-    update(entry, await stub(env, backend.name).report(breakerSettings(backend), report));
+    update(entry, await stub(env, backend).report(breakerSettings(backend), report));
   } catch {
     // Lost: the breaker sees fewer outcomes, never a wrong one. Failures go on being reported.
   }

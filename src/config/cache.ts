@@ -33,6 +33,12 @@ export interface ConfigSource {
   version(): Promise<number>;
   /** A full snapshot (one batched round trip). */
   load(): Promise<ConfigSnapshot>;
+  /**
+   * The store itself, when this source is a cache in front of it (the config
+   * shard): the check right after a local write goes there, so the isolate
+   * that wrote sees its write at once.
+   */
+  direct?: ConfigSource;
 }
 
 /** Overrides of the cache policy (`cache-policy.ts`) and the clock, for tests. */
@@ -48,6 +54,8 @@ export class ConfigCache {
   private pending: Promise<ConfigSnapshot> | undefined;
   /** Bumped by `invalidate` so a check that started before a write cannot mark the cache fresh. */
   private generation = 0;
+  /** Set by `invalidate`: the next check asks `source.direct` (read-your-writes), until one succeeds. */
+  private bypass = false;
   private readonly policy: CachePolicy;
   private readonly now: () => number;
   /** D1 round trips this cache made: version checks and full loads (this isolate only). */
@@ -100,6 +108,7 @@ export class ConfigCache {
     this.checkedAt = Number.NEGATIVE_INFINITY;
     this.pending = undefined;
     this.generation++;
+    this.bypass = true;
   }
 
   /** The version currently held, if any (for /health and tests). */
@@ -107,12 +116,16 @@ export class ConfigCache {
     return this.current?.version;
   }
 
-  private revalidate(source: ConfigSource): Promise<ConfigSnapshot> {
+  private revalidate(from: ConfigSource): Promise<ConfigSnapshot> {
     if (this.pending !== undefined) return this.pending;
+    const direct = this.bypass && from.direct !== undefined;
+    const source = direct && from.direct ? from.direct : from;
     const startedAt = this.now();
     const generation = this.generation;
     const markChecked = () => {
-      if (generation === this.generation) this.checkedAt = startedAt;
+      if (generation !== this.generation) return;
+      this.checkedAt = startedAt;
+      if (direct) this.bypass = false;
     };
     const run = async () => {
       const current = this.current;

@@ -8,7 +8,7 @@
  * would be fine on a few isolates and far beyond both on thousands. So the
  * isolate sizes both from the deployment's isolate count, which its
  * coordination shard estimates (`estimateIsolates` in
- * `src/backends/shard-policy.ts`):
+ * `src/util/shard-policy.ts`):
  * - linger: an isolate sends one message per `lingerMs`, so the deployment
  *   sends about `DEPLOYMENT_MESSAGES_PER_SECOND`, whatever its size;
  * - head sampling: a trace's spans are stored with `keepProbability`, so the
