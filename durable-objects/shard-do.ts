@@ -130,7 +130,7 @@ export class ShardDO extends DurableObject<Bindings> {
     if (now - copy.readAt <= SHARD_MAX_AGE_MS && s.state !== "closed" && s.retryAt !== null && now < s.retryAt) {
       return { ...s, admitted: false, trial: false };
     }
-    if (copy.trialAsk) {
+    if (copy.trialAsk !== undefined) {
       // Someone else's request is out: its trial, if granted, is theirs.
       const answer = await copy.trialAsk;
       return answer.admitted && !answer.trial ? answer : { ...copy.snap, admitted: false, trial: false };
@@ -173,7 +173,7 @@ export class ShardDO extends DurableObject<Bindings> {
 
   /** Sends the merged batch, one forward at a time; answers with the breaker as the object then knew it. */
   private async forward(backend: string, copy: BreakerCopy): Promise<BreakerSnapshot> {
-    while (copy.forwarding) await copy.forwarding;
+    while (copy.forwarding !== undefined) await copy.forwarding;
     const batch = copy.pending;
     const settings = copy.settings;
     if (!settings || (batch.successes === 0 && batch.failures === 0) || copy.snap.state !== "closed") return copy.snap;

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { breakerSettings } from "../../src/backends/breaker";
 import { readVersion } from "../../src/config/db";
+import type { ConfigSnapshot } from "../../src/config/snapshot";
 import { estimateIsolates, SHARD_COUNT, SHARD_MAX_AGE_MS } from "../../src/util/shard-policy";
 import { sleep } from "../../src/util/time";
 import { backend, direct, fail } from "./breaker-helpers";
@@ -91,11 +92,11 @@ describe("ShardDO config", () => {
   it("serves the snapshot of a version through the root, and a changed version afresh", async () => {
     const s = shard();
     const version = (await s.configVersion("iso-a")).version;
-    const snapshot = await s.configSnapshot(version, false);
+    const snapshot = (await s.configSnapshot(version, false)) as unknown as ConfigSnapshot;
     expect(snapshot.version).toBe(version);
     expect(snapshot.backends).toBeInstanceOf(Map);
     await env.DB.prepare("UPDATE config_meta SET version = version + 1 WHERE id = 1").run();
-    const next = await s.configSnapshot(version + 1, false);
+    const next = (await s.configSnapshot(version + 1, false)) as unknown as ConfigSnapshot;
     expect(next.version).toBe(await readVersion(env.DB));
   });
 });
