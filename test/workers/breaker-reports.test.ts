@@ -1,4 +1,4 @@
-// The breaker client's outcome reports to the real BackendDO: batching, immediate trip reports, flush timing, resets.
+// The breaker client's outcome reports through its shard to the real BackendDO: batching, urgent trip reports, flush timing, resets.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { admit, admitCall, report } from "../../src/backends/breaker-client";
 import { BackendFailure } from "../../src/upstream/failure";
@@ -22,9 +22,9 @@ describe("outcome reports", () => {
     await d.settle();
     expect(c.count("report")).toBe(1);
     expect(await direct(b).breakerState()).toMatchObject({ state: "closed", consecutiveFailures: 2 });
-    report(c.env, d.defer, b, "failure"); // 2 known + 1 = the threshold
-    expect(c.count("report")).toBe(2);
+    report(c.env, d.defer, b, "failure"); // 2 known + 1 = the threshold: sent within URGENT_FLUSH_MS
     await d.settle();
+    expect(c.count("report")).toBe(2);
     expect((await direct(b).breakerState()).state).toBe("open");
   });
 
@@ -121,8 +121,8 @@ describe("outcome reports", () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(c.count("report")).toBe(1);
     await vi.advanceTimersByTimeAsync(100);
-    report(c.env, d.defer, b, "failure"); // 100 ms after the flush: sent 150 ms later
-    await vi.advanceTimersByTimeAsync(149);
+    report(c.env, d.defer, b, "failure"); // 100 ms after the flush: sent 900 ms later (FLUSH_INTERVAL_MS)
+    await vi.advanceTimersByTimeAsync(899);
     expect(c.count("report")).toBe(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(c.count("report")).toBe(2);
