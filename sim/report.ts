@@ -32,6 +32,8 @@ export interface Result {
   editMs: number;
   revocationMs: number;
   awaitedWarmFraction: number;
+  /** Calls that waited for a breaker state read (their backend was not called on that isolate for 5 s), of all calls. */
+  breakerWaitFraction: number;
   events: number;
   wallMs: number;
 }
@@ -85,7 +87,8 @@ export function renderTables(results: Result[], seed: number): string {
       "trial calls",
       "config edit",
       "revocation",
-      "warm requests that waited",
+      "warm requests that waited (config)",
+      "calls that waited for a breaker read",
     ],
     results.map((r) => [
       r.design,
@@ -98,6 +101,7 @@ export function renderTables(results: Result[], seed: number): string {
       secs(r.editMs),
       secs(r.revocationMs),
       pct(r.awaitedWarmFraction),
+      pct(r.breakerWaitFraction),
     ]),
   );
   const largest = Math.max(...results.map((r) => r.isolates));

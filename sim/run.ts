@@ -68,6 +68,7 @@ function runOne(designName: string, isolates: number, seed: number): Result {
     editMs: world.propagation("edit"),
     revocationMs: world.propagation("revocation"),
     awaitedWarmFraction: world.stats.awaitedWarm / requests,
+    breakerWaitFraction: world.stats.breakerWaits / requests,
     events: engine.events,
     wallMs: performance.now() - started,
   };

@@ -185,7 +185,7 @@ export class World {
     trialCalls: new Map<string, number>(),
     /** Requests that waited for a coordination round trip on an isolate that already had config. */
     awaitedWarm: 0,
-    /** Wait polls of calls on a breaker state older than STATE_MAX_STALE_MS (10 ms each). */
+    /** Calls that waited for a read of a breaker state older than STATE_MAX_STALE_MS (a backend not called for 5 s). */
     breakerWaits: 0,
   };
 

@@ -15,7 +15,7 @@
  *   version at most once a second and loads a changed snapshot once.
  * - Spans: linger and head sampling from `src/observability/ship-policy.ts`,
  *   sized by the shard's isolate estimate; rollups count every call.
- * - rate_limit: `shards: 64` for the hot key (`src/plugins/kinds/rate-shards.ts`).
+ * - rate_limit: `shards: 128` for the hot key (`src/plugins/kinds/rate-shards.ts`).
  */
 import type { BreakerSnapshot, OutcomeBatch } from "../../src/backends/breaker.ts";
 import {
@@ -404,7 +404,7 @@ export class ShardedDesign implements Design {
         const waiting = shard.trialAsking ?? [];
         shard.trialAsking = null;
         waiting.forEach((r, i) => {
-          r(answer !== null && answer.trial && i === 0, shard.snap);
+          r(answer?.trial === true && i === 0, shard.snap);
         });
       },
     );
@@ -473,11 +473,11 @@ export class ShardedDesign implements Design {
     if (now - e.view.learnedAt > e.ttl && !e.refreshing) this.read(pair);
     // A state older than STATE_MAX_STALE_MS is waited for (bounded by the cold wait), as in the client.
     if (now - e.view.learnedAt > STATE_MAX_STALE_MS && e.refreshing) {
-      e.staleSince ??= now;
-      if (now - e.staleSince < COLD_WAIT_MS) {
+      if (e.staleSince === null) {
+        e.staleSince = now;
         this.world.stats.breakerWaits++;
-        return "wait";
       }
+      if (now - e.staleSince < COLD_WAIT_MS) return "wait";
     } else e.staleSince = null;
     const v = verdict(e.view, now, LEASE_MS);
     e.view = v.view;
