@@ -17,12 +17,11 @@
  *   sized by the shard's isolate estimate; rollups count every call.
  * - rate_limit: `shards: 128` for the hot key (`src/plugins/kinds/rate-shards.ts`).
  */
-import type { BreakerSnapshot, OutcomeBatch } from "../../src/backends/breaker.ts";
+import type { BreakerSnapshot } from "../../src/backends/breaker.ts";
 import {
   type BreakerView,
   freshView,
   learn,
-  mergeBatches,
   recordOutcome,
   takePending,
   unsettled,
@@ -32,28 +31,15 @@ import {
 import { type CacheState, cacheStep, DEFAULT_CACHE_POLICY } from "../../src/config/cache-policy.ts";
 import { keepProbability, lingerMs } from "../../src/observability/ship-policy.ts";
 import { shardBudget } from "../../src/plugins/kinds/rate-shards.ts";
-import {
-  breakerShardName,
-  CONFIG_ROOT_NAME,
-  configShardName,
-  flushDelayMs,
-  SHARD_COUNT,
-  SHARD_FORWARD_MS,
-  SHARD_MAX_AGE_MS,
-  STATE_MAX_STALE_MS,
-  shardIndex,
-  stateTtlMs,
-} from "../../src/util/shard-policy.ts";
+import { flushDelayMs, STATE_MAX_STALE_MS, stateTtlMs } from "../../src/util/shard-policy.ts";
 import { BackendObject, LEASE_MS, rpc, SETTINGS } from "../backend-object.ts";
-import { hash32 } from "../engine.ts";
 import { WORKLOAD } from "../params.ts";
 import { spansPerMessage } from "../spans.ts";
-import type { AnalyticLoads, Decision, Design, Isolate, Pair, Server, World } from "../world.ts";
+import type { AnalyticLoads, Decision, Design, Isolate, Pair, World } from "../world.ts";
+import { type ConfigShard, call, Shards } from "./shards.ts";
 
 /** The longest a first call waits for the breaker state (as today). */
 const COLD_WAIT_MS = 300;
-/** Statements of a full config load. */
-const LOAD_STATEMENTS = 5;
 /** Sub-counters of the hot rate-limit key. */
 const RATE_SHARDS = 128;
 
@@ -70,76 +56,18 @@ interface Entry {
   lastFlushAt: number;
 }
 
-/** A shard's side of one backend. */
-interface BreakerShard {
-  server: Server;
-  snap: BreakerSnapshot;
-  readAt: number;
-  reading: Array<(s: BreakerSnapshot) => void> | null;
-  pending: OutcomeBatch;
-  forwardAt: number | null;
-  lastForwardAt: number;
-  trialAsking: Array<(trial: boolean, s: BreakerSnapshot) => void> | null;
-  /** Replies waiting for the forward in flight (forwards are single-flight), or null. */
-  forwarding: Array<(s: BreakerSnapshot) => void> | null;
-}
-
-interface ConfigShard {
-  server: Server;
-  version: number;
-  readAt: number;
-  reading: Array<(v: number) => void> | null;
-  loaded: number;
-  loading: Array<() => void> | null;
-}
-
-const CLOSED_SNAP: BreakerSnapshot = { state: "closed", retryAt: null, consecutiveFailures: 0 };
-const EMPTY: OutcomeBatch = { successes: 0, failures: 0, trailingFailures: 0 };
-
-/** A request to `server` whose handler answers later (`reply`), as a shard that awaits its own read does. */
-function call<T>(
-  world: World,
-  loc: number,
-  server: Server,
-  handle: (reply: (r: T) => void) => void,
-  done: (r: T | null) => void,
-): void {
-  const half = world.rtt(loc, server) / 2;
-  const at = server.offer(world.engine.now + half);
-  if (at === null) {
-    world.engine.after(2 * half, () => done(null));
-    return;
-  }
-  world.engine.at(at, () => handle((r) => world.engine.after(half, () => done(r))));
-}
-
 export class ShardedDesign implements Design {
   readonly name = "sharded";
   private world!: World;
   private objects: BackendObject[] = [];
   private entries: Entry[] = [];
-  private shards = new Map<string, BreakerShard>();
-  private configShards: ConfigShard[] = [];
-  private configRoot!: ConfigShard;
+  private s!: Shards;
   private configs = new Map<Isolate, CacheState>();
 
   attach(world: World): void {
     this.world = world;
     this.objects = world.backends.map((b) => new BackendObject(world, b));
-    const make = (name: string): ConfigShard => ({
-      server: world.server(`ShardDO:${name}`, "ShardDO", hash32(name) % WORKLOAD.locations, 1_000),
-      version: 0,
-      readAt: Number.NEGATIVE_INFINITY,
-      reading: null,
-      loaded: 0,
-      loading: null,
-    });
-    for (let i = 0; i < SHARD_COUNT; i++) this.configShards.push(make(configShardName(i)));
-    this.configRoot = make(CONFIG_ROOT_NAME);
-  }
-
-  private bucket(iso: Isolate): number {
-    return shardIndex(`isolate-${iso.id}`);
+    this.s = new Shards(world, this.objects);
   }
 
   // ---- config -------------------------------------------------------------
@@ -169,7 +97,7 @@ export class ShardedDesign implements Design {
   /** One check: the shard's version (read-through), then the snapshot from the shard if it changed. */
   private check(iso: Isolate, state: CacheState, waiting: boolean): void {
     const world = this.world;
-    const shard = this.configShards[this.bucket(iso)] as ConfigShard;
+    const shard = this.s.configShards[this.s.bucket(iso)] as ConfigShard;
     const startedAt = world.engine.now;
     state.checking = true;
     const finish = (ok: boolean) => {
@@ -185,7 +113,7 @@ export class ShardedDesign implements Design {
       world,
       iso.loc,
       shard.server,
-      (reply) => this.shardVersion(shard, reply),
+      (reply) => this.s.shardVersion(shard, reply),
       (version) => {
         if (version === null) return finish(false);
         if (version === iso.version) return finish(true);
@@ -193,7 +121,7 @@ export class ShardedDesign implements Design {
           world,
           iso.loc,
           shard.server,
-          (reply) => this.shardLoad(shard, version, () => reply(shard.loaded)),
+          (reply) => this.s.shardLoad(shard, version, () => reply(shard.loaded)),
           (loaded) => {
             if (loaded === null) return finish(false);
             world.installed(iso, loaded);
@@ -201,211 +129,6 @@ export class ShardedDesign implements Design {
             finish(true);
           },
         );
-      },
-    );
-  }
-
-  private shardVersion(shard: ConfigShard, reply: (v: number) => void): void {
-    const world = this.world;
-    if (world.engine.now - shard.readAt <= SHARD_MAX_AGE_MS) {
-      reply(shard.version);
-      return;
-    }
-    if (shard.reading) {
-      shard.reading.push(reply);
-      return;
-    }
-    shard.reading = [reply];
-    rpc(
-      world,
-      shard.server.home,
-      world.d1,
-      () => world.version,
-      (v) => {
-        if (v !== null) {
-          shard.version = v;
-          shard.readAt = world.engine.now;
-        }
-        const waiting = shard.reading ?? [];
-        shard.reading = null;
-        for (const r of waiting) r(shard.version);
-      },
-    );
-  }
-
-  private shardLoad(shard: ConfigShard, version: number, reply: () => void): void {
-    const world = this.world;
-    if (shard.loaded >= version) {
-      reply();
-      return;
-    }
-    if (shard.loading) {
-      shard.loading.push(reply);
-      return;
-    }
-    shard.loading = [reply];
-    const settle = (v: number | null) => {
-      if (v !== null) shard.loaded = Math.max(shard.loaded, v);
-      const waiting = shard.loading ?? [];
-      shard.loading = null;
-      for (const r of waiting) r();
-    };
-    if (shard === this.configRoot) {
-      rpc(world, shard.server.home, world.d1, () => world.version, settle, LOAD_STATEMENTS);
-      return;
-    }
-    const root = this.configRoot;
-    call<number>(
-      world,
-      shard.server.home,
-      root.server,
-      (r) => this.shardLoad(root, version, () => r(root.loaded)),
-      settle,
-    );
-  }
-
-  // ---- breaker: the shard -------------------------------------------------
-
-  private shardOf(pair: Pair): BreakerShard {
-    const name = breakerShardName(pair.backend.name, this.bucket(pair.iso));
-    let shard = this.shards.get(name);
-    if (!shard) {
-      shard = {
-        server: this.world.server(`ShardDO:${name}`, "ShardDO", hash32(name) % WORKLOAD.locations, 1_000),
-        snap: CLOSED_SNAP,
-        readAt: Number.NEGATIVE_INFINITY,
-        reading: null,
-        pending: EMPTY,
-        forwardAt: null,
-        lastForwardAt: Number.NEGATIVE_INFINITY,
-        trialAsking: null,
-        forwarding: null,
-      };
-      this.shards.set(name, shard);
-    }
-    return shard;
-  }
-
-  private shardLearn(shard: BreakerShard, snap: BreakerSnapshot): void {
-    shard.snap = snap;
-    shard.readAt = this.world.engine.now;
-    if (snap.state !== "closed") shard.pending = EMPTY;
-  }
-
-  /** `breakerState`: the shard's copy, re-read from the object when older than SHARD_MAX_AGE_MS. */
-  private shardState(pair: Pair, shard: BreakerShard, reply: (s: BreakerSnapshot) => void): void {
-    const world = this.world;
-    if (world.engine.now - shard.readAt <= SHARD_MAX_AGE_MS) {
-      reply(shard.snap);
-      return;
-    }
-    if (shard.reading) {
-      shard.reading.push(reply);
-      return;
-    }
-    shard.reading = [reply];
-    const object = this.objects[pair.backend.index] as BackendObject;
-    rpc(
-      world,
-      shard.server.home,
-      object.server,
-      (at) => object.snapshot(at),
-      (snap) => {
-        if (snap) this.shardLearn(shard, snap);
-        const waiting = shard.reading ?? [];
-        shard.reading = null;
-        for (const r of waiting) r(shard.snap);
-      },
-    );
-  }
-
-  /** `report`: merged; forwarded at once when it may trip, else at most once per SHARD_FORWARD_MS. */
-  private shardReport(pair: Pair, shard: BreakerShard, batch: OutcomeBatch, reply: (s: BreakerSnapshot) => void) {
-    const world = this.world;
-    if (shard.snap.state !== "closed") {
-      reply(shard.snap);
-      return;
-    }
-    shard.pending = mergeBatches(shard.pending, batch);
-    const u = urgency(shard.pending, shard.snap, SETTINGS);
-    if (u === "now") {
-      this.forward(pair, shard, reply);
-      return;
-    }
-    if (u !== "none" && shard.forwardAt === null) {
-      shard.forwardAt = Math.max(world.engine.now, shard.lastForwardAt + SHARD_FORWARD_MS);
-      world.engine.at(shard.forwardAt, () => {
-        shard.forwardAt = null;
-        this.forward(pair, shard, () => undefined);
-      });
-    }
-    reply(shard.snap);
-  }
-
-  private forward(pair: Pair, shard: BreakerShard, reply: (s: BreakerSnapshot) => void): void {
-    const world = this.world;
-    if (shard.forwarding) {
-      // One forward at a time: what arrives meanwhile waits for its answer, then goes if still needed.
-      shard.forwarding.push(reply);
-      return;
-    }
-    const { batch } = takePending({ ...freshView(), pending: shard.pending });
-    shard.pending = EMPTY;
-    if (batch.successes === 0 && batch.failures === 0) {
-      reply(shard.snap);
-      return;
-    }
-    shard.lastForwardAt = world.engine.now;
-    shard.forwarding = [reply];
-    const object = this.objects[pair.backend.index] as BackendObject;
-    rpc(
-      world,
-      shard.server.home,
-      object.server,
-      (at) => object.report(batch, undefined, at),
-      (snap) => {
-        if (snap) this.shardLearn(shard, snap);
-        const waiting = shard.forwarding ?? [];
-        shard.forwarding = null;
-        const [first, ...rest] = waiting;
-        first?.(shard.snap);
-        if (rest.length === 0) return;
-        if (urgency(shard.pending, shard.snap, SETTINGS) === "now") {
-          this.forward(pair, shard, (s) => {
-            for (const r of rest) r(s);
-          });
-        } else for (const r of rest) r(shard.snap);
-      },
-    );
-  }
-
-  /** `tryAcquireTrial`: one request to the object at a time; of those waiting on it, one gets the trial. */
-  private shardTrial(pair: Pair, shard: BreakerShard, reply: (trial: boolean, s: BreakerSnapshot) => void): void {
-    const world = this.world;
-    const s = shard.snap;
-    const fresh = world.engine.now - shard.readAt <= SHARD_MAX_AGE_MS;
-    if (fresh && s.state !== "closed" && s.retryAt !== null && world.engine.now < s.retryAt) {
-      reply(false, s);
-      return;
-    }
-    if (shard.trialAsking) {
-      shard.trialAsking.push(reply);
-      return;
-    }
-    shard.trialAsking = [reply];
-    const object = this.objects[pair.backend.index] as BackendObject;
-    rpc(
-      world,
-      shard.server.home,
-      object.server,
-      (at) => object.tryAcquireTrial(at),
-      (answer) => {
-        if (answer) this.shardLearn(shard, answer);
-        const waiting = shard.trialAsking ?? [];
-        shard.trialAsking = null;
-        waiting.forEach((r, i) => {
-          r(answer?.trial === true && i === 0, shard.snap);
-        });
       },
     );
   }
@@ -447,12 +170,12 @@ export class ShardedDesign implements Design {
     const e = this.entry(pair);
     if (!pair.iso.alive || e.refreshing) return;
     e.refreshing = true;
-    const shard = this.shardOf(pair);
+    const shard = this.s.shardOf(pair);
     call<BreakerSnapshot>(
       this.world,
       pair.iso.loc,
       shard.server,
-      (reply) => this.shardState(pair, shard, reply),
+      (reply) => this.s.shardState(pair, shard, reply),
       (snap) => {
         e.refreshing = false;
         if (snap) this.learned(pair, snap);
@@ -490,12 +213,12 @@ export class ShardedDesign implements Design {
     const e = this.entry(pair);
     if (e.trialAsking) return;
     e.trialAsking = true;
-    const shard = this.shardOf(pair);
+    const shard = this.s.shardOf(pair);
     call<{ trial: boolean; snap: BreakerSnapshot }>(
       this.world,
       pair.iso.loc,
       shard.server,
-      (reply) => this.shardTrial(pair, shard, (trial, snap) => reply({ trial, snap })),
+      (reply) => this.s.shardTrial(pair, shard, (trial, snap) => reply({ trial, snap })),
       (answer) => {
         e.trialAsking = false;
         if (!answer) return;
@@ -520,7 +243,7 @@ export class ShardedDesign implements Design {
   outcome(pair: Pair, ok: boolean, trial: boolean): void {
     const world = this.world;
     const e = this.entry(pair);
-    const shard = this.shardOf(pair);
+    const shard = this.s.shardOf(pair);
     if (trial) {
       // A global trial's outcome goes straight through the shard to the object.
       const object = this.objects[pair.backend.index] as BackendObject;
@@ -535,7 +258,7 @@ export class ShardedDesign implements Design {
             object.server,
             (at) => object.report(undefined, ok, at),
             (snap) => {
-              if (snap) this.shardLearn(shard, snap);
+              if (snap) this.s.shardLearn(shard, snap);
               reply(snap);
             },
           ),
@@ -565,12 +288,12 @@ export class ShardedDesign implements Design {
     const taken = takePending(e.view);
     e.view = taken.view;
     e.lastFlushAt = this.world.engine.now;
-    const shard = this.shardOf(pair);
+    const shard = this.s.shardOf(pair);
     call<BreakerSnapshot>(
       this.world,
       pair.iso.loc,
       shard.server,
-      (reply) => this.shardReport(pair, shard, taken.batch, reply),
+      (reply) => this.s.shardReport(pair, shard, taken.batch, reply),
       (snap) => snap && this.learned(pair, snap),
     );
   }
