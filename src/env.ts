@@ -6,6 +6,7 @@ import type { BackendDO } from "../durable-objects/backend-do";
 import type { LegacyClientDO } from "../durable-objects/legacy-client-do";
 import type { RateLimiterDO } from "../durable-objects/rate-limiter-do";
 import type { SessionDO } from "../durable-objects/session-do";
+import type { ShardDO } from "../durable-objects/shard-do";
 import type { Principal } from "./auth/principal";
 import type { ConfigSnapshot } from "./config/snapshot";
 
@@ -16,6 +17,8 @@ export interface Bindings {
   SESSION: DurableObjectNamespace<SessionDO>;
   /** One RateLimiterDO per rate-limit key (the rate_limit plugin). */
   RATE_LIMITER: DurableObjectNamespace<RateLimiterDO>;
+  /** Coordination shards between buckets of isolates and the BackendDOs / D1 (docs/design.md, scaling). */
+  SHARD: DurableObjectNamespace<ShardDO>;
   /** One LegacyClientDO per legacy HTTP+SSE client session (its open stream). */
   LEGACY_CLIENT: DurableObjectNamespace<LegacyClientDO>;
   /** "false" turns the plugin chain off entirely (default on). */

@@ -13,6 +13,7 @@ export { BackendDO } from "../durable-objects/backend-do";
 export { LegacyClientDO } from "../durable-objects/legacy-client-do";
 export { RateLimiterDO } from "../durable-objects/rate-limiter-do";
 export { SessionDO } from "../durable-objects/session-do";
+export { ShardDO } from "../durable-objects/shard-do";
 
 const fetch = createFetch();
 

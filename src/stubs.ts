@@ -23,6 +23,11 @@ export function rateLimiterObject(env: { RATE_LIMITER: Bindings["RATE_LIMITER"] 
   return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(key));
 }
 
+/** A ShardDO by name (`src/util/shard-policy.ts`): a bucket's breaker or config shard. */
+export function shardObject(env: Pick<Bindings, "SHARD">, name: string) {
+  return env.SHARD.get(env.SHARD.idFromName(name));
+}
+
 /** The LegacyClientDO of a legacy HTTP+SSE client session: its open stream. */
 export function legacyClientObject(env: Pick<Bindings, "LEGACY_CLIENT">, sid: string) {
   return env.LEGACY_CLIENT.get(env.LEGACY_CLIENT.idFromName(sid));

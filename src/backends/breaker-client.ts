@@ -1,77 +1,106 @@
 /**
  * The circuit breaker as the request path sees it (design rule 3: the
- * backend's Durable Object is not on every call's path).
+ * backend's Durable Object is not on every call's path; issue 20: nor is any
+ * object whose load would grow with the number of isolates).
  *
- * Each isolate caches every backend's breaker state for `STATE_TTL_MS` in a
- * bounded LRU. Per call:
- * - closed (the common case): admitted at once, from memory. A stale entry is
- *   refreshed by one background `breakerState()` (single-flight), so the DO
- *   sees at most one such read per isolate and backend per second.
- * - open: rejected at once, from memory, with a JSON-RPC error naming the
- *   backend and when it will be retried. No upstream call, no DO round trip.
- * - cooldown elapsed (half-open): the DO grants the single trial
- *   (`tryAcquireTrial`, one round trip, single-flight per isolate); everyone
- *   else is rejected from memory until the trial decides.
- * - first call on an isolate (no entry yet): one `breakerState()` is awaited,
- *   for at most `COLD_WAIT_MS`; if the DO is slow the call is admitted.
+ * Each isolate keeps a `BreakerView` per backend (`isolate-breaker.ts`, the
+ * rule the scale simulation runs too) in a bounded LRU: the global breaker as
+ * last learned, and a local breaker fed by this isolate's own calls, so an
+ * isolate that sees `failureThreshold` failures in a row stops calling at
+ * once, whatever the coordination latency. Per call:
+ * - closed (the common case): admitted at once, from memory. A state older
+ *   than its TTL (2 s ±20% while calm, 1 s while anything is unsettled;
+ *   `shard-policy.ts`) is refreshed by one background read (single-flight).
+ * - open (here or globally): rejected at once, from memory, with a JSON-RPC
+ *   error naming the backend and when it will be retried.
+ * - the global cooldown elapsed: the trial is asked for (one round trip,
+ *   single-flight per isolate); everyone else is rejected from memory.
+ * - first call, or a state older than STATE_MAX_STALE_MS (a backend this
+ *   isolate calls rarely): one read is awaited, for at most `COLD_WAIT_MS`.
  *
- * Outcomes are reported without ever being awaited on the response path
- * (`defer` = `ctx.waitUntil`): they are counted per backend and sent as one
- * batch at most every `FLUSH_INTERVAL_MS`; a failure that could trip the
- * breaker is sent at once, and a trial's outcome is sent at once. Successes
- * of a backend whose breaker is closed with no failures pending are not sent
- * at all, so a healthy backend under load costs its DO nothing but the
- * once-a-second state read. The DO answers each report with its state, which
- * updates the cache.
+ * Outcomes are never awaited on the response path (`defer` = `ctx.waitUntil`):
+ * they are counted per backend and sent as one batch at most every
+ * FLUSH_INTERVAL_MS, within URGENT_FLUSH_MS (jittered) when they could trip
+ * the breaker, never while the global breaker is known not to be closed; a
+ * trial's outcome is sent at once. Successes of a backend whose breaker counts
+ * no failures are not sent at all.
+ *
+ * All of this goes through the isolate's breaker shard for the backend
+ * (`ShardDO` `breaker:<backend>:<bucket>`), which answers with the same three
+ * calls as the BackendDO but reads it at most once a second, merges its
+ * isolates' batches and asks for the trial single-flight: the BackendDO sees
+ * at most SHARD_COUNT readers however many isolates run.
  */
 import type { BackendConfig } from "../config/snapshot";
 import type { Bindings } from "../env";
-import { backendObject as stub } from "../stubs";
+import { shardObject } from "../stubs";
 import { BackendFailure } from "../upstream/failure";
+import { isolateId } from "../util/isolate";
 import { LruMap } from "../util/lru";
+import { breakerShardName, flushDelayMs, STATE_MAX_STALE_MS, shardIndex, stateTtlMs } from "../util/shard-policy";
 import { withDeadline } from "../util/time";
-import { type BreakerState, breakerSettings, type OutcomeBatch, trialLeaseMs, unavailableMessage } from "./breaker";
+import { type BreakerSettings, type BreakerState, breakerSettings, trialLeaseMs, unavailableMessage } from "./breaker";
+import {
+  type BreakerView,
+  freshView,
+  learn,
+  recordOutcome,
+  takePending,
+  unsettled,
+  urgency,
+  verdict,
+} from "./isolate-breaker";
 import type { BreakerSnapshot, OutcomeReport, TrialAnswer } from "./monitor";
 import { type CallOutcome, outcomeOf } from "./outcome";
 
-/** How long an isolate trusts its cached breaker state before re-reading it (in the background). */
-export const STATE_TTL_MS = 1_000;
-/** Ordinary outcomes are sent at most this often per backend and isolate. */
-export const FLUSH_INTERVAL_MS = 250;
-/** The longest a first call waits for the breaker state. */
+/** The longest a call waits for a state read (a first call, or a state older than STATE_MAX_STALE_MS). */
 const COLD_WAIT_MS = 300;
 /** Above LIMITS.backends, so a busy isolate keeps every backend. */
 const MAX_ENTRIES = 1_024;
-/** Counts in one batch are capped (a batch covers at most FLUSH_INTERVAL_MS anyway). */
-const MAX_COUNT = 1_000_000;
 
 interface Entry {
   /** The config the state belongs to: a new URL or new settings start over. */
   key: string;
-  snap: BreakerSnapshot;
-  checkedAt: number;
+  settings: BreakerSettings;
+  /** The global breaker as learned, this isolate's own breaker and its unreported outcomes. */
+  view: BreakerView;
+  /** This entry's place in the TTL jitter (drawn once, so its reads keep their spacing). */
+  jitter: number;
   loading: Promise<void> | undefined;
   refreshing: boolean;
   trialAsk: Promise<TrialAnswer | null> | undefined;
-  pending: OutcomeBatch;
-  flushScheduled: boolean;
+  /** When the scheduled flush runs (null: none scheduled). */
+  flushAt: number | null;
   lastFlushAt: number;
 }
 
-const CLOSED_SNAPSHOT: BreakerSnapshot = { state: "closed", retryAt: null, consecutiveFailures: 0 };
 const entries = new LruMap<string, Entry>(MAX_ENTRIES);
 
 type Defer = (work: Promise<unknown>) => void;
 
-/** The decision for one call. */
-export type Admission = { ok: true; trial: boolean } | { ok: false; state: BreakerState; retryAt: number | null };
+/**
+ * The decision for one call. `localTrial`: admitted by this isolate's own
+ * breaker after its cooldown (its outcome decides that breaker; the global
+ * one never hears of it as a trial).
+ */
+export type Admission =
+  | { ok: true; trial: boolean; localTrial?: true }
+  | { ok: false; state: BreakerState; retryAt: number | null };
 
 function keyOf(backend: BackendConfig): string {
   return `${backend.url}|${backend.transport}|${backend.failureThreshold}|${backend.cooldownSeconds}`;
 }
 
-function emptyBatch(): OutcomeBatch {
-  return { successes: 0, failures: 0, trailingFailures: 0 };
+/** The backend's breaker as this isolate reaches it: through its bucket's shard (module comment). */
+function stub(env: Pick<Bindings, "SHARD">, backend: BackendConfig) {
+  const name = backend.name;
+  const key = keyOf(backend);
+  const shard = shardObject(env, breakerShardName(name, shardIndex(isolateId())));
+  return {
+    breakerState: () => shard.breakerState(name, key),
+    tryAcquireTrial: (leaseMs: number) => shard.tryAcquireTrial(name, leaseMs, key),
+    report: (settings: BreakerSettings, report: OutcomeReport) => shard.report(name, settings, report, key),
+  };
 }
 
 function entryFor(backend: BackendConfig): { entry: Entry; fresh: boolean } {
@@ -80,30 +109,34 @@ function entryFor(backend: BackendConfig): { entry: Entry; fresh: boolean } {
   if (found && found.key === key) return { entry: found, fresh: false };
   const entry: Entry = {
     key,
-    snap: CLOSED_SNAPSHOT,
-    checkedAt: Number.NEGATIVE_INFINITY,
+    settings: breakerSettings(backend),
+    view: freshView(),
+    jitter: Math.random(),
     loading: undefined,
     refreshing: false,
     trialAsk: undefined,
-    pending: emptyBatch(),
-    flushScheduled: false,
-    lastFlushAt: 0,
+    flushAt: null,
+    lastFlushAt: Number.NEGATIVE_INFINITY,
   };
   entries.set(backend.name, entry);
   return { entry, fresh: true };
 }
 
+/** How long the entry's state is trusted now: shorter while anything is unsettled (jittered, shard-policy). */
+function ttlOf(entry: Entry, now: number): number {
+  return stateTtlMs(unsettled(entry.view, now, entry.settings), () => entry.jitter);
+}
+
 function update(entry: Entry, snap: BreakerSnapshot): void {
-  entry.snap = snap;
-  entry.checkedAt = Date.now();
+  entry.view = learn(entry.view, snap, Date.now());
 }
 
 async function readState(env: Bindings, backend: BackendConfig, entry: Entry): Promise<void> {
   try {
-    update(entry, await stub(env, backend.name).breakerState());
+    update(entry, await stub(env, backend).breakerState());
   } catch {
-    // The DO is unreachable: keep the last known state and look again after the TTL.
-    entry.checkedAt = Date.now();
+    // The shard is unreachable: keep the last known state and look again after the TTL.
+    entry.view = { ...entry.view, learnedAt: Date.now() };
   } finally {
     entry.refreshing = false;
   }
@@ -117,9 +150,9 @@ async function askTrial(env: Bindings, backend: BackendConfig, entry: Entry): Pr
   if (entry.trialAsk !== undefined) {
     // Another call on this isolate is asking; the trial, if granted, is its.
     await entry.trialAsk;
-    return entry.snap.state === "closed" ? { ok: true, trial: false } : rejected(entry.snap);
+    return entry.view.global.state === "closed" ? { ok: true, trial: false } : rejected(entry.view.global);
   }
-  const ask = stub(env, backend.name)
+  const ask = stub(env, backend)
     .tryAcquireTrial(trialLeaseMs(backend))
     .then(
       (answer): TrialAnswer => {
@@ -133,87 +166,79 @@ async function askTrial(env: Bindings, backend: BackendConfig, entry: Entry): Pr
     });
   entry.trialAsk = ask;
   const answer = await ask;
-  if (!answer) return rejected(entry.snap);
+  if (!answer) return rejected(entry.view.global);
   return answer.admitted ? { ok: true, trial: answer.trial } : rejected(answer);
 }
 
 /** Decides whether a call may go to `backend` now; see the module comment. */
 export async function admit(env: Bindings, backend: BackendConfig, defer: Defer): Promise<Admission> {
-  const { entry, fresh } = entryFor(backend);
-  if (fresh) {
+  const { entry } = entryFor(backend);
+  // A first call, or a state so old that going out on it would be a guess: read, and wait a little.
+  if (Date.now() - entry.view.learnedAt > STATE_MAX_STALE_MS && !entry.refreshing) {
     entry.refreshing = true;
     entry.loading = readState(env, backend, entry);
     defer(entry.loading);
   }
   if (entry.loading !== undefined) {
-    await withDeadline(entry.loading, COLD_WAIT_MS);
-    entry.loading = undefined;
+    const loading = entry.loading;
+    entry.loading = undefined; // one call waits per read; the others go on the state they have
+    await withDeadline(loading, COLD_WAIT_MS);
   }
   const now = Date.now();
-  if (now - entry.checkedAt > STATE_TTL_MS && !entry.refreshing) {
+  if (now - entry.view.learnedAt > ttlOf(entry, now) && !entry.refreshing) {
     entry.refreshing = true;
     defer(readState(env, backend, entry));
   }
-  const snap = entry.snap;
-  if (snap.state === "closed") return { ok: true, trial: false };
-  const waiting = snap.retryAt !== null && now < snap.retryAt;
-  if (snap.state === "open" && waiting) return rejected(snap);
-  // Half-open with a trial under way that this isolate learned of recently: wait for it.
-  if (snap.state === "half-open" && waiting && now - entry.checkedAt <= STATE_TTL_MS) return rejected(snap);
+  const decided = verdict(entry.view, now, trialLeaseMs(backend));
+  entry.view = decided.view;
+  const v = decided.verdict;
+  if (v.kind === "admit")
+    return v.localTrial ? { ok: true, trial: false, localTrial: true } : { ok: true, trial: false };
+  if (v.kind === "refuse") return { ok: false, state: v.state, retryAt: v.retryAt };
   return askTrial(env, backend, entry);
 }
 
 async function send(env: Bindings, backend: BackendConfig, entry: Entry, report: OutcomeReport): Promise<void> {
   try {
-    update(entry, await stub(env, backend.name).report(breakerSettings(backend), report));
+    update(entry, await stub(env, backend).report(entry.settings, report));
   } catch {
     // Lost: the breaker sees fewer outcomes, never a wrong one. Failures go on being reported.
   }
 }
 
 async function flush(env: Bindings, backend: BackendConfig, entry: Entry): Promise<void> {
-  const batch = entry.pending;
-  if (batch.successes === 0 && batch.failures === 0) return;
-  entry.pending = emptyBatch();
+  if (urgency(entry.view.pending, entry.view.global, entry.settings) === "none") return;
+  const taken = takePending(entry.view);
+  entry.view = taken.view;
   entry.lastFlushAt = Date.now();
-  await send(env, backend, entry, { batch });
+  await send(env, backend, entry, { batch: taken.batch });
 }
 
 /** Records how a call ended, for the breaker; never awaited by the caller (see the module comment). */
-export function report(env: Bindings, defer: Defer, backend: BackendConfig, outcome: CallOutcome, trial = false): void {
+export function report(
+  env: Bindings,
+  defer: Defer,
+  backend: BackendConfig,
+  outcome: CallOutcome,
+  trial = false,
+  localTrial = false,
+): void {
   const { entry } = entryFor(backend);
   if (trial) {
     defer(send(env, backend, entry, { trial: outcome }));
     return;
   }
-  if (outcome === "neutral") return;
-  const batch = entry.pending;
-  if (outcome === "failure") {
-    batch.failures = Math.min(MAX_COUNT, batch.failures + 1);
-    batch.trailingFailures = Math.min(MAX_COUNT, batch.trailingFailures + 1);
-  } else {
-    batch.successes = Math.min(MAX_COUNT, batch.successes + 1);
-    batch.trailingFailures = 0;
-  }
-  // Nothing the DO needs to hear: successes while it counts no failures, or while it is not closed.
-  if (batch.failures === 0 && (entry.snap.consecutiveFailures === 0 || entry.snap.state !== "closed")) {
-    entry.pending = emptyBatch();
-    return;
-  }
-  const mayTrip =
-    outcome === "failure" &&
-    entry.snap.state === "closed" &&
-    entry.snap.consecutiveFailures + batch.trailingFailures >= backend.failureThreshold;
-  if (mayTrip) {
-    defer(flush(env, backend, entry));
-    return;
-  }
-  if (entry.flushScheduled) return;
-  entry.flushScheduled = true;
-  const wait = Math.max(0, entry.lastFlushAt + FLUSH_INTERVAL_MS - Date.now());
+  const now = Date.now();
+  entry.view = recordOutcome(entry.view, outcome, entry.settings, now, localTrial).view;
+  const due = urgency(entry.view.pending, entry.view.global, entry.settings);
+  if (due === "none") return;
+  const at = now + flushDelayMs(due === "now", now - entry.lastFlushAt);
+  if (entry.flushAt !== null && entry.flushAt <= at) return;
+  entry.flushAt = at;
   defer(
-    new Promise<void>((resolve) => setTimeout(resolve, wait)).then(() => {
-      entry.flushScheduled = false;
+    new Promise<void>((resolve) => setTimeout(resolve, at - now)).then(() => {
+      if (entry.flushAt !== at) return; // replaced by a sooner one
+      entry.flushAt = null;
       return flush(env, backend, entry);
     }),
   );
@@ -245,7 +270,7 @@ export async function admitCall(env: Bindings, defer: Defer, backend: BackendCon
     done(err?: unknown) {
       if (reported) return;
       reported = true;
-      report(env, defer, backend, outcomeOf(err), admission.trial);
+      report(env, defer, backend, outcomeOf(err), admission.trial, admission.localTrial === true);
     },
   };
 }

@@ -38,6 +38,20 @@ export interface Breaker {
   trialUntil: number | null;
 }
 
+/** What isolates cache of a breaker: the state as of now, when calls are tried again, and the failure count. */
+export interface BreakerSnapshot {
+  state: BreakerState;
+  /** Epoch ms; null while closed. */
+  retryAt: number | null;
+  consecutiveFailures: number;
+}
+
+/** The answer to an isolate asking for the half-open breaker's trial. */
+export interface TrialAnswer extends BreakerSnapshot {
+  admitted: boolean;
+  trial: boolean;
+}
+
 /** Outcomes of calls an isolate collected since its last report. */
 export interface OutcomeBatch {
   successes: number;

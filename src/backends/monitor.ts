@@ -29,6 +29,7 @@ import {
   applyBatch,
   type Breaker,
   type BreakerSettings,
+  type BreakerSnapshot,
   type BreakerState,
   breakerSettings,
   CLOSED,
@@ -39,23 +40,12 @@ import {
   recordSuccess,
   releaseTrial,
   retryAt,
+  type TrialAnswer,
 } from "./breaker";
 import { type CallOutcome, outcomeOf } from "./outcome";
 import { type EraStore, probe } from "./probe";
 
-/** What isolates cache: the state as of now, when calls are tried again, and the failure count. */
-export interface BreakerSnapshot {
-  state: BreakerState;
-  /** Epoch ms; null while closed. */
-  retryAt: number | null;
-  consecutiveFailures: number;
-}
-
-/** Answer to `tryAcquireTrial`. */
-export interface TrialAnswer extends BreakerSnapshot {
-  admitted: boolean;
-  trial: boolean;
-}
+export type { BreakerSnapshot, TrialAnswer } from "./breaker";
 
 /** What an isolate reports: a batch of ordinary outcomes and/or the outcome of its trial call. */
 export interface OutcomeReport {

@@ -24,6 +24,7 @@
  */
 import { HttpError, storeUnavailable } from "../errors";
 import { withDeadline } from "../util/time";
+import { type CachePolicy, cacheStep, checkedAtAfterTimeout, DEFAULT_CACHE_POLICY } from "./cache-policy";
 import type { ConfigSnapshot } from "./snapshot";
 
 /** Where snapshots come from (D1 in production, anything in tests). */
@@ -32,13 +33,16 @@ export interface ConfigSource {
   version(): Promise<number>;
   /** A full snapshot (one batched round trip). */
   load(): Promise<ConfigSnapshot>;
+  /**
+   * The store itself, when this source is a cache in front of it (the config
+   * shard): the check right after a local write goes there, so the isolate
+   * that wrote sees its write at once.
+   */
+  direct?: ConfigSource;
 }
 
-export interface ConfigCacheOptions {
-  freshMs?: number;
-  maxStaleMs?: number;
-  /** How long an idle isolate's request waits for its check before serving the last snapshot. */
-  checkTimeoutMs?: number;
+/** Overrides of the cache policy (`cache-policy.ts`) and the clock, for tests. */
+export interface ConfigCacheOptions extends Partial<CachePolicy> {
   now?: () => number;
 }
 
@@ -46,30 +50,39 @@ export interface ConfigCacheOptions {
 export class ConfigCache {
   private current: ConfigSnapshot | undefined;
   private checkedAt = Number.NEGATIVE_INFINITY;
+  private failedAt = Number.NEGATIVE_INFINITY;
   private pending: Promise<ConfigSnapshot> | undefined;
   /** Bumped by `invalidate` so a check that started before a write cannot mark the cache fresh. */
   private generation = 0;
-  private readonly freshMs: number;
-  private readonly maxStaleMs: number;
-  private readonly checkTimeoutMs: number;
+  /** Set by `invalidate`: the next check asks `source.direct` (read-your-writes), until one succeeds. */
+  private bypass = false;
+  private readonly policy: CachePolicy;
   private readonly now: () => number;
   /** D1 round trips this cache made: version checks and full loads (this isolate only). */
   readonly reads = { version: 0, load: 0 };
 
   constructor(options: ConfigCacheOptions = {}) {
-    this.freshMs = options.freshMs ?? 1_000;
-    this.maxStaleMs = options.maxStaleMs ?? 2_000;
-    this.checkTimeoutMs = options.checkTimeoutMs ?? 2_000;
-    this.now = options.now ?? Date.now;
+    const { now, ...policy } = options;
+    this.policy = { ...DEFAULT_CACHE_POLICY, ...policy };
+    this.now = now ?? Date.now;
   }
 
   /** Returns a snapshot, revalidating as described above. */
   async get(source: ConfigSource, defer: (work: Promise<unknown>) => void): Promise<ConfigSnapshot> {
     const current = this.current;
-    const age = this.now() - this.checkedAt;
-    if (current && age < this.freshMs) return current;
-    if (current && age < this.maxStaleMs) {
-      if (this.pending === undefined) defer(this.revalidate(source).catch(() => undefined));
+    const step = cacheStep(
+      {
+        checkedAt: this.checkedAt,
+        hasSnapshot: current !== undefined,
+        checking: this.pending !== undefined,
+        failedAt: this.failedAt,
+      },
+      this.now(),
+      this.policy,
+    );
+    if (current && step === "serve") return current;
+    if (current && step === "serve-and-check") {
+      defer(this.revalidate(source).catch(() => undefined));
       return current;
     }
     if (!current) {
@@ -81,12 +94,12 @@ export class ConfigCache {
     }
     const checked = await withDeadline(
       this.revalidate(source).catch(() => undefined),
-      this.checkTimeoutMs,
+      this.policy.checkTimeoutMs,
     );
     if (checked) return checked;
     // D1 failing or slow: keep serving the last good config rather than failing all traffic, and
     // let the next requests use it without waiting (stale: they check in the background).
-    this.checkedAt = Math.max(this.checkedAt, this.now() - this.freshMs);
+    this.checkedAt = checkedAtAfterTimeout(this.checkedAt, this.now(), this.policy);
     return current;
   }
 
@@ -95,6 +108,7 @@ export class ConfigCache {
     this.checkedAt = Number.NEGATIVE_INFINITY;
     this.pending = undefined;
     this.generation++;
+    this.bypass = true;
   }
 
   /** The version currently held, if any (for /health and tests). */
@@ -102,12 +116,16 @@ export class ConfigCache {
     return this.current?.version;
   }
 
-  private revalidate(source: ConfigSource): Promise<ConfigSnapshot> {
+  private revalidate(from: ConfigSource): Promise<ConfigSnapshot> {
     if (this.pending !== undefined) return this.pending;
+    const direct = this.bypass && from.direct !== undefined;
+    const source = direct && from.direct ? from.direct : from;
     const startedAt = this.now();
     const generation = this.generation;
     const markChecked = () => {
-      if (generation === this.generation) this.checkedAt = startedAt;
+      if (generation !== this.generation) return;
+      this.checkedAt = startedAt;
+      if (direct) this.bypass = false;
     };
     const run = async () => {
       const current = this.current;
@@ -123,9 +141,14 @@ export class ConfigCache {
       markChecked();
       return this.current;
     };
-    const pending = run().finally(() => {
-      if (this.pending === pending) this.pending = undefined;
-    });
+    const pending = run()
+      .catch((err: unknown) => {
+        if (generation === this.generation) this.failedAt = this.now();
+        throw err;
+      })
+      .finally(() => {
+        if (this.pending === pending) this.pending = undefined;
+      });
     this.pending = pending;
     return pending;
   }

@@ -25,6 +25,11 @@ export function d1ConfigSource(env: SourceEnv): ConfigSource {
   };
 }
 
+/** A full snapshot from D1 (for the config root shard, which loads for every shard). */
+export function loadSnapshotFrom(env: SourceEnv): Promise<ConfigSnapshot> {
+  return loadSnapshot(database(env.DB), env);
+}
+
 /**
  * A stored backend as the request path needs it. Headers no key of `ring`
  * opens leave this backend flagged (`headersUnreadable`), never a thrown load.

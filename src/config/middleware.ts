@@ -4,7 +4,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { ConfigCache } from "./cache";
-import { d1ConfigSource } from "./d1-source";
+import { shardConfigSource } from "./shard-source";
 
 /** One cache per isolate, shared by every request it serves. */
 export const configCache = new ConfigCache();
@@ -17,7 +17,7 @@ export const configCache = new ConfigCache();
  */
 export function loadConfig(): MiddlewareHandler<AppEnv> {
   return async function loadConfigMiddleware(c, next) {
-    c.set("config", await configCache.get(d1ConfigSource(c.env), (work) => c.executionCtx.waitUntil(work)));
+    c.set("config", await configCache.get(shardConfigSource(c.env), (work) => c.executionCtx.waitUntil(work)));
     await next();
   };
 }

@@ -20,8 +20,8 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
-import { d1ConfigSource } from "../config/d1-source";
 import { configCache, loadConfig } from "../config/middleware";
+import { shardConfigSource } from "../config/shard-source";
 import type { McpContext } from "../core/context";
 import { classify, ErrorCode, readableId } from "../protocol/jsonrpc";
 import { ERA_2025 } from "./era-2025";
@@ -93,7 +93,7 @@ async function openStream(c: Context<McpEnv>): Promise<Response> {
     piped.then(async () => {
       stop.abort();
       // The freshest configuration this isolate can get, for the backends' current URLs and headers.
-      const config = await configCache.get(d1ConfigSource(env), defer).catch(() => snapshot);
+      const config = await configCache.get(shardConfigSource(env), defer).catch(() => snapshot);
       await Promise.all([endLegacySession(env, claims, config.backends), following]);
     }),
   );

@@ -64,6 +64,15 @@ function spanRow(span: Span): Record<string, unknown> {
   };
 }
 
+/** Largest weight a sampled span may carry (a keep probability of one in a million). */
+const MAX_WEIGHT = 1_000_000;
+
+/** How many calls a span stands for in the rollups: 1, or its sample weight (bounded). */
+export function weightOf(span: Span): number {
+  const w = span.attributes["sample.weight"];
+  return typeof w === "number" && Number.isFinite(w) && w >= 1 ? Math.min(Math.round(w), MAX_WEIGHT) : 1;
+}
+
 /** What a span adds to its rollup rows (null when it counts toward none), as the rollup statements read it. */
 function rollupRow(span: Span): Record<string, unknown> | null {
   const key = rollupKey(span);
@@ -78,6 +87,7 @@ function rollupRow(span: Span): Record<string, unknown> | null {
     bucket: bucketIndex(span.durationMs),
     err: span.status === "error" ? 1 : 0,
     dur: span.durationMs,
+    w: weightOf(span),
   };
 }
 
@@ -97,8 +107,8 @@ const INSERT_SPANS = `INSERT OR IGNORE INTO spans
 function rollupStatement(minute: string): string {
   return `INSERT INTO span_rollups (minute, kind, name, backend, outcome, count, errors, sum_ms, ${BUCKETS.join(", ")})
   SELECT ${minute}, j.value->>'kind', j.value->>'name', j.value->>'backend', j.value->>'outcome',
-         count(*), sum(j.value->>'err'), sum(j.value->>'dur'),
-         ${BUCKETS.map((_, i) => `sum(j.value->>'bucket' = ${i})`).join(", ")}
+         sum(j.value->>'w'), sum((j.value->>'err') * (j.value->>'w')), sum((j.value->>'dur') * (j.value->>'w')),
+         ${BUCKETS.map((_, i) => `sum((j.value->>'bucket' = ${i}) * (j.value->>'w'))`).join(", ")}
   FROM json_each(?1) AS j
   WHERE NOT EXISTS (SELECT 1 FROM spans AS s WHERE s.span_id = j.value->>'id')
   GROUP BY 1, 2, 3, 4, 5

@@ -119,7 +119,11 @@ export function renderMetrics(
   if (configReads) {
     // Per isolate: a scrape reaches one isolate. Shows the request path's D1 cost (design rule 1:
     // at most one version check per second per isolate, whatever the request rate).
-    family("mcpgw_isolate_config_reads_total", "counter", "D1 config reads by the isolate that served this scrape.");
+    family(
+      "mcpgw_isolate_config_reads_total",
+      "counter",
+      "Config checks and loads (through its config shard) by the isolate that served this scrape.",
+    );
     out.push(`mcpgw_isolate_config_reads_total${labels({ kind: "version" })} ${configReads.version}`);
     out.push(`mcpgw_isolate_config_reads_total${labels({ kind: "load" })} ${configReads.load}`);
   }

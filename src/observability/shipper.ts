@@ -11,16 +11,28 @@
  * load that is one queue message per isolate per linger window, whatever the
  * request rate; a lone request's spans leave after `LINGER_MS`.
  *
+ * At scale (issue 20) the linger and a head sample are sized from the
+ * deployment's isolate count as the isolate's config shard estimates it
+ * (`ship-policy.ts`): a small deployment ships every span within 100 ms as
+ * before; thousands of isolates linger up to 5 s and store a sample of
+ * traces, each kept span weighted (`sample.weight`) so the rollups still
+ * count every call, and the queue's message rate stays bounded per
+ * deployment.
+ *
  * Nothing here is awaited by a request (design rule 2): requests only push to
  * the buffer. The buffer is bounded (the newest spans are dropped once full,
  * while a stuck queue is timed out); a drain that never finished (its
  * request's context was cancelled) is replaced after `STALE_DRAIN_MS`.
  */
+import { estimatedIsolates } from "../util/isolate";
 import { sleep, withDeadline } from "../util/time";
+import { keepProbability, keepTrace, lingerMs } from "./ship-policy";
 import type { Span, SpanSink } from "./span";
 
-/** How long a drain waits for other requests' spans before it sends. */
+/** How long a drain waits for other requests' spans before it sends, in a small deployment. */
 export const LINGER_MS = 100;
+/** The trace rate is measured over windows of this length. */
+const RATE_WINDOW_MS = 10_000;
 /** Budget of one queue message (the limit is 128 KB; sizes are estimated, not serialised). */
 const MAX_MESSAGE_BYTES = 64 * 1024;
 /** At most this many messages per `sendBatch` (the Queues limit is 100). */
@@ -69,14 +81,59 @@ interface Pending {
   dropped: number;
 }
 
+/** How a shipper sizes itself: fixed (tests) or from the deployment's estimated size. */
+export interface ShipSizing {
+  /** The deployment's isolate count (1: ship everything at once, as a single isolate would). */
+  isolates(): number;
+}
+
+/** The isolate's own estimate (its config shard's answer). */
+const ESTIMATED: ShipSizing = { isolates: estimatedIsolates };
+
 /** Per-isolate span buffers, one per sink (the `SPANS` binding is one object per isolate). */
 export class SpanShipper {
   private readonly pending = new WeakMap<SpanSink, Pending>();
+  /** Traces (root spans) seen in the current and the last full rate window. */
+  private rate = { windowStart: Number.NEGATIVE_INFINITY, count: 0, perSecond: 0 };
 
-  constructor(private readonly lingerMs = LINGER_MS) {}
+  /** `linger`: a fixed linger in ms (tests), or undefined to size it from `sizing`. */
+  constructor(
+    private readonly linger?: number,
+    private readonly sizing: ShipSizing = ESTIMATED,
+  ) {}
+
+  /** Traces a second this isolate served over the last full window (root spans, counted as shipped). */
+  private tracesPerSecond(spans: readonly Span[], now: number): number {
+    if (now - this.rate.windowStart >= RATE_WINDOW_MS) {
+      const elapsed = Math.min(now - this.rate.windowStart, 2 * RATE_WINDOW_MS);
+      this.rate = { windowStart: now, count: 0, perSecond: (1000 * this.rate.count) / Math.max(1, elapsed) };
+    }
+    for (const span of spans) if (span.parentSpanId === null) this.rate.count++;
+    return this.rate.perSecond;
+  }
+
+  /**
+   * The spans to ship: all of them while the deployment stores every trace,
+   * else those of kept traces (decided by trace id, so a trace is kept or
+   * dropped whole), weighted by how many they stand for.
+   */
+  private sample(spans: readonly Span[], now: number): readonly Span[] {
+    // A whole weight (one kept trace stands for `weight`), so the rollups' counts stay integers.
+    const weight = Math.max(
+      1,
+      Math.round(1 / keepProbability(this.sizing.isolates(), this.tracesPerSecond(spans, now))),
+    );
+    if (weight === 1) return spans;
+    const p = 1 / weight;
+    return spans
+      .filter((s) => keepTrace(s.traceId, p))
+      .map((s) => ({ ...s, attributes: { ...s.attributes, "sample.weight": weight } }));
+  }
 
   /** Buffers `spans` for `sink`; schedules a drain in `defer` (the request's `waitUntil`) if none runs. */
-  ship(spans: readonly Span[], sink: SpanSink, defer: (work: Promise<unknown>) => void): void {
+  ship(all: readonly Span[], sink: SpanSink, defer: (work: Promise<unknown>) => void): void {
+    const spans = this.sample(all, Date.now());
+    if (spans.length === 0) return;
     let state = this.pending.get(sink);
     if (!state) {
       state = { spans: [], drainingSince: null, dropped: 0 };
@@ -103,7 +160,7 @@ export class SpanShipper {
 
   private async drain(sink: SpanSink, state: Pending, since: number): Promise<void> {
     try {
-      await sleep(this.lingerMs);
+      await sleep(this.linger ?? lingerMs(this.sizing.isolates()));
       while (state.spans.length > 0 && state.drainingSince === since) {
         const messages = packMessages(state.spans.splice(0, state.spans.length));
         for (let i = 0; i < messages.length; i += MAX_MESSAGES_PER_SEND) {

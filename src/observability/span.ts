@@ -29,6 +29,8 @@ export const ATTRIBUTE_KEYS = [
   "error",
   "http.status",
   "rpc.error",
+  /** Set on spans of sampled traces (`ship-policy.ts`): how many spans this one stands for in the rollups. */
+  "sample.weight",
 ] as const;
 
 /** A finished span as it travels through the Queue (validated again by the consumer). */

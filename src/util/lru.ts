@@ -29,6 +29,11 @@ export class LruMap<K, V> {
     this.map.delete(key);
   }
 
+  /** The values, least recently used first (iteration does not touch recency). */
+  values(): IterableIterator<V> {
+    return this.map.values();
+  }
+
   get size(): number {
     return this.map.size;
   }

@@ -2,7 +2,7 @@
  * End to end, two isolates: a 2025-03-26 batch with a forwarded (streamed)
  * call answers every member; a session ended on one isolate is 404 on the
  * other at once; a revoked token stops working on every isolate within the
- * README's 2 s bound. Each request is sent to a chosen isolate's own URL.
+ * README's 3 s bound (the isolate's 2 s plus its config shard's 1 s). Each request is sent to a chosen isolate's own URL.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StatefulBackend, startStatefulBackend } from "../fixtures/backends";
@@ -85,7 +85,7 @@ describe("two isolates agree", () => {
     expect(call.status).toBe(404);
   });
 
-  it("a token revoked on one isolate is refused on the other within 2 s", async () => {
+  it("a token revoked on one isolate is refused on the other within 3 s", async () => {
     const created = (await admin("POST", "/api/tokens", { name: "short-lived", scopes: ["mcp"] })).json as {
       id: string;
       token: string;
@@ -96,7 +96,7 @@ describe("two isolates agree", () => {
     );
     expect((await adminCall(a, gateway.adminToken, "DELETE", `/api/tokens/${created.id}`)).status).toBe(204);
     // The promised bound, not a measurement: after it, B must not trust its old snapshot.
-    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    await new Promise((resolve) => setTimeout(resolve, 3_100));
     const refused = await mcpPost(`${b}/mcp`, initializeMessage(), { token: created.token });
     expect(refused.status).toBe(401);
   });

@@ -170,7 +170,7 @@ beforeAll(async () => {
   mcpToken = await token("legacy-client");
   otherToken = await token("another-client");
   narrowToken = await token("narrow-client", ["only-alpha"]);
-  // Both isolates see the new configuration once their caches revalidate (within 2 s).
+  // Both isolates see the new configuration once their caches revalidate (within 3 s).
   await eventually(async () => {
     const res = await fetch(`${gateway.url}/servers/plain/sse`);
     await res.body?.cancel();

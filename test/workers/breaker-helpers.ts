@@ -1,6 +1,6 @@
-// Shared by the breaker client tests: the real BACKEND binding with its calls counted, waitUntil collection, backends.
+// Shared by the breaker client tests: the real SHARD binding with its calls counted, waitUntil collection, backends.
 import { env } from "cloudflare:workers";
-import type { BackendDO } from "../../durable-objects/backend-do";
+import type { ShardDO } from "../../durable-objects/shard-do";
 import { breakerSettings } from "../../src/backends/breaker";
 import type { BackendConfig } from "../../src/config/snapshot";
 import type { Bindings } from "../../src/env";
@@ -8,13 +8,16 @@ import { uniqueName } from "./helpers";
 
 export type Method = "breakerState" | "tryAcquireTrial" | "report";
 
-/** The real BACKEND binding, wrapped to count this isolate's calls and to fail or hang them on demand. */
+/**
+ * The real SHARD binding (the client reaches the breaker through its shard), wrapped to count this
+ * isolate's calls and to fail or hang them on demand.
+ */
 export function countingEnv() {
   const calls: Method[] = [];
   const fail = new Set<Method>();
   const hang = new Set<Method>();
-  const real = env.BACKEND;
-  const BACKEND = {
+  const real = env.SHARD;
+  const SHARD = {
     idFromName: (name: string) => real.idFromName(name),
     get(id: DurableObjectId) {
       const stub = real.get(id);
@@ -27,14 +30,16 @@ export function countingEnv() {
           return call(...args);
         };
       return {
-        breakerState: track("breakerState", () => stub.breakerState()),
-        tryAcquireTrial: track("tryAcquireTrial", (lease: number) => stub.tryAcquireTrial(lease)),
-        report: track("report", (...a: Parameters<BackendDO["report"]>) => stub.report(...a)),
+        breakerState: track("breakerState", (b: string, k?: string) => stub.breakerState(b, k)),
+        tryAcquireTrial: track("tryAcquireTrial", (b: string, lease: number, k?: string) =>
+          stub.tryAcquireTrial(b, lease, k),
+        ),
+        report: track("report", (...a: Parameters<ShardDO["report"]>) => stub.report(...a)),
       };
     },
   };
   const count = (method: Method) => calls.filter((c) => c === method).length;
-  return { env: { ...env, BACKEND } as unknown as Bindings, calls, count, fail, hang };
+  return { env: { ...env, SHARD } as unknown as Bindings, calls, count, fail, hang };
 }
 
 /** Collects what the client hands to `waitUntil`; `settle` waits for all of it (including scheduled flushes). */

@@ -1,4 +1,4 @@
-// The breaker client's outcome reports to the real BackendDO: batching, immediate trip reports, flush timing, resets.
+// The breaker client's outcome reports through its shard to the real BackendDO: batching, urgent trip reports, flush timing, resets.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { admit, admitCall, report } from "../../src/backends/breaker-client";
 import { BackendFailure } from "../../src/upstream/failure";
@@ -22,9 +22,9 @@ describe("outcome reports", () => {
     await d.settle();
     expect(c.count("report")).toBe(1);
     expect(await direct(b).breakerState()).toMatchObject({ state: "closed", consecutiveFailures: 2 });
-    report(c.env, d.defer, b, "failure"); // 2 known + 1 = the threshold
-    expect(c.count("report")).toBe(2);
+    report(c.env, d.defer, b, "failure"); // 2 known + 1 = the threshold: sent within URGENT_FLUSH_MS
     await d.settle();
+    expect(c.count("report")).toBe(2);
     expect((await direct(b).breakerState()).state).toBe("open");
   });
 
@@ -37,8 +37,12 @@ describe("outcome reports", () => {
     await d.settle();
     report(c.env, d.defer, b, "failure");
     await d.settle();
-    expect(await direct(b).breakerState()).toMatchObject({ consecutiveFailures: 2 });
     expect(c.count("report")).toBe(2);
+    // The shard forwarded the first batch at once and holds the second for up to SHARD_FORWARD_MS.
+    await vi.waitFor(async () => expect(await direct(b).breakerState()).toMatchObject({ consecutiveFailures: 2 }), {
+      timeout: 5_000,
+      interval: 100,
+    });
     report(c.env, d.defer, b, "failure"); // scheduled
     report(c.env, d.defer, b, "failure");
     report(c.env, d.defer, b, "failure"); // 2 + 3 = 5: sent at once, with the other two
@@ -78,7 +82,7 @@ describe("outcome reports", () => {
     expect(await direct(b).breakerState()).toMatchObject({ state: "closed", consecutiveFailures: 1 });
   });
 
-  it("failures while the breaker is open are counted, not sent at once", async () => {
+  it("failures while the breaker is open are not sent at once, and the shard that knows it is open drops them", async () => {
     const b = backend();
     await fail(b, 3);
     const c = countingEnv();
@@ -87,7 +91,8 @@ describe("outcome reports", () => {
     report(c.env, d.defer, b, "failure");
     expect(c.count("report")).toBe(0);
     await d.settle();
-    expect(await direct(b).breakerState()).toMatchObject({ state: "open", consecutiveFailures: 4 });
+    // They change nothing while it is open (only its trial and probes decide): the shard does not forward them.
+    expect(await direct(b).breakerState()).toMatchObject({ state: "open", consecutiveFailures: 3 });
   });
 
   it("a success is never sent at once, even when the known count reaches a lowered threshold", async () => {
@@ -116,13 +121,19 @@ describe("outcome reports", () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(c.count("report")).toBe(1);
     await vi.advanceTimersByTimeAsync(100);
-    report(c.env, d.defer, b, "failure"); // 100 ms after the flush: sent 150 ms later
-    await vi.advanceTimersByTimeAsync(149);
+    report(c.env, d.defer, b, "failure"); // 100 ms after the flush: sent 900 ms later (FLUSH_INTERVAL_MS)
+    await vi.advanceTimersByTimeAsync(899);
     expect(c.count("report")).toBe(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(c.count("report")).toBe(2);
     await d.settle();
-    expect(await direct(b).breakerState()).toMatchObject({ consecutiveFailures: 3 });
+    // The shard forwarded the first batch at once and the second after SHARD_FORWARD_MS.
+    await vi.advanceTimersByTimeAsync(1_000);
+    vi.useRealTimers();
+    await vi.waitFor(async () => expect(await direct(b).breakerState()).toMatchObject({ consecutiveFailures: 3 }), {
+      timeout: 5_000,
+      interval: 100,
+    });
   });
 
   it("successes of calls admitted before the breaker opened are not sent", async () => {
