@@ -95,8 +95,8 @@ async function bundle(name: Name, dir: string): Promise<{ run: Run; min: number;
     write: false,
     logLevel: "silent",
   });
-  const code = result.outputFiles[0]?.contents;
-  if (!code) throw new Error(`esbuild wrote no output for ${name}`);
+  const code = result.outputFiles?.[0]?.contents;
+  if (!code) throw new Error(`esbuild produced no output for ${name}`);
   const file = path.join(dir, `${name}.mjs`);
   writeFileSync(file, code);
   const mod = (await import(pathToFileURL(file).href)) as { run: Run };
