@@ -29,7 +29,7 @@ describe("authenticateCached", () => {
     const secret = newTokenSecret();
     const snap = await snapshot(1, [[secret, null]]);
     const first = await authenticateCached(secret, "admin", snap, 1_000);
-    expect(first).toMatchObject({ kind: "token", id: "tok_1_0" });
+    expect(first).toMatchObject({ kind: "token", tokenId: "tok_1_0" });
     // Snapshots are immutable in the gateway; emptying this one shows the second answer is the remembered one.
     (snap.tokensByHash as Map<string, unknown>).clear();
     expect(await authenticateCached(secret, "admin", snap, 1_001)).toEqual(first);
@@ -38,20 +38,20 @@ describe("authenticateCached", () => {
   it("checks a remembered token's expiry on every use, to the millisecond", async () => {
     const secret = newTokenSecret();
     const snap = await snapshot(2, [[secret, 5_000]]);
-    expect(await authenticateCached(secret, "admin", snap, 4_000)).toMatchObject({ id: "tok_2_0" });
-    expect(await authenticateCached(secret, "admin", snap, 4_999)).toMatchObject({ id: "tok_2_0" });
+    expect(await authenticateCached(secret, "admin", snap, 4_000)).toMatchObject({ tokenId: "tok_2_0" });
+    expect(await authenticateCached(secret, "admin", snap, 4_999)).toMatchObject({ tokenId: "tok_2_0" });
     expect(await authenticateCached(secret, "admin", snap, 5_000)).toBeNull();
   });
 
   it("misses on any other snapshot, so a revoked token stops at the next config version", async () => {
     const secret = newTokenSecret();
     const before = await snapshot(3, [[secret, null]]);
-    expect(await authenticateCached(secret, "admin", before, 1_000)).toMatchObject({ id: "tok_3_0" });
+    expect(await authenticateCached(secret, "admin", before, 1_000)).toMatchObject({ tokenId: "tok_3_0" });
     const revoked = await snapshot(4, []);
     expect(await authenticateCached(secret, "admin", revoked, 1_000)).toBeNull();
     // A failure is not remembered: the next snapshot that has the token resolves it again.
     const again = await snapshot(5, [[secret, null]]);
-    expect(await authenticateCached(secret, "admin", again, 1_000)).toMatchObject({ id: "tok_5_0" });
+    expect(await authenticateCached(secret, "admin", again, 1_000)).toMatchObject({ tokenId: "tok_5_0" });
   });
 
   it("misses when ADMIN_TOKEN changes: the old admin secret stops working at once", async () => {
