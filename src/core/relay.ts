@@ -152,10 +152,22 @@ export async function forward(
   const idle = idleAbort(backend.timeoutMs, backend.name, ctx.clientSignal);
   const fail = (err: unknown): JsonRpcResponse => {
     // A call the client abandoned says nothing about the backend (null: a neutral outcome).
-    admission.done(idle.cancelled() ? null : err);
+    const cancelled = idle.cancelled();
+    admission.done(cancelled ? null : err);
     idle.stop();
-    const reply = ctx.era.fail(err, request.id);
-    span.end("error", err instanceof BackendFailure ? { error: err.kind } : { "rpc.error": reply.error.code });
+    // Nobody reads the reply of a call the client left; naming it keeps the log free of a bogus "mcp error".
+    const reply = ctx.era.fail(
+      cancelled ? new RpcError(ErrorCode.InternalError, "Request cancelled by the client") : err,
+      request.id,
+    );
+    span.end(
+      "error",
+      cancelled
+        ? { error: "cancelled" }
+        : err instanceof BackendFailure
+          ? { error: err.kind }
+          : { "rpc.error": reply.error.code },
+    );
     return reply;
   };
   // Post hooks run on final results only: an InputRequiredResult (2026) is a question, not an answer.

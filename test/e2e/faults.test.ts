@@ -139,6 +139,21 @@ describe("a client that disconnects mid-call", () => {
     client.abort();
     await eventually(async () => backend.aborted.includes("stall_sse"), 20_000);
     expect((await call(4, "echo")).result?.content?.[0]?.text).toBe("hi");
+    // The abandoned call's backend span says so (not a backend failure, not an internal error).
+    type Span = { name: string; status: string; attributes: Record<string, unknown> };
+    let span: Span | undefined;
+    await eventually(
+      async () => {
+        const res = await fetch(`${gateway.url}/api/spans?backend=faulty&tool=stall_sse&limit=5`, {
+          headers: { authorization: `Bearer ${gateway.adminToken}` },
+        });
+        span = ((await res.json()) as { spans?: Span[] }).spans?.find((s) => s.name === "backend");
+        return span !== undefined;
+      },
+      15_000,
+      250,
+    );
+    expect(span).toMatchObject({ status: "error", attributes: { error: "cancelled" } });
   }, 60_000);
 });
 
