@@ -35,7 +35,9 @@ export class ApiError extends Error {
  * @param {string} method
  * @param {string} path under /api, e.g. "/backends"
  * @param {unknown} [body]
- * @returns {Promise<any>}
+ * @returns {Promise<any>} `any` on purpose: this is plain JavaScript served as is, each page reads
+ *   the fields of the one route it called (the OpenAPI document is the contract), and `unknown`
+ *   would only add a JSDoc cast at every call site without checking anything more.
  */
 export async function api(method, path, body) {
   /** @type {Record<string, string>} */
