@@ -21,8 +21,13 @@ export function callerEndpoint(endpoint: Endpoint, principal: Principal): Endpoi
   if (endpoint.server && !canUse(principal, endpoint.server)) {
     return canSee(principal, endpoint.server) ? "read-only" : "hidden";
   }
-  const kept = endpoint.backends.filter((b) => canUse(principal, b));
-  if (kept.length === endpoint.backends.length) return endpoint;
-  const left = endpoint.backends.filter((b) => !kept.includes(b)).map((b) => b.name);
+  // One pass on the request path (up to LIMITS.backends): kept and left out together.
+  const kept: Endpoint["backends"] = [];
+  const left: string[] = [];
+  for (const b of endpoint.backends) {
+    if (canUse(principal, b)) kept.push(b);
+    else left.push(b.name);
+  }
+  if (left.length === 0) return endpoint;
   return { ...endpoint, backends: kept, access: `!${left.join(",")}` };
 }
