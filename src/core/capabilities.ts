@@ -1,8 +1,10 @@
 /**
  * What the federated server says it can do: the union of its backends'
- * capabilities plus what the gateway always offers itself. Both eras ask the
- * same question (`initialize` in 2025, `server/discover` in 2026).
+ * capabilities plus what the gateway always offers itself, and the
+ * extensions and unknown capabilities `extensions.ts` decides on. Both eras
+ * ask the same question (`initialize` in 2025, `server/discover` in 2026).
  */
+import { extensionCapabilities } from "./extensions";
 import type { FederatedView } from "./federation";
 
 /** Capabilities the gateway always offers itself. */
@@ -16,7 +18,7 @@ export function serverCapabilities(view: FederatedView): Readonly<Record<string,
   const known = memo.get(view);
   if (known) return known;
   const union = view.capabilities;
-  const merged: Record<string, unknown> = { ...OWN_CAPABILITIES };
+  const merged: Record<string, unknown> = { ...extensionCapabilities(view), ...OWN_CAPABILITIES };
   for (const key of ["tools", "prompts", "resources", "completions", "logging"]) {
     if (union[key] !== undefined) merged[key] = { ...(merged[key] as object | undefined), ...(union[key] as object) };
   }

@@ -8,6 +8,7 @@ import { ErrorCode, type JsonRpcRequest, RpcError, resultResponse } from "../pro
 import { notify, request as upstreamRequest } from "../upstream/http";
 import type { McpContext, Outcome } from "./context";
 import { isMetaTool, metaTool, metaToolEntries } from "./discovery/meta-tools";
+import { extensionMethod, extensionNotification } from "./extensions";
 import { routeName, routeUri } from "./federation";
 import { legacyTools } from "./legacy-view";
 import { publicUri } from "./names";
@@ -213,7 +214,8 @@ export async function dispatch(ctx: McpContext, request: JsonRpcRequest): Promis
       return json({});
     }
     default:
-      throw new RpcError(ErrorCode.MethodNotFound, `Method not found: ${method}`);
+      // Skills, then the unknown-method policy (pass-through or a -32601 naming why: extensions.ts).
+      return await extensionMethod(ctx, request);
   }
 }
 
@@ -227,5 +229,7 @@ export async function dispatchNotification(
     // The gateway forwards the client's request ids unchanged, so a cancellation is
     // meaningful to whichever backend has that request; the others ignore it.
     ctx.defer(broadcast(ctx, notify, method, params));
+  } else {
+    ctx.defer(extensionNotification(ctx, method, params));
   }
 }

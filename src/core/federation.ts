@@ -7,6 +7,7 @@ import type { BackendConfig, ConfigSnapshot, ServerConfig } from "../config/snap
 import type { Catalog, CatalogItem } from "../protocol/catalog-types";
 import { publicName, publicUri, splitPublicName, splitPublicUri, type TemplateMatcher, templateMatcher } from "./names";
 import { overriddenTool, overrideIndex } from "./overrides";
+import { addSkills, emptySkills, type SkillsView, skillOwner } from "./skill-view";
 
 /** An MCP endpoint: `/mcp` (every enabled backend, prefixed) or a virtual server. */
 export interface Endpoint {
@@ -95,6 +96,14 @@ export interface FederatedView {
   templateMatchers: Array<{ backend: string; matcher: TemplateMatcher }>;
   /** Union of the backends' capabilities. */
   capabilities: Record<string, unknown>;
+  /** Skills (extension `io.modelcontextprotocol/skills`) under public URIs (`skill-view.ts`). */
+  skills: SkillsView;
+  /**
+   * The one backend of a `prefix: false` endpoint that has exactly one (for
+   * this caller): unknown methods and capabilities pass through to it
+   * (`extensions.ts`); null elsewhere.
+   */
+  passthrough: string | null;
 }
 
 function str(v: unknown): string | null {
@@ -121,6 +130,8 @@ export function buildView(endpoint: Endpoint, catalogs: ReadonlyMap<string, Cata
     resourcesByUri: new Map(),
     templateMatchers: [],
     capabilities: {},
+    skills: emptySkills(),
+    passthrough: !endpoint.prefix && endpoint.backends.length === 1 ? (endpoint.backends[0]?.name ?? null) : null,
   };
   const backends = [...endpoint.backends].sort((a, b) => a.name.localeCompare(b.name));
   const overrides = overrideIndex(endpoint.server);
@@ -132,6 +143,7 @@ export function buildView(endpoint: Endpoint, catalogs: ReadonlyMap<string, Cata
         view.capabilities[cap] = { ...(view.capabilities[cap] as object | undefined), ...(value as object) };
       }
     }
+    addSkills(view.skills, backend.name, catalog.capabilities, catalog.skills, endpoint.prefix);
     for (const tool of catalog.tools) {
       const original = str(tool.name);
       const name = original && publicName(backend.name, original, endpoint.prefix);
@@ -214,6 +226,9 @@ export function routeUri(
   }
   const exact = view?.resourcesByUri.get(uri);
   if (exact) return { backend: exact.backend, uri: exact.original };
+  // A listed skill's files (and directories) belong to its backend, before any template guesses.
+  const skill = view && skillOwner(view.skills, uri);
+  if (skill) return { backend: skill, uri };
   const template = view?.templateMatchers.find((t) => t.matcher.test(uri));
   if (template) return { backend: template.backend, uri };
   // A single backend owns every URI on its endpoint.

@@ -25,6 +25,10 @@ const CACHEABLE = new Set([
   "resources/list",
   "resources/templates/list",
   "resources/read",
+  // The Skills extension's results are cacheable too (SEP-2640; the SDK client requires the fields).
+  "skills/list",
+  "skills/get",
+  "resources/directory/read",
 ]);
 
 /**

@@ -31,7 +31,11 @@ import type { McpEnv } from "./middleware";
 import { paramHeaderProblem, standardHeaderProblem } from "./modern-headers";
 import { readFilter, subscriptionStream } from "./subscriptions";
 
-/** The 2026 method registry; anything else is 404 -32601 (removed methods included). */
+/**
+ * The 2026 method registry. Removed methods are 404 -32601 here; any other
+ * method goes to the core, which answers extensions (Skills) and applies the
+ * unknown-method policy (`core/extensions.ts`: pass-through or 404 -32601).
+ */
 const METHODS = new Set([
   "server/discover",
   "tools/list",
@@ -43,6 +47,17 @@ const METHODS = new Set([
   "resources/read",
   "completion/complete",
   "subscriptions/listen",
+]);
+
+/** 2025 methods the 2026 revision removed (changelog): never passed through, even to a single backend. */
+const REMOVED = new Set([
+  "initialize",
+  "ping",
+  "logging/setLevel",
+  "resources/subscribe",
+  "resources/unsubscribe",
+  "tasks/result",
+  "tasks/list",
 ]);
 
 /** The capability a method needs the server to have advertised (else -32601, as discover promised). */
@@ -143,7 +158,9 @@ export async function modernPost(
   };
   const problem = standardHeaderProblem(headers, method, params);
   if (problem) refuse(400, ModernError.HeaderMismatch, problem);
-  if (!METHODS.has(method)) refuse(404, ErrorCode.MethodNotFound, `Method not found: ${method.slice(0, 256)}`);
+  if (!METHODS.has(method) && (REMOVED.has(method) || method.startsWith("notifications/"))) {
+    refuse(404, ErrorCode.MethodNotFound, `Method not found: ${method.slice(0, 256)}`);
+  }
 
   const ctx = await modernContext(c, envelope, bytes);
   const request: JsonRpcRequest = { jsonrpc: "2.0", id, method, params: withoutEnvelope(params) };

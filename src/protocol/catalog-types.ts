@@ -14,6 +14,8 @@ export interface Catalog {
   prompts: CatalogItem[];
   resources: CatalogItem[];
   resourceTemplates: CatalogItem[];
+  /** Skill entries (`skills/list`) of a backend declaring `io.modelcontextprotocol/skills`; absent in older catalogs. */
+  skills?: CatalogItem[];
   /** The backend's server capabilities (from initialize, or from server/discover). */
   capabilities: Record<string, unknown>;
   /** When it was fetched (epoch ms). */

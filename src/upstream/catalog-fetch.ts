@@ -9,6 +9,7 @@
 import type { BackendConfig } from "../config/snapshot";
 import type { Catalog, CatalogItem } from "../protocol/catalog-types";
 import { cacheHints, classifyProbe, type Era } from "../protocol/eras";
+import { extensionSettings, SKILLS_EXTENSION } from "../protocol/extensions";
 import { type ParamHeader, scanParamHeaders } from "../protocol/mcp-headers";
 import { profileCapabilities } from "../protocol/profiles";
 import { modernSession } from "./era";
@@ -60,19 +61,26 @@ async function listAll(
 
 const NONE: Listed = { items: [], ttlMs: Number.MAX_SAFE_INTEGER, cacheScope: "public" };
 
-/** Lists whatever `caps` advertises (templates are optional: a failure there is an empty list). */
+/**
+ * Lists whatever `caps` advertises. Templates and skills are optional: a
+ * failure there is an empty list, so a broken extension never takes the
+ * backend's tools with it (a skill unlisted is still reachable by `skills/get`).
+ */
 async function listEverything(
   backend: BackendConfig,
   session: UpstreamSession,
   caps: Record<string, unknown>,
   options: ExchangeOptions,
-): Promise<[Listed, Listed, Listed, Listed]> {
+): Promise<[Listed, Listed, Listed, Listed, Listed]> {
   return Promise.all([
     caps.tools ? listAll(backend, session, "tools/list", "tools", options) : NONE,
     caps.prompts ? listAll(backend, session, "prompts/list", "prompts", options) : NONE,
     caps.resources ? listAll(backend, session, "resources/list", "resources", options) : NONE,
     caps.resources
       ? listAll(backend, session, "resources/templates/list", "resourceTemplates", options).catch(() => NONE)
+      : NONE,
+    extensionSettings(caps, SKILLS_EXTENSION)
+      ? listAll(backend, session, "skills/list", "skills", options).catch(() => NONE)
       : NONE,
   ]);
 }
@@ -113,7 +121,7 @@ async function fetchModern(
   }
   const caps = discover.capabilities as Record<string, unknown>;
   const lists = await listEverything(backend, session, caps, options);
-  const [tools, prompts, resources, resourceTemplates] = lists;
+  const [tools, prompts, resources, resourceTemplates, skills] = lists;
   const discovered = cacheHints(discover);
   const ttlMs = Math.min(discovered.ttlMs, ...lists.map((l) => l.ttlMs));
   const scopes = [discovered.cacheScope, ...lists.map((l) => l.cacheScope)];
@@ -122,6 +130,7 @@ async function fetchModern(
     prompts: prompts.items,
     resources: resources.items,
     resourceTemplates: resourceTemplates.items,
+    skills: skills.items,
     capabilities: caps,
     fetchedAt: Date.now(),
     era: "modern",
@@ -148,12 +157,14 @@ export async function fetchCatalog(
   const session = await initialize(backend, { capabilities: profileCapabilities(profile) }, options);
   try {
     const caps = session.capabilities;
-    const [tools, prompts, resources, resourceTemplates] = await listEverything(backend, session, caps, options);
+    const lists = await listEverything(backend, session, caps, options);
+    const [tools, prompts, resources, resourceTemplates, skills] = lists;
     return {
       tools: tools.items,
       prompts: prompts.items,
       resources: resources.items,
       resourceTemplates: resourceTemplates.items,
+      skills: skills.items,
       capabilities: caps,
       fetchedAt: Date.now(),
       era: "legacy",
