@@ -19,7 +19,11 @@ import { extensionSettings, SKILLS_EXTENSION } from "../protocol/extensions";
 import type { ViewEntry } from "./federation";
 import { publicUri } from "./names";
 
-/** Ancestors of a URI tried when looking for the skill that owns it (a skill path is rarely deeper). */
+/**
+ * Ancestors of a URI tried when looking for the skill that owns it: a file
+ * nested deeper below its skill's root is not routed this way (on a prefixed
+ * endpoint its public URI names the backend anyway).
+ */
 const MAX_DEPTH = 32;
 
 /** The skills of an endpoint's view. */
