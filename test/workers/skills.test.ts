@@ -165,12 +165,16 @@ const ENTRY = skill("git-workflow");
 let name: string;
 let plainName: string;
 const closers: Array<() => void> = [];
+/** Notifications each fake backend received, by backend URL. */
+const notified = new Map<string, string[]>();
 
 function fakeSkillsBackend(url: string, skills: boolean): () => void {
+  notified.set(url, []);
   return route(url, async (request) => {
     if (request.method !== "POST") return new Response(null, { status: 405 });
     const message = (await request.json()) as { id?: unknown; method?: string; params?: Record<string, unknown> };
     const { id, method, params } = message;
+    if (id === undefined && method) notified.get(url)?.push(method);
     const reply = (result: unknown) =>
       Response.json({ jsonrpc: "2.0", id, result }, { headers: { "mcp-session-id": "s" } });
     const fail = (code: number, text: string) => Response.json({ jsonrpc: "2.0", id, error: { code, message: text } });
@@ -226,6 +230,19 @@ async function session(path: string): Promise<Record<string, string>> {
   });
   expect(init.status).toBe(200);
   return { "mcp-session-id": init.headers.get("mcp-session-id") as string };
+}
+
+function noteInit(note: unknown, headers: Record<string, string>): RequestInit {
+  return {
+    method: "POST",
+    headers: {
+      accept: "application/json, text/event-stream",
+      "content-type": "application/json",
+      authorization: `Bearer ${ADMIN}`,
+      ...headers,
+    },
+    body: JSON.stringify(note),
+  };
 }
 
 function modern(id: number, method: string, params: Record<string, unknown> = {}) {
@@ -332,6 +349,17 @@ describe("skills and unknown methods on the wire", () => {
     const modernEcho = modern(3, "acme/echo", { text: "hey" });
     const passed = await post(solo, modernEcho.body, modernEcho.headers);
     expect(passed.body).toMatchObject({ id: 3, result: { echoed: "hey", resultType: "complete" } });
+    // An unknown client notification reaches the pass-through backend, and no backend behind /mcp.
+    const note = { jsonrpc: "2.0", method: "notifications/acme/poke" };
+    // /mcp first: by the time the later pass-through one has arrived, a forwarded earlier one would have too.
+    const mcpSession = await session("/mcp");
+    expect((await exports.default.fetch("http://localhost/mcp", noteInit(note, mcpSession))).status).toBe(202);
+    const soloSession = await session(solo);
+    expect((await exports.default.fetch(`http://localhost${solo}`, noteInit(note, soloSession))).status).toBe(202);
+    const received = notified.get(`https://93.184.215.14/${name}/mcp`) as string[];
+    for (let i = 0; i < 100 && !received.includes("notifications/acme/poke"); i++) await scheduler.wait(20);
+    expect(received.filter((m) => m === "notifications/acme/poke")).toHaveLength(1);
+    expect(notified.get(`https://93.184.215.14/${plainName}/mcp`)).not.toContain("notifications/acme/poke");
     const modernRefused = await post("/mcp", modernEcho.body, modernEcho.headers);
     expect(modernRefused.status).toBe(404);
     expect(modernRefused.body).toMatchObject({ id: 3, error: { code: -32601, data: { reason: "not_federated" } } });
