@@ -16,7 +16,8 @@
  * and conditions apply to their content; these methods carry only entries
  * and directory listings, like the other listings (no hooks).
  * An unknown URI is -32602 (spec, "Error Handling"); a server without the
- * extension answers -32601 naming why.
+ * extension answers -32601 with `data.reason` `"no_skills_backend"`, a
+ * directory read of a backend without `directoryRead` `"no_directory_read"`.
  */
 import { ErrorCode, type JsonRpcRequest, RpcError } from "../protocol/jsonrpc";
 import type { McpContext, Outcome } from "./context";
@@ -40,7 +41,8 @@ function uriParam(request: JsonRpcRequest): string {
 
 function noSkills(method: string): never {
   throw new RpcError(ErrorCode.MethodNotFound, `Method not found: ${method}`, {
-    reason: "no backend of this server offers the io.modelcontextprotocol/skills extension",
+    reason: "no_skills_backend",
+    detail: "no backend of this server that the caller may use offers the io.modelcontextprotocol/skills extension",
   });
 }
 
@@ -88,7 +90,8 @@ async function readDirectory(ctx: McpContext, view: FederatedView, request: Json
   }
   if (settings.directoryRead !== true) {
     throw new RpcError(ErrorCode.MethodNotFound, "Method not found: resources/directory/read", {
-      reason: `backend '${route.backend}' does not declare directoryRead`,
+      reason: "no_directory_read",
+      detail: `backend '${route.backend}' does not declare directoryRead`,
     });
   }
   const prefix = ctx.endpoint.prefix;

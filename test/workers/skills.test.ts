@@ -328,11 +328,11 @@ describe("skills and unknown methods on the wire", () => {
   it("refuses the skills methods with a reason where no backend has the extension (HTTP 404 in 2026)", async () => {
     const path = `/servers/${name}-none/mcp`;
     const legacy = await post(path, { jsonrpc: "2.0", id: 1, method: "skills/list" }, await session(path));
-    expect(legacy.body).toMatchObject({ id: 1, error: { code: -32601, data: { reason: expect.any(String) } } });
+    expect(legacy.body).toMatchObject({ id: 1, error: { code: -32601, data: { reason: "no_skills_backend" } } });
     const list = modern(2, "skills/list");
     const res = await post(path, list.body, list.headers);
     expect(res.status).toBe(404);
-    expect(res.body).toMatchObject({ id: 2, error: { code: -32601 } });
+    expect(res.body).toMatchObject({ id: 2, error: { code: -32601, data: { reason: "no_skills_backend" } } });
   });
 
   it("passes an unknown method to the single backend of an unprefixed server, refuses it with a reason on /mcp", async () => {
