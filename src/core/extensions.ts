@@ -8,7 +8,9 @@
  *   (`experimental`, `extensions` and any other key), and any method the
  *   gateway does not know is forwarded to that backend unchanged (breaker,
  *   spans, timeouts and era bridging as for every call), its result passed
- *   back as it came. Unknown client notifications are forwarded too.
+ *   back as it came. Unknown client notifications are forwarded too. No
+ *   plugin hook runs on them: hooks are defined on tools, prompts and
+ *   resources, and an unknown payload means nothing to a plugin.
  * - **Refusal** everywhere else (`/mcp`, prefixed servers, several backends):
  *   an unknown method is answered -32601 with `data.reason`
  *   `"not_federated"` (HTTP 404 in the 2026 era), because the gateway could
