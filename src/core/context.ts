@@ -30,6 +30,11 @@ export interface Caller {
 export interface UpstreamSessions {
   /** The upstream session for `backend`, opened on first use. Throws BackendFailure when it cannot be. */
   open(backend: BackendConfig): Promise<UpstreamSession>;
+  /**
+   * The same caller's upstream sessions for another capability profile (2026
+   * callers have one per profile): a task lives in the session that created it.
+   */
+  forProfile?(profile: string): Promise<UpstreamSessions>;
   /** Drops an upstream session the backend no longer knows, so the next `open` starts a new one. */
   forget(backend: string, session: UpstreamSession): Promise<void>;
   /**

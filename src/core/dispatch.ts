@@ -14,6 +14,7 @@ import { publicUri } from "./names";
 import { overriddenArguments, overrideIndex, type ResolvedTool, resolveTool } from "./overrides";
 import { beforeCall, thenMap, visibleTools, withArguments } from "./plugin-hooks";
 import { forward } from "./relay";
+import { listTasks, taskAware, taskRequest } from "./tasks";
 import { federatedView, listing } from "./views";
 
 function stringParam(params: Record<string, unknown> | undefined, key: string): string {
@@ -70,7 +71,7 @@ async function forwardNamed(
   );
   if (hooked.reply) return hooked.reply;
   const sent = { ...request, params: withArguments(params, route.name, args, hooked.value) };
-  return forward(ctx, route.backend, sent, hooked.after);
+  return forward(ctx, route.backend, sent, taskAware(ctx, route.backend, sent, hooked.after));
 }
 
 /**
@@ -207,6 +208,12 @@ export async function dispatch(ctx: McpContext, request: JsonRpcRequest): Promis
       }
       throw new RpcError(ErrorCode.InvalidParams, "Invalid completion reference");
     }
+    case "tasks/get":
+    case "tasks/result":
+    case "tasks/cancel":
+      return await taskRequest(ctx, request);
+    case "tasks/list":
+      return await listTasks(ctx, request);
     case "logging/setLevel": {
       stringParam(params, "level");
       await broadcast(ctx, async (...args) => void (await upstreamRequest(...args)), method, params);

@@ -56,6 +56,11 @@ class CallerSession extends Session {
     });
   }
 
+  /** The same caller's sessions for another profile: a task lives where it was created (core/tasks.ts). */
+  forProfile(profile: string): Promise<Session> {
+    return callerSession(this.bindings, this.claims.sub, this.claims.ep, profile);
+  }
+
   override bridge(
     backend: BackendConfig,
     request: JsonRpcRequest,

@@ -1,0 +1,157 @@
+// End to end: task-augmented tools/call (MCP 2025-11-25 tasks) through two isolates, with a real SDK task backend and the SDK client.
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import {
+  CallToolResultSchema,
+  CreateTaskResultSchema,
+  TaskStatusNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTaskBackend, type TaskBackend } from "../fixtures/task-backend";
+import { adminCall, mcpPost } from "../helpers/admin-client";
+import { eventually } from "../helpers/eventually";
+import { type Gateway, startGateway } from "../helpers/gateway";
+
+let gateway: Gateway;
+let backend: TaskBackend;
+let token: string;
+let otherToken: string;
+
+async function newToken(name: string): Promise<string> {
+  const res = await adminCall(gateway.url, gateway.adminToken, "POST", "/api/tokens", { name, scopes: ["mcp"] });
+  expect(res.status).toBe(201);
+  return (res.json as { token: string }).token;
+}
+
+async function connect(as = token): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  const client = new Client({ name: "e2e-tasks", version: "1" }, { capabilities: {} });
+  const transport = new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp`), {
+    requestInit: { headers: { authorization: `Bearer ${as}` } },
+  });
+  await client.connect(transport);
+  return { client, transport };
+}
+
+/** Starts a task-augmented call and returns the public task id from its CreateTaskResult. */
+async function createTask(client: Client, text: string, ms: number): Promise<string> {
+  const created = await client.request(
+    {
+      method: "tools/call",
+      params: { name: "tasks__slow_echo", arguments: { text, ms }, task: { ttl: 60_000 } },
+    },
+    CreateTaskResultSchema,
+  );
+  return created.task.taskId;
+}
+
+function textOf(result: unknown): string {
+  return ((result as { content?: Array<{ text?: string }> }).content ?? []).map((c) => c.text ?? "").join("");
+}
+
+beforeAll(async () => {
+  [gateway, backend] = await Promise.all([startGateway({ isolates: 2 }), startTaskBackend()]);
+  const res = await adminCall(gateway.url, gateway.adminToken, "POST", "/api/backends", {
+    name: "tasks",
+    url: backend.url,
+  });
+  expect(res.status).toBe(201);
+  [token, otherToken] = await Promise.all([newToken("tasks-a"), newToken("tasks-b")]);
+});
+
+afterAll(async () => {
+  await Promise.all([gateway?.stop(), backend?.close()]);
+});
+
+describe("tasks through the gateway (2025-11-25)", () => {
+  it("advertises the backend's tasks capability and relays create, get and result with a sealed id", async () => {
+    const { client } = await connect();
+    expect(client.getServerCapabilities()?.tasks).toMatchObject({ list: {}, cancel: {} });
+    const stream = client.experimental.tasks.callToolStream(
+      { name: "tasks__slow_echo", arguments: { text: "hi", ms: 300 } },
+      CallToolResultSchema,
+      { task: { ttl: 60_000 } },
+    );
+    let taskId = "";
+    let final: unknown;
+    for await (const message of stream) {
+      if (message.type === "taskCreated") taskId = message.task.taskId;
+      if (message.type === "result") final = message.result;
+      if (message.type === "error") throw message.error;
+    }
+    expect(textOf(final)).toBe("done: hi");
+    expect(taskId.startsWith("v2.")).toBe(true);
+    expect(backend.taskIds).not.toContain(taskId);
+    const task = await client.experimental.tasks.getTask(taskId);
+    expect(task).toMatchObject({ taskId, status: "completed" });
+    const result = await client.experimental.tasks.getTaskResult(taskId, CallToolResultSchema);
+    expect(textOf(result)).toBe("done: hi");
+    // The related-task _meta names the public id, never the backend's.
+    expect(JSON.stringify(result)).not.toContain(backend.taskIds.at(-1));
+    await client.close();
+  });
+
+  it("answers tasks/get for the same session on each isolate", async () => {
+    const { client, transport } = await connect();
+    const taskId = await createTask(client, "both", 0);
+    const session = transport.sessionId as string;
+    for (const base of gateway.isolateUrls) {
+      const res = await mcpPost(
+        `${base}/mcp`,
+        { jsonrpc: "2.0", id: 7, method: "tasks/get", params: { taskId } },
+        { token, session, protocolVersion: "2025-11-25" },
+      );
+      expect(res.status).toBe(200);
+      expect(res.json).toMatchObject({ id: 7, result: { taskId } });
+    }
+    await client.close();
+  });
+
+  it("lists the caller's tasks with public ids", async () => {
+    const { client } = await connect();
+    const ids = [await createTask(client, "one", 0), await createTask(client, "two", 0)];
+    const listed = await client.experimental.tasks.listTasks();
+    const listedIds = listed.tasks.map((t) => t.taskId);
+    expect(listedIds).toEqual(expect.arrayContaining(ids));
+    for (const backendId of backend.taskIds) expect(listedIds).not.toContain(backendId);
+    await client.close();
+  });
+
+  it("cancels a running task on its backend", async () => {
+    const { client } = await connect();
+    const taskId = await createTask(client, "slow", 60_000);
+    const cancelled = await client.experimental.tasks.cancelTask(taskId);
+    expect(cancelled).toMatchObject({ taskId, status: "cancelled" });
+    expect(await client.experimental.tasks.getTask(taskId)).toMatchObject({ taskId, status: "cancelled" });
+    await client.close();
+  });
+
+  it("relays status notifications with the public task id", async () => {
+    const { client } = await connect();
+    const seen: Array<{ taskId: string; status: string }> = [];
+    client.setNotificationHandler(TaskStatusNotificationSchema, (n) => {
+      seen.push({ taskId: n.params.taskId, status: n.params.status });
+    });
+    const created = new Set<string>();
+    // The status goes out on the backend's GET stream, which the gateway follows once it sees the session.
+    await eventually(
+      async () => {
+        created.add(await createTask(client, "notify", 200));
+        return seen.some((s) => created.has(s.taskId) && s.status === "completed");
+      },
+      30_000,
+      500,
+    );
+    for (const s of seen) expect(backend.taskIds).not.toContain(s.taskId);
+    await client.close();
+  });
+
+  it("refuses forged and foreign task ids with -32602", async () => {
+    const { client } = await connect();
+    const other = await connect(otherToken);
+    const foreign = await createTask(other.client, "theirs", 0);
+    for (const taskId of [foreign, "forged", `${foreign.slice(0, -4)}AAAA`, backend.taskIds[0]]) {
+      await expect(client.experimental.tasks.getTask(taskId as string)).rejects.toMatchObject({ code: -32602 });
+    }
+    await Promise.all([client.close(), other.client.close()]);
+  });
+});
