@@ -108,6 +108,12 @@ export interface McpContext {
   /** Aborts when the client disconnects (`enable_request_signal`): its backend calls are cancelled. */
   clientSignal?: AbortSignal;
   /**
+   * 2026 callers: whether this request declared the `io.modelcontextprotocol/tasks`
+   * extension (`task-extension.ts`); undefined for 2025 clients, whose tasks
+   * are the core protocol's.
+   */
+  tasksExtension?: boolean;
+  /**
    * Present when the client speaks the 2025 era: results of 2026 backends
    * are projected to the 2025 shape, and their input requests are bridged.
    */

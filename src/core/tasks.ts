@@ -24,6 +24,7 @@ import { catalogs } from "./catalog";
 import type { McpContext, Outcome } from "./context";
 import type { AfterHooks } from "./plugin-hooks";
 import { forward, type ResultMapper } from "./relay";
+import { extensionCall, extensionTaskRequest } from "./task-extension";
 import { isObject, openTaskId, publicTaskId, withRelatedTask } from "./task-ids";
 
 /** Backends asked for one `tasks/list` page at most (the rest is behind the next cursor). */
@@ -54,16 +55,35 @@ export function taskAware(
   };
 }
 
+/**
+ * A `tools/call` about to go out: the request to send and its result mapper.
+ * 2026 callers get the tasks extension (`task-extension.ts`), 2025 clients
+ * the core protocol's tasks (`taskAware`).
+ */
+export async function taskCall(
+  ctx: McpContext,
+  name: string,
+  backend: string,
+  request: JsonRpcRequest,
+  after: AfterHooks | undefined,
+): Promise<{ request: JsonRpcRequest; after: ResultMapper | undefined }> {
+  if (ctx.tasksExtension !== undefined) return extensionCall(ctx, name, backend, request, after);
+  return { request, after: taskAware(ctx, backend, request, after) };
+}
+
 /** The context whose upstream sessions are the ones the task was created in. */
 async function routedContext(ctx: McpContext, profile: string): Promise<McpContext> {
   if (profile === ctx.caller.profile || !ctx.upstreams.forProfile) return ctx;
   return { ...ctx, upstreams: await ctx.upstreams.forProfile(profile) };
 }
 
-/** `tasks/get`, `tasks/result`, `tasks/cancel`: to the owning backend with its own id, answered with the public one. */
+/** `tasks/get`, `tasks/result`, `tasks/cancel` (and the extension's `tasks/update`): to the owning backend with its own id, answered with the public one. */
 export async function taskRequest(ctx: McpContext, request: JsonRpcRequest): Promise<Outcome> {
   const publicId = request.params?.taskId;
   const route = await openTaskId(ctx, publicId);
+  const routed = await routedContext(ctx, route.profile);
+  if (ctx.tasksExtension !== undefined) return extensionTaskRequest(routed, request, route, publicId as string);
+  if (request.method === "tasks/update") throw new RpcError(ErrorCode.MethodNotFound, "Method not found: tasks/update");
   const sent = { ...request, params: { ...request.params, taskId: route.taskId } };
   const mapped = async (backendId: string) =>
     backendId === route.taskId ? (publicId as string) : publicTaskId(ctx, route.backend, backendId);
@@ -73,7 +93,7 @@ export async function taskRequest(ctx: McpContext, request: JsonRpcRequest): Pro
     if (out._meta !== undefined) out._meta = await withRelatedTask(out._meta, mapped);
     return out;
   };
-  return forward(await routedContext(ctx, route.profile), route.backend, sent, toPublic);
+  return forward(routed, route.backend, sent, toPublic);
 }
 
 interface CursorClaims {
