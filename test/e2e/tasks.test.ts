@@ -1,4 +1,4 @@
-// End to end: task-augmented tools/call (MCP 2025-11-25 tasks) through two isolates, with a real SDK task backend and the SDK client.
+// End to end: tasks through two isolates (2025-11-25 core tasks with the SDK client, the 2026 extension over raw HTTP), against a real SDK task backend.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import {
@@ -153,5 +153,107 @@ describe("tasks through the gateway (2025-11-25)", () => {
       await expect(client.experimental.tasks.getTask(taskId as string)).rejects.toMatchObject({ code: -32602 });
     }
     await Promise.all([client.close(), other.client.close()]);
+  });
+});
+
+const TASKS_EXTENSION = "io.modelcontextprotocol/tasks";
+
+/** One 2026-07-28 request (stateless: `_meta` envelope and mirrored headers) to `base`. */
+async function modernCall(
+  base: string,
+  method: string,
+  params: Record<string, unknown>,
+  options: { extension?: boolean; id?: number } = {},
+) {
+  const capabilities = options.extension === false ? {} : { extensions: { [TASKS_EXTENSION]: {} } };
+  const name = typeof params.taskId === "string" ? params.taskId : params.name;
+  return mcpPost(
+    `${base}/mcp`,
+    {
+      jsonrpc: "2.0",
+      id: options.id ?? 1,
+      method,
+      params: {
+        ...params,
+        _meta: {
+          "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+          "io.modelcontextprotocol/clientCapabilities": capabilities,
+        },
+      },
+    },
+    {
+      token,
+      protocolVersion: "2026-07-28",
+      headers: { "mcp-method": method, ...(typeof name === "string" && { "mcp-name": name }) },
+    },
+  );
+}
+
+describe("the tasks extension for 2026 clients, bridged to a 2025 task backend", () => {
+  it("offers the extension in server/discover instead of a tasks slot", async () => {
+    const res = await modernCall(gateway.url, "server/discover", {});
+    const capabilities = (res.json as { result: { capabilities: Record<string, unknown> } }).result.capabilities;
+    expect(capabilities.extensions).toMatchObject({ [TASKS_EXTENSION]: {} });
+    expect(capabilities.tasks).toBeUndefined();
+  });
+
+  it("creates a task, polls it from each isolate to its inlined result, and acks cancel", async () => {
+    const created = await modernCall(gateway.url, "tools/call", {
+      name: "tasks__slow_echo",
+      arguments: { text: "modern", ms: 300 },
+    });
+    const task = (created.json as { result: Record<string, unknown> }).result;
+    expect(task).toMatchObject({ resultType: "task", status: "working", ttlMs: 60_000 });
+    expect(task).not.toHaveProperty("task");
+    expect(task).not.toHaveProperty("ttl");
+    const taskId = task.taskId as string;
+    expect(backend.taskIds).not.toContain(taskId);
+    let detailed: Record<string, unknown> = {};
+    await eventually(
+      async () => {
+        for (const base of gateway.isolateUrls) {
+          const got = await modernCall(base, "tasks/get", { taskId });
+          detailed = (got.json as { result: Record<string, unknown> }).result;
+          expect(detailed.taskId).toBe(taskId);
+        }
+        return detailed.status === "completed";
+      },
+      10_000,
+      100,
+    );
+    expect(detailed).toMatchObject({ resultType: "complete", result: { content: [{ text: "done: modern" }] } });
+    expect(JSON.stringify(detailed)).not.toContain("related-task");
+    const cancel = await modernCall(gateway.url, "tasks/cancel", { taskId });
+    expect((cancel.json as { result: Record<string, unknown> }).result).toEqual({
+      resultType: "complete",
+      _meta: expect.any(Object),
+    });
+  });
+
+  it("runs a task-optional tool synchronously for a client without the extension", async () => {
+    const res = await modernCall(
+      gateway.url,
+      "tools/call",
+      { name: "tasks__slow_echo", arguments: { text: "sync", ms: 0 } },
+      { extension: false },
+    );
+    expect(res.json).toMatchObject({ result: { resultType: "complete", content: [{ text: "done: sync" }] } });
+  });
+
+  it("refuses tasks/* without the extension (400, -32021), forged ids (-32602) and the removed methods (404)", async () => {
+    const gated = await modernCall(gateway.url, "tasks/get", { taskId: "anything" }, { extension: false, id: 3 });
+    expect(gated.status).toBe(400);
+    expect(gated.json).toMatchObject({
+      id: 3,
+      error: { code: -32021, data: { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } } },
+    });
+    const forged = await modernCall(gateway.url, "tasks/get", { taskId: "v2.forged.id.x" }, { id: 4 });
+    expect(forged.status).toBe(200);
+    expect(forged.json).toMatchObject({ id: 4, error: { code: -32602 } });
+    for (const method of ["tasks/list", "tasks/result"]) {
+      const removed = await modernCall(gateway.url, method, {});
+      expect(removed.status).toBe(404);
+      expect(removed.json).toMatchObject({ error: { code: -32601 } });
+    }
   });
 });
