@@ -14,6 +14,9 @@
  * - `confirm_delete {filename}`: optional; asks an `elicitation/create`
  *   through the task (status `input_required`, delivered on `tasks/result`),
  *   then completes with the answer.
+ * - `test_tool_with_task`: optional; asks the caller's name on the call's own
+ *   stream first (before any task exists: the gateway turns that into an
+ *   MRTR round), then creates a task that completes with `Hello, <name>!`.
  */
 import { InMemoryTaskMessageQueue, InMemoryTaskStore } from "@modelcontextprotocol/sdk/experimental/tasks";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -113,6 +116,33 @@ export function registerTaskTools(server: McpServer, support: TaskSupport): void
       async createTask(_args, extra) {
         const task = await extra.taskStore.createTask({ ttl: TTL_MS, pollInterval: 200 });
         finishLater(extra.taskStore, task.taskId, 500, "failed", text("Internal failure", true));
+        return { task };
+      },
+      ...handlers,
+    },
+  );
+  server.experimental.tasks.registerToolTask(
+    "test_tool_with_task",
+    {
+      description: "Asks a name on the call's stream, then runs a task with it",
+      inputSchema: {},
+      execution: { taskSupport: "optional" },
+    },
+    {
+      async createTask(_args, extra) {
+        const answer = await extra.sendRequest(
+          {
+            method: "elicitation/create",
+            params: {
+              message: "What is your name?",
+              requestedSchema: { type: "object", properties: { name: { type: "string" } }, required: ["name"] },
+            },
+          },
+          ElicitResultSchema,
+        );
+        const name = answer.action === "accept" && typeof answer.content?.name === "string" ? answer.content.name : "?";
+        const task = await extra.taskStore.createTask({ ttl: TTL_MS, pollInterval: 200 });
+        finishLater(extra.taskStore, task.taskId, 300, "completed", text(`Hello, ${name}!`));
         return { task };
       },
       ...handlers,
