@@ -112,7 +112,8 @@ describe("task ids in relayed messages", () => {
       method: "notifications/tasks/status",
       params: { taskId: "t9", status: "completed" },
     });
-    const taskId = (out?.params as { taskId: string }).taskId;
+    expect(out).not.toBeNull();
+    const taskId = ((out as Record<string, unknown>).params as { taskId: string }).taskId;
     expect(taskId).toBe(await publicTaskId(ctx, "alpha", "t9"));
     expect(await openTaskId(ctx, taskId)).toMatchObject({ backend: "alpha", taskId: "t9" });
   });
@@ -126,7 +127,8 @@ describe("task ids in relayed messages", () => {
       params: { message: "ok?", _meta: { [RELATED_TASK]: { taskId: "t9" }, other: 1 } },
     };
     const out = await publicTaskRefs(ctx, "alpha", message);
-    expect((out?.params as { _meta: Record<string, unknown> })._meta).toEqual({
+    expect(out).not.toBeNull();
+    expect(((out as Record<string, unknown>).params as { _meta: Record<string, unknown> })._meta).toEqual({
       [RELATED_TASK]: { taskId: await publicTaskId(ctx, "alpha", "t9") },
       other: 1,
     });
