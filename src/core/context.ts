@@ -35,6 +35,18 @@ export interface UpstreamSessions {
    * callers have one per profile): a task lives in the session that created it.
    */
   forProfile?(profile: string): Promise<UpstreamSessions>;
+  /**
+   * 2026 callers: the questions a 2025 backend's task waits on (status
+   * `input_required`), held where every isolate finds the same ones, keyed
+   * for the tasks extension's `inputRequests` (`task-extension.ts`).
+   */
+  taskQuestions?(
+    backend: BackendConfig,
+    upstream: UpstreamSession,
+    taskId: string,
+  ): Promise<Record<string, { method: string; params?: Record<string, unknown> }>>;
+  /** Posts the answers to those questions (unknown keys ignored); how many were posted. */
+  taskAnswers?(backend: string, taskId: string, responses: Record<string, unknown>): Promise<number>;
   /** Drops an upstream session the backend no longer knows, so the next `open` starts a new one. */
   forget(backend: string, session: UpstreamSession): Promise<void>;
   /**

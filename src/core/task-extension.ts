@@ -13,14 +13,16 @@
  * - `tasks/get` answers the `DetailedTask`: the backend's task, and for a
  *   terminal one its `tasks/result` inlined as `result` (without the 2025
  *   related-task `_meta`) or as `error` (failed).
- * - `tasks/cancel` is an empty ack, also for a task that already ended;
- *   `tasks/update` is an ack too: a 2025 backend's in-task input requests are
- *   not surfaced as `inputRequests`, so every key is one the gateway does not
- *   know, which the extension says to ignore.
+ * - A task at `input_required` shows the backend's questions as
+ *   `inputRequests` (a 2025 backend delivers them once, on `tasks/result`: the
+ *   caller's SessionDO reads and holds them, `durable-objects/task-inputs.ts`);
+ *   `tasks/update` posts each answer whose key names an open question back to
+ *   the backend as its JSON-RPC response and acks (other keys are ignored).
+ * - `tasks/cancel` is an empty ack, also for a task that already ended.
  */
 import type { BackendConfig } from "../config/snapshot";
 import { ModernError } from "../protocol/eras";
-import { type JsonRpcRequest, RpcError, resultResponse } from "../protocol/jsonrpc";
+import { ErrorCode, type JsonRpcRequest, RpcError, resultResponse } from "../protocol/jsonrpc";
 import { request as upstreamRequest } from "../upstream/http";
 import type { McpContext, Outcome } from "./context";
 import type { AfterHooks } from "./plugin-hooks";
@@ -116,7 +118,14 @@ export async function extensionTaskRequest(
     kind: "json",
     body: resultResponse(request.id, ctx.era.result(request.method, result)),
   });
-  if (request.method === "tasks/update") return answer({});
+  if (request.method === "tasks/update") {
+    const responses = request.params?.inputResponses;
+    if (typeof responses !== "object" || responses === null || Array.isArray(responses)) {
+      throw new RpcError(ErrorCode.InvalidParams, "inputResponses must be an object");
+    }
+    await ctx.upstreams.taskAnswers?.(route.backend, route.taskId, responses as Json);
+    return answer({});
+  }
   if (request.method === "tasks/cancel") {
     const cancelled = await ask(ctx, backend, "tasks/cancel", route.taskId);
     // A task that already ended cannot be cancelled in 2025; the extension acks it all the same.
@@ -139,6 +148,11 @@ export async function extensionTaskRequest(
       const meta = isObject(_meta) ? Object.fromEntries(Object.entries(_meta).filter(([k]) => k !== RELATED_TASK)) : {};
       detailed.result = Object.keys(meta).length > 0 ? { ...result, _meta: meta } : result;
     }
+  }
+  if (status === "input_required" && ctx.upstreams.taskQuestions) {
+    // Delivered once on the backend's tasks/result; held by the caller's SessionDO for every tasks/get.
+    const questions = await ctx.upstreams.taskQuestions(backend, await ctx.upstreams.open(backend), route.taskId);
+    if (Object.keys(questions).length > 0) detailed.inputRequests = questions;
   }
   if (!TERMINAL.has(status) && status !== "working" && status !== "input_required") detailed.status = "working";
   return answer(detailed);

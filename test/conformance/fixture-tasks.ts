@@ -14,6 +14,8 @@
  * - `confirm_delete {filename}`: optional; asks an `elicitation/create`
  *   through the task (status `input_required`, delivered on `tasks/result`),
  *   then completes with the answer.
+ * - `multi_input`: optional; asks two questions at once through the task
+ *   (both pending together), then completes with both answers.
  * - `test_tool_with_task`: optional; asks the caller's name on the call's own
  *   stream first (before any task exists: the gateway turns that into an
  *   MRTR round), then creates a task that completes with `Hello, <name>!`.
@@ -41,6 +43,11 @@ const text = (value: string, isError = false): CallToolResult => ({
   content: [{ type: "text", text: value }],
   ...(isError && { isError }),
 });
+
+const NAME_SCHEMA = {
+  type: "object" as const,
+  properties: { name: { type: "string" as const }, confirm: { type: "boolean" as const } },
+};
 
 /** How long a task is kept: the tasks-wire-fields scenario reads one back after it ended. */
 const TTL_MS = 5 * 60_000;
@@ -143,6 +150,38 @@ export function registerTaskTools(server: McpServer, support: TaskSupport): void
         const name = answer.action === "accept" && typeof answer.content?.name === "string" ? answer.content.name : "?";
         const task = await extra.taskStore.createTask({ ttl: TTL_MS, pollInterval: 200 });
         finishLater(extra.taskStore, task.taskId, 300, "completed", text(`Hello, ${name}!`));
+        return { task };
+      },
+      ...handlers,
+    },
+  );
+  server.experimental.tasks.registerToolTask(
+    "multi_input",
+    {
+      description: "Asks two questions at once through the task, then answers",
+      inputSchema: {},
+      execution: { taskSupport: "optional" },
+    },
+    {
+      async createTask(_args, extra) {
+        const task = await extra.taskStore.createTask({ ttl: TTL_MS, pollInterval: 200 });
+        const store = extra.taskStore;
+        void (async () => {
+          try {
+            await store.updateTaskStatus(task.taskId, "input_required");
+            const ask = (message: string) =>
+              server.server.request(
+                { method: "elicitation/create", params: { message, requestedSchema: NAME_SCHEMA } },
+                ElicitResultSchema,
+                { relatedTask: { taskId: task.taskId }, timeout: TTL_MS },
+              );
+            const answers = await Promise.all([ask("First name?"), ask("Second name?")]);
+            const names = answers.map((a) => (a.action === "accept" ? String(a.content?.name ?? "") : "-"));
+            await store.storeTaskResult(task.taskId, "completed", text(`Got ${names.join(" and ")}`));
+          } catch {
+            await store.storeTaskResult(task.taskId, "failed", text("No answers", true)).catch(() => undefined);
+          }
+        })();
         return { task };
       },
       ...handlers,
