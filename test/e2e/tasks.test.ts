@@ -163,9 +163,12 @@ async function modernCall(
   base: string,
   method: string,
   params: Record<string, unknown>,
-  options: { extension?: boolean; id?: number } = {},
+  options: { extension?: boolean; id?: number; elicitation?: boolean } = {},
 ) {
-  const capabilities = options.extension === false ? {} : { extensions: { [TASKS_EXTENSION]: {} } };
+  const capabilities = {
+    ...(options.extension !== false && { extensions: { [TASKS_EXTENSION]: {} } }),
+    ...(options.elicitation && { elicitation: {} }),
+  };
   const name = typeof params.taskId === "string" ? params.taskId : params.name;
   return mcpPost(
     `${base}/mcp`,
@@ -228,6 +231,49 @@ describe("the tasks extension for 2026 clients, bridged to a 2025 task backend",
       resultType: "complete",
       _meta: expect.any(Object),
     });
+  });
+
+  it("shows a task's question as inputRequests on both isolates and takes the answer through tasks/update", async () => {
+    const asks = { elicitation: true };
+    const created = await modernCall(gateway.url, "tools/call", { name: "tasks__ask_name", arguments: {} }, asks);
+    const taskId = (created.json as { result: { taskId: string } }).result.taskId;
+    const seen: string[][] = [];
+    await eventually(
+      async () => {
+        seen.length = 0;
+        for (const base of gateway.isolateUrls) {
+          const got = await modernCall(base, "tasks/get", { taskId }, asks);
+          const result = (got.json as { result: { status: string; inputRequests?: Record<string, unknown> } }).result;
+          if (result.status !== "input_required" || !result.inputRequests) return false;
+          seen.push(Object.keys(result.inputRequests));
+          expect(Object.values(result.inputRequests)[0]).toMatchObject({ method: "elicitation/create" });
+          expect(JSON.stringify(result.inputRequests)).not.toContain("related-task");
+        }
+        return true;
+      },
+      10_000,
+      100,
+    );
+    // The same question, under the same key, whichever isolate answers.
+    expect(seen[0]).toHaveLength(1);
+    expect(seen[1]).toEqual(seen[0]);
+    const key = seen[0]?.[0] as string;
+    const update = await modernCall(
+      gateway.url,
+      "tasks/update",
+      { taskId, inputResponses: { [key]: { action: "accept", content: { name: "Ada" } }, unknown: {} } },
+      asks,
+    );
+    expect(update.json).toMatchObject({ result: { resultType: "complete" } });
+    await eventually(
+      async () => {
+        const got = await modernCall(gateway.url, "tasks/get", { taskId }, asks);
+        const result = (got.json as { result: Record<string, unknown> }).result;
+        return result.status === "completed" && JSON.stringify(result.result).includes("hello Ada");
+      },
+      10_000,
+      100,
+    );
   });
 
   it("runs a task-optional tool synchronously for a client without the extension", async () => {
