@@ -63,7 +63,7 @@ async function follow(
         const value: unknown = JSON.parse(event.data);
         if (typeof value !== "object" || value === null || !("method" in value)) continue;
         const message = toClient(backend.name, ctx.endpoint.prefix, value as Record<string, unknown>);
-        // Task ids in status notifications become the public ones (core/tasks.ts).
+        // Task ids in status notifications become the public ones (core/task-ids.ts).
         const mapped = await publicTaskRefs(ctx, backend.name, message);
         if (mapped) await write(mapped);
         delay = RECONNECT_MIN_MS;
