@@ -1,8 +1,10 @@
-// Public task ids: stable sealing, caller/endpoint binding, forged and foreign ids (-32602), key rotation, and task ids in relayed messages.
+// Tasks: public task ids (stable sealing, caller/endpoint binding, forged and foreign ids -32602, rotation), ids in relayed messages, the capability merge.
 import { describe, expect, it } from "vitest";
 import { ringOf } from "../../src/auth/keys";
 import { seal, unseal } from "../../src/auth/seal";
+import { serverCapabilities } from "../../src/core/capabilities";
 import type { McpContext } from "../../src/core/context";
+import type { FederatedView } from "../../src/core/federation";
 import { MAX_PUBLIC_TASK_ID, openTaskId, publicTaskId, publicTaskRefs, RELATED_TASK } from "../../src/core/task-ids";
 import { RpcError } from "../../src/protocol/jsonrpc";
 
@@ -147,5 +149,15 @@ describe("task ids in relayed messages", () => {
       params: { _meta: { [RELATED_TASK]: { taskId: long } } },
     });
     expect(JSON.stringify(out)).not.toContain(long);
+  });
+});
+
+describe("the tasks capability", () => {
+  const view = (capabilities: Record<string, unknown>) => ({ capabilities }) as unknown as FederatedView;
+
+  it("is offered only when a backend of the endpoint has tasks, as that backend declares them", () => {
+    expect(serverCapabilities(view({ tools: {} }))).not.toHaveProperty("tasks");
+    const tasks = { list: {}, cancel: {}, requests: { tools: { call: {} } } };
+    expect(serverCapabilities(view({ tools: {}, tasks }))).toMatchObject({ tasks });
   });
 });
