@@ -12,6 +12,9 @@
  * the public form on the way to the client, wherever they are relayed
  * (`publicTaskRefs` in `task-ids.ts`).
  *
+ * 2026 callers get the tasks extension instead (`task-extension.ts`), on the
+ * same ids and routing.
+ *
  * Post hooks never see a deferred result: a `CreateTaskResult` carries no
  * content, and `tasks/result` is answered as the backend sent it.
  */
