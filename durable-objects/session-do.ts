@@ -32,6 +32,7 @@ import { objects } from "../src/upstream/era";
 import { initialize, terminate } from "../src/upstream/http";
 import type { ClientInit, UpstreamSession } from "../src/upstream/types";
 import { type BridgedCall, InputBridge } from "./input-bridge";
+import { TaskInputs } from "./task-inputs";
 
 /** What is stored when the client initializes. */
 export interface SessionRecord {
@@ -74,6 +75,7 @@ const REQUEST_STATE_TTL_MS = 10 * 60 * 1000;
 export class SessionDO extends DurableObject<Bindings> {
   private readonly inflight = new Map<string, Promise<UpstreamAnswer>>();
   private readonly bridge = new InputBridge();
+  private readonly taskInputs = new TaskInputs();
   private readonly waiters = new Map<string, (answer: JsonRpcResponse | null) => void>();
   private readonly early = new Map<string, { answer: JsonRpcResponse; at: number }>();
   /**
@@ -289,6 +291,20 @@ export class SessionDO extends DurableObject<Bindings> {
     responses: Record<string, unknown>,
   ): Promise<ReadableStream<Uint8Array> | null> {
     return this.bridge.resume(park, clientId, responses);
+  }
+
+  /** The open questions of a 2025 backend's task for a 2026 caller (`task-inputs.ts`). */
+  async taskQuestions(
+    backend: BackendConfig,
+    session: UpstreamSession,
+    taskId: string,
+  ): Promise<Record<string, { method: string; params?: Record<string, unknown> }>> {
+    return this.taskInputs.questions(backend, session, taskId);
+  }
+
+  /** Posts a 2026 caller's `tasks/update` answers to the task's backend; unknown keys are ignored. */
+  async taskAnswers(backend: string, taskId: string, responses: Record<string, unknown>): Promise<number> {
+    return this.taskInputs.answer(backend, taskId, responses);
   }
 
   /** Expiry: forget everything. */

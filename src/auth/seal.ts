@@ -21,7 +21,9 @@ export type SealPurpose =
   | "legacy-session"
   | "request-state"
   | "console-session"
-  | "console-login";
+  | "console-login"
+  | "task-id"
+  | "task-cursor";
 
 /** A sealed value that no key of the ring opens (wrong or retired key, altered or malformed value). */
 export class UnsealError extends Error {
@@ -54,10 +56,54 @@ function keyFor(material: string, purpose: SealPurpose): Promise<CryptoKey> {
   return key;
 }
 
-/** Seals a JSON value with the ring's current key to `v2.<kid>.<iv>.<ct>` (URL- and header-safe). */
-export async function seal(value: unknown, ring: KeyRing, purpose: SealPurpose): Promise<string> {
-  const iv = randomBytes(12);
+const ivKeys = new Map<string, Promise<CryptoKey>>();
+
+/** The HMAC key that derives a stable seal's IV (its own HKDF label: never the encryption key). */
+function ivKeyFor(material: string, purpose: SealPurpose): Promise<CryptoKey> {
+  const cacheKey = `${purpose}\0${material}`;
+  let key = ivKeys.get(cacheKey);
+  if (!key) {
+    key = (async () => {
+      const base = await crypto.subtle.importKey("raw", encoder.encode(material), "HKDF", false, ["deriveKey"]);
+      return crypto.subtle.deriveKey(
+        {
+          name: "HKDF",
+          hash: "SHA-256",
+          salt: new Uint8Array(0),
+          info: encoder.encode(`mcp-gateway/${purpose}/iv/v1`),
+        },
+        base,
+        { name: "HMAC", hash: "SHA-256", length: 256 },
+        false,
+        ["sign"],
+      );
+    })();
+    if (ivKeys.size > 32) ivKeys.clear();
+    ivKeys.set(cacheKey, key);
+  }
+  return key;
+}
+
+/**
+ * Seals a JSON value with the ring's current key to `v2.<kid>.<iv>.<ct>` (URL- and header-safe).
+ * `stable`: the IV is a keyed MAC of the plaintext (synthetic IV), so the same value under the
+ * same key always seals to the same text (an identifier a client may compare, e.g. a public
+ * task id). AES-GCM stays safe because an IV repeats only for the very same plaintext; the
+ * only thing revealed is that two sealed values are equal.
+ */
+export async function seal(
+  value: unknown,
+  ring: KeyRing,
+  purpose: SealPurpose,
+  options: { stable?: boolean } = {},
+): Promise<string> {
   const plain = encoder.encode(JSON.stringify(value));
+  const iv = options.stable
+    ? new Uint8Array(await crypto.subtle.sign("HMAC", await ivKeyFor(ring.current.material, purpose), plain)).slice(
+        0,
+        12,
+      )
+    : randomBytes(12);
   const ct = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await keyFor(ring.current.material, purpose), plain);
   return `v2.${ring.current.id}.${base64url(iv)}.${base64url(new Uint8Array(ct))}`;
 }

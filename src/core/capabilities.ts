@@ -22,6 +22,8 @@ export function serverCapabilities(view: FederatedView): Readonly<Record<string,
   for (const key of ["tools", "prompts", "resources", "completions", "logging"]) {
     if (union[key] !== undefined) merged[key] = { ...(merged[key] as object | undefined), ...(union[key] as object) };
   }
+  // Tasks (2025-11-25, experimental) only when a backend has them: the gateway relays what they offer (tasks.ts).
+  if (union.tasks !== undefined) merged.tasks = union.tasks;
   // Listing changes are announced by the gateway whatever the backends say.
   for (const key of ["tools", "prompts", "resources"]) {
     if (merged[key]) merged[key] = { ...(merged[key] as object), listChanged: true };

@@ -30,6 +30,23 @@ export interface Caller {
 export interface UpstreamSessions {
   /** The upstream session for `backend`, opened on first use. Throws BackendFailure when it cannot be. */
   open(backend: BackendConfig): Promise<UpstreamSession>;
+  /**
+   * The same caller's upstream sessions for another capability profile (2026
+   * callers have one per profile): a task lives in the session that created it.
+   */
+  forProfile?(profile: string): Promise<UpstreamSessions>;
+  /**
+   * 2026 callers: the questions a 2025 backend's task waits on (status
+   * `input_required`), held where every isolate finds the same ones, keyed
+   * for the tasks extension's `inputRequests` (`task-extension.ts`).
+   */
+  taskQuestions?(
+    backend: BackendConfig,
+    upstream: UpstreamSession,
+    taskId: string,
+  ): Promise<Record<string, { method: string; params?: Record<string, unknown> }>>;
+  /** Posts the answers to those questions (unknown keys ignored); how many were posted. */
+  taskAnswers?(backend: string, taskId: string, responses: Record<string, unknown>): Promise<number>;
   /** Drops an upstream session the backend no longer knows, so the next `open` starts a new one. */
   forget(backend: string, session: UpstreamSession): Promise<void>;
   /**
@@ -102,6 +119,12 @@ export interface McpContext {
   requestBytes: number;
   /** Aborts when the client disconnects (`enable_request_signal`): its backend calls are cancelled. */
   clientSignal?: AbortSignal;
+  /**
+   * 2026 callers: whether this request declared the `io.modelcontextprotocol/tasks`
+   * extension (`task-extension.ts`); undefined for 2025 clients, whose tasks
+   * are the core protocol's.
+   */
+  tasksExtension?: boolean;
   /**
    * Present when the client speaks the 2025 era: results of 2026 backends
    * are projected to the 2025 shape, and their input requests are bridged.

@@ -15,6 +15,7 @@ import { publicUri } from "./names";
 import { overriddenArguments, overrideIndex, type ResolvedTool, resolveTool } from "./overrides";
 import { beforeCall, thenMap, visibleTools, withArguments } from "./plugin-hooks";
 import { forward } from "./relay";
+import { listTasks, taskCall, taskRequest } from "./tasks";
 import { federatedView, listing } from "./views";
 
 function stringParam(params: Record<string, unknown> | undefined, key: string): string {
@@ -71,7 +72,9 @@ async function forwardNamed(
   );
   if (hooked.reply) return hooked.reply;
   const sent = { ...request, params: withArguments(params, route.name, args, hooked.value) };
-  return forward(ctx, route.backend, sent, hooked.after);
+  if (entity === "prompt") return forward(ctx, route.backend, sent, hooked.after);
+  const call = await taskCall(ctx, name, route.backend, sent, hooked.after);
+  return forward(ctx, route.backend, call.request, call.after);
 }
 
 /**
@@ -208,6 +211,13 @@ export async function dispatch(ctx: McpContext, request: JsonRpcRequest): Promis
       }
       throw new RpcError(ErrorCode.InvalidParams, "Invalid completion reference");
     }
+    case "tasks/get":
+    case "tasks/update":
+    case "tasks/result":
+    case "tasks/cancel":
+      return await taskRequest(ctx, request);
+    case "tasks/list":
+      return await listTasks(ctx, request);
     case "logging/setLevel": {
       stringParam(params, "level");
       await broadcast(ctx, async (...args) => void (await upstreamRequest(...args)), method, params);

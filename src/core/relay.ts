@@ -26,6 +26,7 @@ import type { McpContext, Outcome } from "./context";
 import { fulfilInputs, isInputAnswerId, needsInput } from "./input-shim";
 import { forClient } from "./legacy-view";
 import { gatewayRequestId, publicUri, splitGatewayRequestId } from "./names";
+import { publicTaskRefs } from "./task-ids";
 import { inputRound, sendUpstream } from "./upstream-call";
 
 /**
@@ -308,7 +309,8 @@ function relayReply(call: Call, source: Response | JsonRpcResponse, upstream: Up
     await open().write(encodeSseMessage(message));
   };
   const relay = async (message: Record<string, unknown>): Promise<void> => {
-    const relayed = ctx.era.relayed(toClient(backend.name, ctx.endpoint.prefix, message));
+    const mapped = await publicTaskRefs(ctx, backend.name, toClient(backend.name, ctx.endpoint.prefix, message));
+    const relayed = mapped && ctx.era.relayed(mapped);
     if (relayed) await write(relayed);
   };
   const work = (async () => {

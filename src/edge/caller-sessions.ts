@@ -56,6 +56,20 @@ class CallerSession extends Session {
     });
   }
 
+  /** The same caller's sessions for another profile: a task lives where it was created (core/tasks.ts). */
+  forProfile(profile: string): Promise<Session> {
+    return callerSession(this.bindings, this.claims.sub, this.claims.ep, profile);
+  }
+
+  /** Questions of a task are held by this caller's SessionDO (durable-objects/task-inputs.ts). */
+  taskQuestions(backend: BackendConfig, upstream: UpstreamSession, taskId: string) {
+    return sessionObject(this.bindings, this.claims.sid).taskQuestions(backend, upstream, taskId);
+  }
+
+  taskAnswers(backend: string, taskId: string, responses: Record<string, unknown>): Promise<number> {
+    return sessionObject(this.bindings, this.claims.sid).taskAnswers(backend, taskId, responses);
+  }
+
   override bridge(
     backend: BackendConfig,
     request: JsonRpcRequest,

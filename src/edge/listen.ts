@@ -20,6 +20,7 @@
 import type { BackendConfig } from "../config/snapshot";
 import type { McpContext } from "../core/context";
 import { toClient } from "../core/relay";
+import { publicTaskRefs } from "../core/task-ids";
 import { encodeSseComment, encodeSseMessage, encodeSsePriming, parseSse } from "../protocol/sse";
 import { BackendFailure } from "../upstream/failure";
 import { openStream } from "../upstream/http";
@@ -61,7 +62,10 @@ async function follow(
         if (event.event !== "message" || !event.data) continue;
         const value: unknown = JSON.parse(event.data);
         if (typeof value !== "object" || value === null || !("method" in value)) continue;
-        await write(toClient(backend.name, ctx.endpoint.prefix, value as Record<string, unknown>));
+        const message = toClient(backend.name, ctx.endpoint.prefix, value as Record<string, unknown>);
+        // Task ids in status notifications become the public ones (core/task-ids.ts).
+        const mapped = await publicTaskRefs(ctx, backend.name, message);
+        if (mapped) await write(mapped);
         delay = RECONNECT_MIN_MS;
       }
     } catch (err) {

@@ -1,7 +1,8 @@
 /**
  * The mirrored headers of MCP 2026-07-28 (basic/transports, "Request
  * headers"): `MCP-Protocol-Version` and `Mcp-Method` on every request,
- * `Mcp-Name` for `tools/call`, `prompts/get` and `resources/read`, and
+ * `Mcp-Name` for `tools/call`, `prompts/get`, `resources/read` and the
+ * tasks extension's `tasks/get`, `tasks/update`, `tasks/cancel`, and
  * `Mcp-Param-{Name}` for tool arguments whose schema property declares
  * `x-mcp-header`, checked against the body of a request the gateway
  * receives (the encoding and the declaration rules are in
@@ -17,7 +18,10 @@ export function nameSource(method: string, params: Record<string, unknown>): str
       ? params.uri
       : method === "tools/call" || method === "prompts/get"
         ? params.name
-        : undefined;
+        : // The tasks extension's routing header ("Streamable HTTP: Routing Headers").
+          method === "tasks/get" || method === "tasks/update" || method === "tasks/cancel"
+          ? params.taskId
+          : undefined;
   return typeof value === "string" ? value : undefined;
 }
 

@@ -14,6 +14,7 @@ import type { Context } from "hono";
 import { serverCapabilities } from "../core/capabilities";
 import type { McpContext, Outcome } from "../core/context";
 import { dispatch } from "../core/dispatch";
+import { declaresTasks, needsTasksExtension, TASKS_EXTENSION } from "../core/task-extension";
 import { federatedView } from "../core/views";
 import { chainFor } from "../plugins/chain";
 import { ModernError } from "../protocol/eras";
@@ -47,6 +48,10 @@ const METHODS = new Set([
   "resources/read",
   "completion/complete",
   "subscriptions/listen",
+  // The tasks extension (core/task-extension.ts); its removed 2025 methods tasks/result and tasks/list stay 404.
+  "tasks/get",
+  "tasks/update",
+  "tasks/cancel",
 ]);
 
 /** 2025 methods the 2026 revision removed (changelog): never passed through, even to a single backend. */
@@ -70,6 +75,9 @@ const NEEDS: Record<string, string> = {
   "resources/templates/list": "resources",
   "resources/read": "resources",
   "completion/complete": "completions",
+  "tasks/get": "tasks",
+  "tasks/update": "tasks",
+  "tasks/cancel": "tasks",
 };
 
 /** `_meta` keys that describe the client to this hop; never forwarded (a backend gets its own envelope). */
@@ -109,12 +117,19 @@ async function modernContext(c: Context<McpEnv>, envelope: RequestEnvelope, byte
     spans,
     requestBytes: bytes,
     clientSignal: c.req.raw.signal,
+    tasksExtension: declaresTasks(envelope.capabilities),
   };
 }
 
 /** `server/discover`: what the federated server speaks and offers (server/discover; cacheable). */
 async function discover(ctx: McpContext, id: JsonRpcId): Promise<Outcome> {
-  const capabilities = serverCapabilities(await federatedView(ctx));
+  const { tasks, ...offered } = serverCapabilities(await federatedView(ctx));
+  const capabilities: Record<string, unknown> = { ...offered };
+  // 2026 has no `tasks` slot: task-capable backends make the gateway offer the extension (SEP-2663).
+  if (tasks !== undefined) {
+    const extensions = (capabilities.extensions ?? {}) as Record<string, unknown>;
+    capabilities.extensions = { ...extensions, [TASKS_EXTENSION]: {} };
+  }
   const result = { supportedVersions: [...MODERN_PROTOCOL_VERSIONS], capabilities };
   return { kind: "json", body: resultResponse(id, ctx.era.result("server/discover", result)) };
 }
@@ -176,6 +191,7 @@ export async function modernPost(
       if (needs && serverCapabilities(await federatedView(ctx))[needs] === undefined) {
         refuse(404, ErrorCode.MethodNotFound, `Method not found: ${method} (this server has no ${needs})`);
       }
+      if (method.startsWith("tasks/") && !ctx.tasksExtension) throw needsTasksExtension();
       if (method === "tools/call") await checkParamHeaders(c, ctx, params);
       outcome = await dispatch(ctx, request);
     }

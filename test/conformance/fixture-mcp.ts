@@ -1,7 +1,8 @@
 /**
  * One conformance fixture session's `McpServer`: capabilities, the tools
- * (`fixture-tools.ts` for the 2025 scenarios, then `fixture-2026.ts` for the
- * 2026 ones), the resources (static text and binary, a template, a watched
+ * (`fixture-tools.ts` for the 2025 scenarios, `fixture-tasks.ts` for the
+ * `tasks-*` ones with the session's task store, then `fixture-2026.ts` for the
+ * other 2026 ones), the resources (static text and binary, a template, a watched
  * resource with subscribe/unsubscribe), the prompts (with completable
  * arguments) and `logging/setLevel`. Node-only; not part of the Workers bundle.
  */
@@ -22,6 +23,7 @@ import {
   STATIC_TEXT,
   WATCHED_URI,
 } from "./fixture-data.ts";
+import { registerTaskTools, TASK_CAPABILITIES, taskSupport } from "./fixture-tasks.ts";
 import { registerClassicTools } from "./fixture-tools.ts";
 
 function watchedText(shared: SharedState): string {
@@ -30,6 +32,7 @@ function watchedText(shared: SharedState): string {
 
 /** A session's MCP server; `ctx` is the session's own state, `shared` the whole fixture's. */
 export function createMcpServer(ctx: SessionContext, shared: SharedState): McpServer {
+  const tasks = taskSupport();
   const server = new McpServer(
     { name: "mcp-conformance-fixture", version: "1.0.0" },
     {
@@ -39,12 +42,15 @@ export function createMcpServer(ctx: SessionContext, shared: SharedState): McpSe
         resources: { subscribe: true, listChanged: true },
         tools: { listChanged: true },
         prompts: { listChanged: true },
+        tasks: TASK_CAPABILITIES,
       },
+      ...tasks,
       instructions: "Conformance fixture backend for the MCP edge gateway tests.",
     },
   );
 
   registerClassicTools(server, ctx);
+  registerTaskTools(server, tasks);
 
   // ---- resources ----------------------------------------------------------
 

@@ -9,7 +9,7 @@
  * (test/helpers/gateway.ts: `wrangler deploy --dry-run` bundle on Miniflare,
  * local D1 migrated, `ALLOW_PRIVATE_BACKENDS` and `ALLOWED_HOSTS` set),
  * register the fixture as backend `conformance` and a virtual server
- * `conformance` (`prefix: false`, `auth: "none"`), then run the suite three
+ * `conformance` (`prefix: false`, `auth: "none"`), then run the suite four
  * times, one after the other, against the same endpoint
  * `http://localhost:<port>/servers/conformance/mcp`:
  *
@@ -18,7 +18,10 @@
  *   2. `--requirements 2026-07-28` with `expected-failures-2026-07-28.yml`
  *      (the stateless 2026 wire: per-request `_meta`, no session), which the
  *      gateway bridges to the 2025 fixture;
- *   3. the pending header scenarios `http-header-validation` and
+ *   3. the tasks extension's `tasks-*` scenarios at the 2026 wire (unscored
+ *      in the requirement set), one `--scenario` run each, scored against
+ *      `expected-failures-tasks.yml`;
+ *   4. the pending header scenarios `http-header-validation` and
  *      `http-custom-header-server-validation` at the 2026 wire, one
  *      `--scenario` run each, reported but not scored (the suite itself marks
  *      them pending: they never change the exit code).
@@ -39,8 +42,8 @@
  * Arguments after `--` go to both scored runs (`npm run test:conformance --
  * --scenario ping`); with `--scenario`, which the suite refuses next to
  * `--requirements`, a run uses `--spec-version <revision>` instead. Env:
- * `CONFORMANCE_RUNS` (comma-separated subset of `2025-11-25,2026-07-28,headers`,
- * default all three), `CONFORMANCE_ISOLATES=1` (one isolate, its own socket,
+ * `CONFORMANCE_RUNS` (comma-separated subset of `2025-11-25,2026-07-28,tasks,headers`,
+ * default all four), `CONFORMANCE_ISOLATES=1` (one isolate, its own socket,
  * no proxy; default 2), `CONFORMANCE_TIMEOUT_MS` (the whole run, default
  * 900000; then everything is stopped and the exit code is 124),
  * `CONFORMANCE_OUTPUT_DIR` (default `test/conformance/results`, gitignored;
@@ -51,6 +54,7 @@
  * `node --experimental-strip-types` (hence the `.ts` import extensions).
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { type Gateway, PROJECT_ROOT, startGateway } from "../helpers/gateway.ts";
 import { type ConformanceFixture, startConformanceFixture } from "./fixture-server.ts";
@@ -71,6 +75,23 @@ const REVISIONS = ["2025-11-25", "2026-07-28"] as const;
 /** Pending in the suite (SEP-2243), run at the 2026 wire and reported only. */
 const HEADER_SCENARIOS = ["http-header-validation", "http-custom-header-server-validation"] as const;
 const HEADER_RUN = "headers";
+/**
+ * The tasks extension's scenarios (SEP-2663): `--requirements` runs them
+ * unscored; the `tasks` run scores each one against `expected-failures-tasks.yml`.
+ */
+const TASK_SCENARIOS = [
+  "tasks-lifecycle",
+  "tasks-capability-negotiation",
+  "tasks-wire-fields",
+  "tasks-request-state-removal",
+  "tasks-mrtr-input",
+  "tasks-request-headers",
+  "tasks-dispatch-and-envelope",
+  "tasks-status-notifications",
+  "tasks-required-task-error",
+  "tasks-mrtr-composition",
+] as const;
+const TASKS_RUN = "tasks";
 const OUTPUT_DIR = path.resolve(
   PROJECT_ROOT,
   process.env.CONFORMANCE_OUTPUT_DIR ?? path.join("test", "conformance", "results"),
@@ -85,9 +106,9 @@ function baseline(revision: string): string {
   return path.join(PROJECT_ROOT, "test", "conformance", `expected-failures-${revision}.yml`);
 }
 
-/** The runs `CONFORMANCE_RUNS` selects, in the fixed order 2025, 2026, headers. */
+/** The runs `CONFORMANCE_RUNS` selects, in the fixed order 2025, 2026, tasks, headers. */
 function selectedRuns(): string[] {
-  const all = [...REVISIONS, HEADER_RUN];
+  const all = [...REVISIONS, TASKS_RUN, HEADER_RUN];
   const raw = process.env.CONFORMANCE_RUNS?.trim();
   if (!raw) return all;
   const wanted = new Set(raw.split(",").map((name) => name.trim()));
@@ -237,6 +258,29 @@ async function runRevision(entry: string, url: string, revision: string, extraAr
   };
 }
 
+/**
+ * The `tasks-*` scenarios at the 2026 wire, one `--scenario` run each and
+ * scored: each gets a baseline holding only its own entries of
+ * `expected-failures-tasks.yml` (another scenario's entry would be stale in
+ * its run).
+ */
+async function runTaskScenarios(entry: string, url: string): Promise<RunOutcome> {
+  const dir = path.join(OUTPUT_DIR, TASKS_RUN);
+  await resetDir(dir);
+  const entries = [...(await baselineEntries(baseline(TASKS_RUN)))];
+  let code = 0;
+  for (const scenario of TASK_SCENARIOS) {
+    const own = entries.filter((e) => e === scenario || e.startsWith(`${scenario}:`));
+    const file = path.join(dir, `expected-failures-${scenario}.yml`);
+    await writeFile(file, own.length === 0 ? "server: []\n" : `server:\n${own.map((e) => `  - ${e}\n`).join("")}`);
+    const args = ["--scenario", scenario, "--spec-version", "2026-07-28", "--force", "--expected-failures", file];
+    const exited = await runSuite(entry, ["server", "--url", url, ...args, "--output-dir", dir]);
+    if (exited !== 0) code = exited;
+  }
+  const scoredNames = new Set<string>(TASK_SCENARIOS);
+  return { name: TASKS_RUN, scored: true, code, results: await readResults(dir), scoredNames };
+}
+
 /** The pending header scenarios, one `--scenario` run each at the 2026 wire; never scored. */
 async function runHeaderScenarios(entry: string, url: string): Promise<RunOutcome> {
   const dir = path.join(OUTPUT_DIR, HEADER_RUN);
@@ -270,7 +314,8 @@ async function report(outcomes: RunOutcome[]): Promise<void> {
       continue;
     }
     const file = baseline(outcome.name);
-    const title = `--requirements ${outcome.name} (suite exit ${outcome.code}; baseline ${path.relative(PROJECT_ROOT, file)}):`;
+    const run = outcome.name === TASKS_RUN ? "tasks-* scenarios at 2026-07-28, each" : `--requirements ${outcome.name}`;
+    const title = `${run} (suite exit ${outcome.code}; baseline ${path.relative(PROJECT_ROOT, file)}):`;
     log(summaryTable(title, outcome.results, outcome.scoredNames));
     const scored = outcome.results.filter((r) => outcome.scoredNames?.has(r.scenario));
     const unscored = outcome.results.filter((r) => !outcome.scoredNames?.has(r.scenario));
@@ -319,7 +364,9 @@ async function main(): Promise<number> {
     outcomes.push(
       run === HEADER_RUN
         ? await runHeaderScenarios(entry, url.href)
-        : await runRevision(entry, url.href, run, extraArgs),
+        : run === TASKS_RUN
+          ? await runTaskScenarios(entry, url.href)
+          : await runRevision(entry, url.href, run, extraArgs),
     );
   }
   await report(outcomes).catch((error: unknown) => log(`could not read the results: ${String(error)}`));
