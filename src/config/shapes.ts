@@ -94,11 +94,9 @@ export const OpenApiSettingsShape = z
     document: z.union([
       z.strictObject({ url: BackendUrl }),
       z.strictObject({
-        inline: z
-          .union([z.string().min(1), z.record(z.string(), z.unknown())])
-          .openapi({
-            description: "The OpenAPI 3.0/3.1 document: JSON or YAML text, or a JSON object (at most 512 KiB)",
-          }),
+        inline: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).openapi({
+          description: "The OpenAPI 3.0/3.1 document: JSON or YAML text, or a JSON object (at most 512 KiB)",
+        }),
       }),
     ]),
     include: z.array(OperationId).max(1000).optional().openapi({ description: "Only these operationIds become tools" }),
