@@ -220,10 +220,49 @@ describe("OpenAPI backends", () => {
     expect(spans.some((s) => s.status === "ok")).toBe(true);
   });
 
-  it("the health probe GETs the configured path", async () => {
+  it("the health probe GETs the configured path: a 503 there makes the backend unhealthy", async () => {
     await eventually(async () => api.received.some((r) => r.url === "/health"), 20_000, 200);
-    const health = await admin("GET", "/api/backends/pets/health");
-    expect(health.json).toMatchObject({ breaker: "closed" });
+    expect((await admin("GET", "/api/backends/pets/health")).json).toMatchObject({ breaker: "closed", healthy: true });
+    api.mode = "sick";
+    try {
+      let health: { healthy?: boolean; lastError?: string } = {};
+      await eventually(
+        async () => {
+          health = (await admin("GET", "/api/backends/pets/health")).json as typeof health;
+          return health.healthy === false;
+        },
+        20_000,
+        200,
+      );
+      expect(health.lastError).toMatch(/HTTP 503/);
+    } finally {
+      api.mode = "ok";
+    }
+  });
+
+  it("PATCH re-checks a changed document, and the export/import round trip keeps the settings", async () => {
+    const bad = await admin("PATCH", "/api/backends/pets", { openapi: { document: { inline: "openapi: 2.9" } } });
+    expect(issue(bad)?.path).toBe("openapi.document");
+    const toSse = await admin("PATCH", "/api/backends/pets", { transport: "sse" });
+    expect(issue(toSse)).toMatchObject({
+      path: "openapi",
+      message: expect.stringMatching(/only for transport 'openapi'/),
+    });
+    const exported = (await admin("GET", "/api/config/export")).json as { backends: Array<Record<string, unknown>> };
+    expect(exported.backends.find((b) => b.name === "pets")).toMatchObject({
+      transport: "openapi",
+      openapi: { document: { url: `${api.url}/openapi.json` }, exclude: ["deletePet"], healthPath: "/health" },
+    });
+    const again = await admin("POST", "/api/config/import?dryRun=true", exported);
+    expect(again.status, JSON.stringify(again.json)).toBe(200);
+    expect((again.json as { changes: { backends: { updated: unknown[] } } }).changes.backends.updated).toEqual([]);
+    const narrowed = structuredClone(exported);
+    const entry = narrowed.backends.find((b) => b.name === "pets") as { openapi: { include?: string[] } };
+    entry.openapi.include = ["nope"];
+    const refused = await admin("POST", "/api/config/import?dryRun=true", narrowed);
+    expect(issue(refused)?.path).toMatch(/^backends\.\d+\.openapi\.document$/);
+    // Unchanged by all of the above.
+    expect(((await admin("GET", "/api/backends/pets")).json as { tools: string[] }).tools).toHaveLength(5);
   });
 
   it("a timeout is the backend failure MCP backends get, and failures open the breaker", async () => {
