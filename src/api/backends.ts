@@ -143,7 +143,10 @@ export const backendRoutes = apiRouter()
         openapi = await openApiColumns(c, patch.transport ?? current.transport, patch.openapi ?? current.openapi);
       }
       const view = await updateBackend(database(c.env.DB), name, patch, opener(c), () => keyRing(c.env), openapi);
-      await syncBackend(c.env, await loadBackend(c, view.name));
+      const backend = await loadBackend(c, view.name);
+      await syncBackend(c.env, backend);
+      // New operations are a new tool list: re-list now rather than when the cached catalog ages out.
+      if (openapi?.openapi && backend.enabled) c.executionCtx.waitUntil(refreshBackend(c.env, backend));
       return c.json(view, 200);
     },
   )

@@ -121,7 +121,7 @@ describe("OpenAPI backends", () => {
     const view = await admin("GET", "/api/backends/pets");
     expect(view.json).toMatchObject({
       transport: "openapi",
-      tools: ["listPets", "createPet", "getPet", "boom", "slow"],
+      tools: ["listPets", "createPet", "getPet", "boom", "greeting", "huge", "slow"],
       headers: { Authorization: "********" },
     });
     const inline = await admin("POST", "/api/backends", {
@@ -141,6 +141,15 @@ describe("OpenAPI backends", () => {
     );
     expect(names).not.toContain("pets__deletePet");
     expect(names.filter((n) => n.startsWith("pets-yaml__"))).toEqual(["pets-yaml__getPet"]);
+    // A changed operation list reaches the listing without waiting for the cached catalog to age out.
+    const patched = await admin("PATCH", "/api/backends/pets-yaml", {
+      openapi: { document: { inline: await toYaml(api.document) }, include: ["getPet", "greeting"] },
+    });
+    expect(patched.json).toMatchObject({ tools: ["getPet", "greeting"] });
+    await eventually(async () => {
+      names = (await client.listTools()).tools.map((t) => t.name);
+      return names.includes("pets-yaml__greeting");
+    }, 15_000);
     const tool = (await client.listTools()).tools.find((t) => t.name === "pets__createPet");
     expect(tool?.description).toBe("Create a pet");
     expect(tool?.inputSchema).toMatchObject({ required: ["body"], properties: { body: { required: ["name"] } } });
@@ -172,6 +181,49 @@ describe("OpenAPI backends", () => {
     // The backend's configured header went out; the client's token never did.
     for (const r of requests) expect(r.headers.authorization).toBe("Bearer rest-secret");
     expect(JSON.stringify(requests)).not.toContain(mcpToken);
+  });
+
+  it("a text answer has no structuredContent; an answer over 4 MiB fails the call as too large", async () => {
+    const text = await client.callTool({ name: "pets__greeting", arguments: {} });
+    expect(text).toMatchObject({ content: [{ type: "text", text: "hello there" }] });
+    expect(text.structuredContent).toBeUndefined();
+    expect(text.isError).toBeFalsy();
+    const huge = await rpcError(client.callTool({ name: "pets__huge", arguments: {} }));
+    expect(huge.code).toBe(-32010);
+    expect(huge.message).toMatch(/larger than 4 MiB/);
+  });
+
+  it("a 2026-07-28 client calls an OpenAPI tool statelessly", async () => {
+    const res = await fetch(`${gateway.url}/mcp`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${mcpToken}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-protocol-version": "2026-07-28",
+        "mcp-method": "tools/call",
+        "mcp-name": "pets__getPet",
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 7,
+        method: "tools/call",
+        params: {
+          name: "pets__getPet",
+          arguments: { petId: "1" },
+          _meta: {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+          },
+        },
+      }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { result: Record<string, unknown> };
+    expect(body.result).toMatchObject({
+      resultType: "complete",
+      structuredContent: { id: "1", name: "Rex", tag: "dog" },
+    });
   });
 
   it("bad arguments are -32602 before any request; API errors are tool results with isError", async () => {
@@ -262,7 +314,7 @@ describe("OpenAPI backends", () => {
     const refused = await admin("POST", "/api/config/import?dryRun=true", narrowed);
     expect(issue(refused)?.path).toMatch(/^backends\.\d+\.openapi\.document$/);
     // Unchanged by all of the above.
-    expect(((await admin("GET", "/api/backends/pets")).json as { tools: string[] }).tools).toHaveLength(5);
+    expect(((await admin("GET", "/api/backends/pets")).json as { tools: string[] }).tools).toHaveLength(7);
   });
 
   it("a timeout is the backend failure MCP backends get, and failures open the breaker", async () => {

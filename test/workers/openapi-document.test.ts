@@ -26,7 +26,16 @@ const minimal = (paths: Record<string, unknown>, extra: Record<string, unknown> 
 describe("deriving tools from an OpenAPI document", () => {
   it("turns each operation into a tool with its parameters and body in one input schema", () => {
     const ops = deriveOperations(petDocument());
-    expect(ops.map((o) => o.tool)).toEqual(["listPets", "createPet", "getPet", "deletePet", "boom", "slow"]);
+    expect(ops.map((o) => o.tool)).toEqual([
+      "listPets",
+      "createPet",
+      "getPet",
+      "deletePet",
+      "boom",
+      "greeting",
+      "huge",
+      "slow",
+    ]);
     const list = ops.find((o) => o.tool === "listPets");
     expect(list?.params).toEqual([
       { name: "limit", in: "query", required: false },

@@ -73,7 +73,8 @@ function requestUrl(base: string, op: OpenApiOperation, args: Json): URL {
       throw new BadArguments(`argument '${name}' is not a usable path segment`);
     return encodeURIComponent(value);
   });
-  const url = new URL(base.replace(/\/+$/, "") + path);
+  const url = URL.parse(base.replace(/\/+$/, "") + path);
+  if (!url) throw new BadArguments("the arguments do not make a valid URL");
   for (const p of op.params) {
     const value = args[p.name];
     if (p.in !== "query" || value === undefined || value === null) continue;
@@ -88,7 +89,20 @@ function requestUrl(base: string, op: OpenApiOperation, args: Json): URL {
 }
 
 /** Headers OpenAPI says header parameters do not set (OpenAPI 3.1 §4.8.12.1), plus hop-by-hop ones. */
-const RESERVED_HEADERS = new Set(["accept", "content-type", "authorization", "host", "content-length", "connection"]);
+const RESERVED_HEADERS = new Set([
+  "accept",
+  "content-type",
+  "authorization",
+  "cookie",
+  "host",
+  "content-length",
+  "transfer-encoding",
+  "connection",
+  "upgrade",
+  "te",
+  "traceparent",
+  "proxy-authorization",
+]);
 
 function requestHeaders(backend: BackendConfig, op: OpenApiOperation, args: Json, options: CallOptions): Headers {
   const headers = new Headers();
@@ -184,7 +198,8 @@ async function callTool(backend: BackendConfig, id: JsonRpcId, params: Json, opt
 /** A health probe: GET of the health path (2xx) or of the base URL (below 500). */
 async function ping(backend: BackendConfig, id: JsonRpcId, options: CallOptions): Promise<Response> {
   const path = backend.openapi?.healthPath;
-  const url = new URL(path ? backend.url.replace(/\/+$/, "") + path : backend.url);
+  const url = URL.parse(path ? backend.url.replace(/\/+$/, "") + path : backend.url);
+  if (!url) throw new BackendFailure(backend.name, "malformed", `Backend '${backend.name}' has no usable health URL`);
   const res = await send(backend, url, { method: "GET", headers: openApiAuthHeaders(backend) }, options.signal);
   await res.body?.cancel().catch(() => undefined);
   const healthy = path ? res.ok : res.status < 500;
