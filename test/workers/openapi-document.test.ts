@@ -152,6 +152,27 @@ describe("deriving tools from an OpenAPI document", () => {
     expect(problemOf(() => deriveOperations(bomb))).toMatch(/expand to too large a schema/);
   });
 
+  it("bounds the derived tools' size, and resolves only what becomes a tool", () => {
+    const long = { type: "string", description: "d".repeat(20_000) };
+    const paths = Object.fromEntries(
+      Array.from({ length: 60 }, (_, i) => [
+        `/p${i}`,
+        {
+          get: {
+            operationId: `op${i}`,
+            parameters: [{ name: "q", in: "query", schema: { $ref: "#/components/schemas/Long" } }],
+          },
+        },
+      ]),
+    );
+    const big = minimal(paths, { components: { schemas: { Long: long } } });
+    expect(problemOf(() => deriveOperations(big))).toMatch(/more than 1024 KiB/);
+    expect(deriveOperations(big, { include: ["op1"] })).toHaveLength(1);
+    // A broken $ref in a response is not read: responses never become part of a tool.
+    const responses = minimal({ "/a": { get: { operationId: "a", responses: { "200": { $ref: "#/nowhere" } } } } });
+    expect(deriveOperations(responses).map((o) => o.tool)).toEqual(["a"]);
+  });
+
   it("a document URL the check refuses is a problem, and so is one that does not answer", async () => {
     const refuse = async () => "private address";
     await expect(loadOperations({ document: { url: "http://10.0.0.1/doc" } }, refuse)).rejects.toThrow(

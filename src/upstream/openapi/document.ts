@@ -21,7 +21,9 @@ export const MAX_DOCUMENT_BYTES = 512 * 1024;
 export const MAX_OPERATIONS = 200;
 /** Deepest chain of `$ref`s followed, and most schema nodes the resolved operations may hold in all. */
 const MAX_REF_DEPTH = 32;
-const MAX_NODES = 200_000;
+const MAX_NODES = 100_000;
+/** Most JSON text the derived operations may take (they are stored in the backend's D1 row, at most 2 MB). */
+export const MAX_DERIVED_BYTES = 1024 * 1024;
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
 /** A tool name the gateway can prefix with `<backend>__` (MCP tool names: letters, digits, `_`, `-`, `.`). */
@@ -71,6 +73,16 @@ class Resolver {
         throw new OpenApiProblem(`$ref '${ref.slice(0, 200)}' cannot be resolved`);
       node = (node as Json)[key];
       if (node === undefined) throw new OpenApiProblem(`$ref '${ref.slice(0, 200)}' cannot be resolved`);
+    }
+    return node;
+  }
+
+  /** `value` itself if it is no `$ref`, else what its chain of `$ref`s points at (children untouched). */
+  follow(value: unknown): unknown {
+    let node = value;
+    for (let depth = 0; isObject(node) && typeof node.$ref === "string"; depth++) {
+      if (depth >= MAX_REF_DEPTH) throw new OpenApiProblem(`$refs nest deeper than ${MAX_REF_DEPTH}`);
+      node = this.pointer(node.$ref);
     }
     return node;
   }
@@ -222,12 +234,20 @@ export function deriveOperations(doc: unknown, filter: OperationFilter = {}): Op
   const all: OpenApiOperation[] = [];
   for (const [path, rawItem] of Object.entries(doc.paths)) {
     if (!path.startsWith("/")) throw new OpenApiProblem(`path '${path.slice(0, 80)}' does not start with '/'`);
-    const item = resolver.resolve(rawItem);
+    // Only what becomes a tool is resolved (parameters, request bodies), never responses: the node
+    // budget then bounds the work on what is kept, and unused parts of a document cannot exhaust it.
+    const item = resolver.follow(rawItem);
     if (!isObject(item)) continue;
-    const inherited = readParams(Array.isArray(item.parameters) ? item.parameters : [], `path ${path}`);
+    const shared = resolver.resolve(item.parameters);
+    const inherited = readParams(Array.isArray(shared) ? shared : [], `path ${path}`);
     for (const method of METHODS) {
-      const op = item[method];
-      if (!isObject(op)) continue;
+      const raw = resolver.follow(item[method]);
+      if (!isObject(raw)) continue;
+      const op = {
+        ...raw,
+        parameters: resolver.resolve(raw.parameters),
+        requestBody: resolver.resolve(raw.requestBody),
+      };
       const operation = toOperation(method, path, op, inherited, dialect);
       if (seen.has(operation.tool)) throw new OpenApiProblem(`operationId '${operation.tool}' is used twice`);
       seen.add(operation.tool);
@@ -245,6 +265,11 @@ export function deriveOperations(doc: unknown, filter: OperationFilter = {}): Op
   if (kept.length > MAX_OPERATIONS) {
     throw new OpenApiProblem(
       `the document has ${kept.length} operations; at most ${MAX_OPERATIONS} (narrow it with include)`,
+    );
+  }
+  if (JSON.stringify(kept).length > MAX_DERIVED_BYTES) {
+    throw new OpenApiProblem(
+      `the tools' schemas with their $refs resolved take more than ${MAX_DERIVED_BYTES / 1024} KiB (narrow it with include)`,
     );
   }
   return kept;
