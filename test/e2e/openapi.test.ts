@@ -163,7 +163,7 @@ describe("OpenAPI backends", () => {
     expect(JSON.parse(textOf(pet))).toEqual({ id: "a/b", name: "Slash", tag: "odd" });
     const list = await client.callTool({
       name: "pets__listPets",
-      arguments: { tag: "cat", limit: 5, "X-Trace-Tag": "t-1" },
+      arguments: { tag: "cat", limit: 5, ids: ["2", "x y"], "X-Trace-Tag": "t-1" },
     });
     expect(list.structuredContent).toEqual({ result: [{ id: "2", name: "Tom", tag: "cat" }] });
     const created = await client.callTool({
@@ -174,7 +174,8 @@ describe("OpenAPI backends", () => {
     const requests = api.received.slice(seen);
     // A `/` inside a path parameter stays inside its segment.
     expect(requests[0]).toMatchObject({ method: "GET", url: "/pets/a%2Fb" });
-    expect(requests[1]).toMatchObject({ method: "GET", url: "/pets?limit=5&tag=cat" });
+    // Query parameters in the document's order; an array repeats its parameter (style form, explode).
+    expect(requests[1]).toMatchObject({ method: "GET", url: "/pets?limit=5&tag=cat&ids=2&ids=x+y" });
     expect(requests[1]?.headers["x-trace-tag"]).toBe("t-1");
     expect(requests[2]).toMatchObject({ method: "POST", url: "/pets", body: '{"name":"Kit","tag":"cat"}' });
     expect(requests[2]?.headers["content-type"]).toBe("application/json");

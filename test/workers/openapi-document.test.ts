@@ -40,6 +40,7 @@ describe("deriving tools from an OpenAPI document", () => {
     expect(list?.params).toEqual([
       { name: "limit", in: "query", required: false },
       { name: "tag", in: "query", required: false },
+      { name: "ids", in: "query", required: false },
       { name: "X-Trace-Tag", in: "header", required: false },
     ]);
     // The parameter's $ref was resolved into its schema.
