@@ -41,6 +41,7 @@ import {
   syncBackend,
 } from "./backend-lifecycle";
 import { apiRouter, commonErrors, conflict, jsonBody, jsonResponse, noContent, notFound } from "./openapi";
+import { openApiColumns } from "./openapi-backend";
 
 const DEFAULT_RESOLVER = "https://cloudflare-dns.com/dns-query";
 
@@ -82,7 +83,14 @@ export const backendRoutes = apiRouter()
     async (c) => {
       const input = c.req.valid("json");
       await assertUrlAllowed(c, input.url);
-      const view = await createBackend(database(c.env.DB), input, () => keyRing(c.env), await ownershipFor(c, input));
+      const openapi = await openApiColumns(c, input.transport ?? "streamable-http", input.openapi);
+      const view = await createBackend(
+        database(c.env.DB),
+        input,
+        () => keyRing(c.env),
+        await ownershipFor(c, input),
+        openapi,
+      );
       const backend = await loadBackend(c, view.name);
       await syncBackend(c.env, backend);
       // Discover its catalog now, so the first listing finds it (best effort, after the response).
@@ -127,10 +135,18 @@ export const backendRoutes = apiRouter()
     async (c) => {
       const patch = c.req.valid("json");
       if (patch.url !== undefined) await assertUrlAllowed(c, patch.url);
-      const view = await updateBackend(database(c.env.DB), c.req.valid("param").name, patch, opener(c), () =>
-        keyRing(c.env),
-      );
-      await syncBackend(c.env, await loadBackend(c, view.name));
+      const name = c.req.valid("param").name;
+      // A changed transport or document is checked (and a document URL fetched again) as on create.
+      let openapi: Awaited<ReturnType<typeof openApiColumns>> | undefined;
+      if (patch.transport !== undefined || patch.openapi !== undefined) {
+        const current = await getBackendRow(database(c.env.DB), name);
+        openapi = await openApiColumns(c, patch.transport ?? current.transport, patch.openapi ?? current.openapi);
+      }
+      const view = await updateBackend(database(c.env.DB), name, patch, opener(c), () => keyRing(c.env), openapi);
+      const backend = await loadBackend(c, view.name);
+      await syncBackend(c.env, backend);
+      // New operations are a new tool list: re-list now rather than when the cached catalog ages out.
+      if (openapi?.openapi && backend.enabled) c.executionCtx.waitUntil(refreshBackend(c.env, backend));
       return c.json(view, 200);
     },
   )

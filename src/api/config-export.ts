@@ -32,6 +32,7 @@ export function exportDocument(rows: AllRows): Doc {
       name: b.name,
       url: b.url,
       transport: b.transport,
+      ...(b.openapi && { openapi: b.openapi }),
       ...(b.headerNames.length > 0 && { headers: headerRefs("backend", b.name, b.headerNames) }),
       timeoutMs: b.timeoutMs,
       healthIntervalSeconds: b.healthIntervalSeconds,

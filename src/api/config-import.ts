@@ -23,6 +23,7 @@ import type { AppEnv } from "../env";
 import { type FieldIssue, HttpError } from "../errors";
 import { type ConfigDoc, isSecretRef, unfilledAsKept } from "./config-document";
 import { duplicateMembers, ownershipIssues, planTeams } from "./config-import-teams";
+import { planOpenApi } from "./openapi-backend";
 import { internalParts, validated } from "./plugins";
 import { assertNoNameConflicts } from "./server-conflicts";
 import { overrideIssues } from "./tool-override-checks";
@@ -151,9 +152,19 @@ async function planBackends(p: Planner): Promise<{ changes: SectionChanges; put:
       failureThreshold: entry.failureThreshold ?? 5,
       cooldownSeconds: entry.cooldownSeconds ?? 30,
       enabled: entry.enabled ?? true,
+      openapi: entry.openapi ?? null,
       ...ownership(entry),
     };
     const fields = before ? differing(before, wanted) : [];
+    // An unchanged document keeps its operations; a new one is loaded and checked as on create.
+    const openapi =
+      before && !fields.includes("openapi") && !fields.includes("transport")
+        ? { openapi: before.openapi, openapiOperations: before.openapiOperations }
+        : await planOpenApi(p.c, wanted.transport, entry.openapi);
+    if ("path" in openapi) {
+      p.issues.push({ path: `backends.${i}.${openapi.path}`, message: openapi.message });
+      continue;
+    }
     const headersSame = before !== undefined && opened.readable && same(opened.headers, headers);
     if (before && !headersSame) fields.push("headers");
     if (before && fields.length === 0) {
@@ -170,6 +181,7 @@ async function planBackends(p: Planner): Promise<{ changes: SectionChanges; put:
       headersEncrypted:
         headersSame && before ? before.headersEncrypted : names.length > 0 ? await sealed(p, headers) : null,
       headerNames: names,
+      ...openapi,
       createdAt: before?.createdAt ?? p.now,
       updatedAt: p.now,
     });

@@ -42,6 +42,12 @@ export async function backendConfig(b: BackendRow, ring: KeyRing | null): Promis
     transport: b.transport,
     headers: opened.headers,
     ...(!opened.readable && { headersUnreadable: true }),
+    ...(b.transport === "openapi" && {
+      openapi: {
+        operations: b.openapiOperations ?? [],
+        ...(b.openapi?.healthPath !== undefined && { healthPath: b.openapi.healthPath }),
+      },
+    }),
     timeoutMs: b.timeoutMs,
     healthIntervalSeconds: b.healthIntervalSeconds,
     failureThreshold: b.failureThreshold,

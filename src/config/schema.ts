@@ -6,6 +6,7 @@
  * their cached snapshot is stale (see `config/cache.ts`).
  */
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import type { OpenApiOperation, OpenApiSettings } from "./openapi-types";
 import type { ToolOverride } from "./snapshot";
 
 /** Who may see an object (docs/identity.md): its owner, its team, or every authenticated caller. */
@@ -35,9 +36,13 @@ function owned() {
 export const backends = sqliteTable("backends", {
   name: text("name").primaryKey(),
   url: text("url").notNull(),
-  transport: text("transport", { enum: ["streamable-http", "sse"] })
+  transport: text("transport", { enum: ["streamable-http", "sse", "openapi"] })
     .notNull()
     .default("streamable-http"),
+  /** `openapi` backends: where the document is, which operations, the health path (README, "REST APIs as backends"). */
+  openapi: text("openapi", { mode: "json" }).$type<OpenApiSettings | null>(),
+  /** `openapi` backends: the operations derived from the document when it was saved. */
+  openapiOperations: text("openapi_operations", { mode: "json" }).$type<OpenApiOperation[] | null>(),
   /** Header values are secrets: stored AES-GCM encrypted, never echoed. */
   headersEncrypted: text("headers_encrypted"),
   /** Header names only, so listings need no decryption. JSON array. */

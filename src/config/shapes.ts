@@ -86,9 +86,46 @@ export const BackendUrl = z
   })
   .openapi({ format: "uri", maxLength: MAX_URL_LENGTH, example: "https://mcp.example.com/mcp" });
 
+const OperationId = z.string().min(1).max(64);
+
+/** An OpenAPI backend's settings (README, "REST APIs as backends"); the document itself is checked by the route. */
+export const OpenApiSettingsShape = z
+  .strictObject({
+    document: z.union([
+      z.strictObject({ url: BackendUrl }),
+      z.strictObject({
+        inline: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).openapi({
+          description: "The OpenAPI 3.0/3.1 document: JSON or YAML text, or a JSON object (at most 512 KiB)",
+        }),
+      }),
+    ]),
+    include: z.array(OperationId).max(1000).optional().openapi({ description: "Only these operationIds become tools" }),
+    exclude: z
+      .array(OperationId)
+      .max(1000)
+      .optional()
+      .openapi({ description: "These operationIds never become tools" }),
+    healthPath: z
+      .string()
+      .max(1024)
+      .regex(/^\/[^\s#]*$/, "must be a path starting with /")
+      .optional()
+      .openapi({
+        description:
+          "The health probe GETs this path under `url` (2xx is healthy); default: `url` itself, below 500 is alive",
+      }),
+  })
+  .openapi("OpenApiSettings");
+
 const backendFields = {
-  url: BackendUrl,
-  transport: z.enum(["streamable-http", "sse"]).optional().openapi({ description: "Default streamable-http" }),
+  url: BackendUrl.openapi({ description: "The MCP endpoint; for `transport: openapi`, the REST API's base URL" }),
+  transport: z
+    .enum(["streamable-http", "sse", "openapi"])
+    .optional()
+    .openapi({ description: "Default streamable-http; `openapi`: a REST API described by `openapi`" }),
+  openapi: OpenApiSettingsShape.optional().openapi({
+    description: "Required with (and only with) `transport: openapi`",
+  }),
   headers: Headers.optional(),
   timeoutMs: z.number().int().min(100).max(300_000).optional().openapi({ description: "Default 30000" }),
   healthIntervalSeconds: z
@@ -123,7 +160,12 @@ export const Backend = z
   .object({
     name: Slug,
     url: z.string(),
-    transport: z.enum(["streamable-http", "sse"]),
+    transport: z.enum(["streamable-http", "sse", "openapi"]),
+    openapi: OpenApiSettingsShape.optional(),
+    tools: z
+      .array(z.string())
+      .optional()
+      .openapi({ description: "`openapi` backends: the operationIds offered as tools" }),
     headers: z.record(z.string(), z.literal(REDACTED)).openapi({
       description: "Header names; values are never returned",
     }),

@@ -3,6 +3,7 @@
  * Built once per config version; lookups are Map gets, never database queries.
  */
 import type { Scope, TeamRole } from "../auth/principal";
+import type { OpenApiRuntime } from "./openapi-types";
 import type { Role, Visibility } from "./schema";
 
 /**
@@ -19,8 +20,10 @@ export interface Owned {
 export interface BackendConfig extends Owned {
   name: string;
   url: string;
-  transport: "streamable-http" | "sse";
+  transport: "streamable-http" | "sse" | "openapi";
   headers: Readonly<Record<string, string>>;
+  /** `openapi` backends: the derived operations and the health path (`url` is the REST API's base URL). */
+  openapi?: OpenApiRuntime;
   /**
    * True when the stored headers could not be decrypted with any configured
    * key (`headers` is then empty): calls to this backend fail with a

@@ -64,7 +64,8 @@ export async function detectEra(
   backend: BackendConfig,
   options: ExchangeOptions = {},
 ): Promise<Exclude<ProbeVerdict, { era: "retry" }>> {
-  if (backend.transport === "sse") return { era: "legacy" };
+  // An OpenAPI backend is the gateway's own emulation of a 2025 server (openapi/server.ts).
+  if (backend.transport === "sse" || backend.transport === "openapi") return { era: "legacy" };
   for (let attempt = 0; attempt < 2; attempt++) {
     const verdict = classifyProbe(await discoverOnce(backend, options));
     if (verdict.era !== "retry") return verdict;

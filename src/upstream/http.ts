@@ -17,6 +17,7 @@ import { sleep } from "../util/time";
 import { BackendFailure } from "./failure";
 import { viaBackendObject } from "./legacy-sse";
 import { inBandError, isModernSession, modernRequest, readErrorBody } from "./modern";
+import { postToOpenApi } from "./openapi/server";
 import {
   boundedEvents,
   MAX_REPLY_BYTES,
@@ -83,6 +84,8 @@ function describeFetchError(backend: string, err: unknown, signal: AbortSignal |
  */
 export async function postMessage(backend: BackendConfig, message: unknown, options: CallOptions): Promise<Response> {
   assertCredentialsReadable(backend);
+  // A REST API with an OpenAPI document answers as a stateless MCP server would (openapi/server.ts).
+  if (backend.transport === "openapi") return postToOpenApi(backend, message, options);
   const modern = isModernSession(options.session)
     ? modernRequest(backend.name, message, options.session, options)
     : null;

@@ -148,6 +148,9 @@ function hintFor(spec: AdminSpec, resource: string): Hint {
     if (key === "url") return fc.constantFrom(...spec.backendUrls);
     // The fuzzer's backends speak Streamable HTTP: a legacy-SSE one would fail its refresh (a documented 502).
     if (key === "transport") return fc.constant("streamable-http");
+    // `openapi` goes with transport "openapi" only (a cross-field rule the schema does not state; a document
+    // must also be served): generated settings would turn every such creation into a 400. test/e2e/openapi.test.ts.
+    if (key === "openapi") return fc.constant(undefined);
     if (key === "config.url") return fc.constantFrom(...spec.webhookUrls);
     // The fuzzer plants no teams, so a generated team name is always a 400: platform-owned (null) keeps
     // creations, and with them duplicate-name 409s, within reach (unknown teams are tested in identity-teams).

@@ -15,8 +15,12 @@ export const REDACTED_VALUE = "[redacted]";
 /** Field names whose values are secrets or secret-derived (compared, never shown). */
 const SECRET_FIELD = /secret|password|hash|encrypted|authorization|^headers$|^token$|^config$/i;
 
-/** Fields that change on every write and say nothing. */
-const NOISE = new Set(["updatedAt"]);
+/**
+ * Fields that change on every write and say nothing, or are derived from
+ * another field (an OpenAPI backend's operations come from its `openapi`
+ * settings, whose diff is recorded; the derived list could be a megabyte).
+ */
+const NOISE = new Set(["updatedAt", "openapiOperations"]);
 
 /** A stored object before or after a write: a flat record of columns. */
 export type Snapshot = Record<string, unknown> | null;

@@ -10,6 +10,7 @@ import { HttpError } from "../../errors";
 import type { Db } from "../db";
 import { encryptHeaders, type OpenedHeaders } from "../header-crypto";
 import { LIMITS } from "../limits";
+import type { OpenApiOperation, OpenApiSettings } from "../openapi-types";
 import { type BackendRow, backends, servers } from "../schema";
 import { type Backend, type BackendCreate, type BackendUpdate, REDACTED } from "../shapes";
 import { assertBelowLimit, commit, nowIso } from "./write";
@@ -44,6 +45,8 @@ export function backendView(row: BackendRow, credentials: CredentialsState): Bac
     name: row.name,
     url: row.url,
     transport: row.transport,
+    ...(row.openapi && { openapi: row.openapi }),
+    ...(row.openapiOperations && { tools: row.openapiOperations.map((o) => o.tool) }),
     headers: Object.fromEntries(row.headerNames.map((h) => [h, REDACTED])),
     credentials,
     timeoutMs: row.timeoutMs,
@@ -80,12 +83,19 @@ async function sealHeaders(headers: Record<string, string> | undefined, ring: ()
   return { headersEncrypted: await encryptHeaders(headers, await ring()), headerNames: Object.keys(headers).sort() };
 }
 
+/** An OpenAPI backend's settings and the operations derived from its document (checked by the route). */
+export interface OpenApiColumns {
+  openapi: OpenApiSettings | null;
+  openapiOperations: OpenApiOperation[] | null;
+}
+
 /** Stores a new backend; 409 if the name is taken or the limit is reached. */
 export async function createBackend(
   db: Db,
   input: z.infer<typeof BackendCreate>,
   ring: () => Promise<KeyRing>,
   ownership: Ownership = PLATFORM_PUBLIC,
+  openapi: OpenApiColumns = { openapi: null, openapiOperations: null },
 ): Promise<BackendView> {
   const [total] = await db.select({ n: count() }).from(backends);
   assertBelowLimit(total?.n ?? 0, LIMITS.backends, "backend");
@@ -94,6 +104,7 @@ export async function createBackend(
     name: input.name,
     url: input.url,
     transport: input.transport ?? "streamable-http",
+    ...openapi,
     ...(await sealHeaders(input.headers, ring)),
     timeoutMs: input.timeoutMs ?? 30_000,
     healthIntervalSeconds: input.healthIntervalSeconds ?? 30,
@@ -119,6 +130,7 @@ export async function updateBackend(
   patch: z.infer<typeof BackendUpdate>,
   openStored: (sealed: string) => Promise<OpenedHeaders>,
   ring: () => Promise<KeyRing>,
+  openapi?: OpenApiColumns,
 ): Promise<BackendView> {
   const current = await getBackendRow(db, name);
   let sealed: { headersEncrypted: string | null; headerNames: string[] } | undefined;
@@ -148,6 +160,7 @@ export async function updateBackend(
     ...current,
     ...(patch.url !== undefined && { url: patch.url }),
     ...(patch.transport !== undefined && { transport: patch.transport }),
+    ...openapi,
     ...(patch.timeoutMs !== undefined && { timeoutMs: patch.timeoutMs }),
     ...(patch.healthIntervalSeconds !== undefined && { healthIntervalSeconds: patch.healthIntervalSeconds }),
     ...(patch.failureThreshold !== undefined && { failureThreshold: patch.failureThreshold }),

@@ -80,7 +80,14 @@ export async function render(root) {
           { name: "transport" },
           h("option", { value: "streamable-http" }, "Streamable HTTP"),
           h("option", { value: "sse" }, "HTTP+SSE (legacy)"),
+          h("option", { value: "openapi" }, "REST API (OpenAPI)"),
         ),
+      ),
+      field(
+        "openapi",
+        "OpenAPI document URL",
+        h("input", { name: "openapiUrl", type: "url", placeholder: "https://api.example.com/openapi.json" }),
+        { help: "REST API only: its operations become tools, and the URL above is the API's base URL." },
       ),
       field("timeoutMs", "Timeout (ms)", h("input", { name: "timeoutMs", type: "number", value: "30000" })),
       field(
@@ -205,6 +212,9 @@ export async function render(root) {
       name: String(data.get("name") ?? "").trim(),
       url: String(data.get("url") ?? "").trim(),
       transport: String(data.get("transport")),
+      ...(data.get("transport") === "openapi" && {
+        openapi: { document: { url: String(data.get("openapiUrl") ?? "").trim() } },
+      }),
       ...(data.get("timeoutMs") !== "" && { timeoutMs: Number(data.get("timeoutMs")) }),
       ...(Object.keys(headers).length > 0 && { headers }),
     };

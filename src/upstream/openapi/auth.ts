@@ -1,0 +1,22 @@
+/**
+ * The one place that decides which credentials an OpenAPI backend's requests
+ * carry. Today: the backend's configured (encrypted at rest) headers, never
+ * anything of the MCP client's (design, "Security by default"). Per-user
+ * upstream tokens (the upstream-oauth work) plug in here: give this function
+ * the caller's token for the backend and let it set `authorization`.
+ */
+import type { BackendConfig } from "../../config/snapshot";
+import { BackendFailure } from "../failure";
+
+/** The headers that authenticate the gateway to an OpenAPI backend (its configured headers). */
+export function openApiAuthHeaders(backend: BackendConfig): Headers {
+  // A backend whose stored headers no key opens is not called without them (as `http.ts` refuses).
+  if (backend.headersUnreadable) {
+    throw new BackendFailure(
+      backend.name,
+      "credentials",
+      `Backend '${backend.name}' cannot be called: its stored headers cannot be decrypted; re-enter them`,
+    );
+  }
+  return new Headers(backend.headers);
+}
