@@ -170,6 +170,7 @@ async function planBackends(p: Planner): Promise<{ changes: SectionChanges; put:
       headersEncrypted:
         headersSame && before ? before.headersEncrypted : names.length > 0 ? await sealed(p, headers) : null,
       headerNames: names,
+      auth: before?.auth ?? null,
       createdAt: before?.createdAt ?? p.now,
       updatedAt: p.now,
     });

@@ -100,6 +100,8 @@ export interface McpContext {
   spans: SpanRecorder;
   /** Byte length of the raw request body (the whole batch for a batch), for plugins' size checks. */
   requestBytes: number;
+  /** The gateway's public origin (PUBLIC_URL, else the request's): the base of links handed to the client. */
+  origin?: string;
   /** Aborts when the client disconnects (`enable_request_signal`): its backend calls are cancelled. */
   clientSignal?: AbortSignal;
   /**

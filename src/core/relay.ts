@@ -26,6 +26,7 @@ import type { McpContext, Outcome } from "./context";
 import { fulfilInputs, isInputAnswerId, needsInput } from "./input-shim";
 import { forClient } from "./legacy-view";
 import { gatewayRequestId, publicUri, splitGatewayRequestId } from "./names";
+import { authorizedBackend, consentInputRequired } from "./upstream-auth";
 import { inputRound, sendUpstream } from "./upstream-call";
 
 /**
@@ -210,10 +211,15 @@ export async function forward(
     // Before an upstream session is asked for that could not be opened either.
     assertCredentialsReadable(backend);
     // In the backend's era; retried once on a forgotten session or a refused era (upstream-call.ts).
-    ({ upstream, res } = await sendUpstream(ctx, backend, request, idle.signal, span.traceparent));
+    let sentTo: BackendConfig;
+    ({ upstream, res, backend: sentTo } = await sendUpstream(ctx, backend, request, idle.signal, span.traceparent));
     call.upstream = upstream;
+    // With the caller's upstream token: the input-required rounds of this call go out with it too.
+    call.backend = sentTo;
   } catch (err) {
-    return { kind: "json", body: fail(err) };
+    const failed = fail(err);
+    // A 2026 client is asked to connect with an InputRequiredResult, a 2025 one with -32042 (upstream-auth.ts).
+    return { kind: "json", body: consentInputRequired(ctx, err, request.id) ?? failed };
   }
   const type = res.headers.get("content-type") ?? "";
   if (type.includes("text/event-stream")) return relayReply(call, res, upstream);
@@ -382,9 +388,10 @@ export async function deliverResponse(ctx: McpContext, response: JsonRpcResponse
   if (!target || !backend || !ctx.endpoint.backends.some((b) => b.name === backend.name)) {
     throw new RpcError(ErrorCode.InvalidRequest, "Response to an unknown request");
   }
-  const upstream = await ctx.upstreams.open(backend);
+  const authed = await authorizedBackend(ctx, backend);
+  const upstream = await ctx.upstreams.open(authed);
   const res = await postMessage(
-    backend,
+    authed,
     { ...response, id: target.id },
     {
       session: upstream,

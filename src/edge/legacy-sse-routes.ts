@@ -20,6 +20,7 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { gatewayOrigin } from "../auth/oauth/resource";
 import { configCache, loadConfig } from "../config/middleware";
 import { shardConfigSource } from "../config/shard-source";
 import type { McpContext } from "../core/context";
@@ -119,6 +120,7 @@ function legacyContext(
     era: ERA_2025,
     defer: (work) => c.executionCtx.waitUntil(work),
     traceparent: spans.root.traceparent,
+    origin: gatewayOrigin(c.env, c.req.url),
     spans,
     requestBytes,
     // Not the POST's own signal: the POST ends with its 202, the call lives as long as the stream.

@@ -11,6 +11,7 @@
  * -32601, every other error is in-band with 200; all carry the request's id.
  */
 import type { Context } from "hono";
+import { gatewayOrigin } from "../auth/oauth/resource";
 import { serverCapabilities } from "../core/capabilities";
 import type { McpContext, Outcome } from "../core/context";
 import { dispatch } from "../core/dispatch";
@@ -91,6 +92,7 @@ async function modernContext(c: Context<McpEnv>, envelope: RequestEnvelope, byte
     }),
     defer: (work) => c.executionCtx.waitUntil(work),
     traceparent: spans.root.traceparent,
+    origin: gatewayOrigin(c.env, c.req.url),
     spans,
     requestBytes: bytes,
     clientSignal: c.req.raw.signal,

@@ -4,8 +4,10 @@
  * basic/transports). Every method runs the same preamble (`middleware.ts`),
  * and every failure goes through the routes' one `onError` (`errors.ts`).
  */
+
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { gatewayOrigin } from "../auth/oauth/resource";
 import { loadConfig } from "../config/middleware";
 import type { McpContext } from "../core/context";
 import { classify, ErrorCode, readableId } from "../protocol/jsonrpc";
@@ -59,6 +61,7 @@ function mcpContext(c: Context<McpEnv>, s: Session, requestBytes = 0): McpContex
     era: ERA_2025,
     defer: (work) => c.executionCtx.waitUntil(work),
     traceparent: spans.root.traceparent,
+    origin: gatewayOrigin(c.env, c.req.url),
     spans,
     requestBytes,
     clientSignal: c.req.raw.signal,
