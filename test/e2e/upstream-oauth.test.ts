@@ -36,9 +36,7 @@ async function asUser(user: string, method: string, path: string) {
 }
 
 /** tools/call gh__whoami as `user` over a 2025 session; answers the JSON-RPC message. */
-async function whoami(
-  user: string,
-): Promise<{
+async function whoami(user: string): Promise<{
   result?: { content: Array<{ text: string }> };
   error?: { code: number; message: string; data?: unknown };
 }> {
