@@ -249,6 +249,34 @@ describe("upstream OAuth, per user", () => {
     expect((await whoami("bob")).error?.code).toBe(-32042);
   });
 
+  it("client_credentials: one token for the backend, shared by design, no consent asked", async () => {
+    const shared = await admin("POST", "/api/backends", {
+      name: "shared",
+      url: backend.url,
+      auth: {
+        type: "oauth",
+        grant: "client_credentials",
+        issuer: as.issuer,
+        clientId: as.clientId,
+        clientSecret: as.clientSecret,
+        scopes: ["whoami"],
+      },
+    });
+    expect(shared.status).toBe(201);
+    for (const user of ["alice", "bob"]) {
+      const u = users[user];
+      const res = await mcpPost(
+        `${gateway.url}/mcp`,
+        { jsonrpc: "2.0", id: 8, method: "tools/call", params: { name: "shared__whoami", arguments: {} } },
+        { token: u?.token ?? "", session: u?.session ?? "", protocolVersion: "2025-11-25" },
+      );
+      answers.push(JSON.stringify(res.json));
+      expect((res.json as { result: { content: Array<{ text: string }> } }).result.content[0]?.text).toBe(as.clientId);
+    }
+    // Nobody's personal connection: the shared token is not listed as anyone's.
+    expect((await asUser("alice", "GET", "/api/me/connections")).json).toEqual({ connections: [] });
+  });
+
   it("tokens are sealed under the key ring (GET /api/keys names them by key id)", async () => {
     const res = await admin("GET", "/api/keys");
     const secrets = (res.json as { current: string; secrets: Array<{ kind: string; name: string; keyId: string }> })
@@ -256,6 +284,8 @@ describe("upstream OAuth, per user", () => {
     const current = (res.json as { current: string }).current;
     expect(secrets).toContainEqual({ kind: "upstream-token", name: `${users.carol?.id} gh`, keyId: current });
     expect(secrets).toContainEqual({ kind: "client-secret", name: "gh", keyId: current });
+    // The client-credentials backend's shared token too.
+    expect(secrets).toContainEqual({ kind: "upstream-token", name: "client:shared shared", keyId: current });
   });
 
   it("no upstream token, refresh token or client secret appears in any answer or span", async () => {
