@@ -26,7 +26,7 @@ import type { McpContext, Outcome } from "./context";
 import { fulfilInputs, isInputAnswerId, needsInput } from "./input-shim";
 import { forClient } from "./legacy-view";
 import { gatewayRequestId, publicUri, splitGatewayRequestId } from "./names";
-import { authorizedBackend, consentInputRequired } from "./upstream-auth";
+import { authorizedBackend, consentOrFailure } from "./upstream-auth";
 import { inputRound, sendUpstream } from "./upstream-call";
 
 /**
@@ -210,16 +210,14 @@ export async function forward(
   try {
     // Before an upstream session is asked for that could not be opened either.
     assertCredentialsReadable(backend);
-    // In the backend's era; retried once on a forgotten session or a refused era (upstream-call.ts).
-    let sentTo: BackendConfig;
-    ({ upstream, res, backend: sentTo } = await sendUpstream(ctx, backend, request, idle.signal, span.traceparent));
+    // In the backend's era; retried once on a forgotten session or a refused era (upstream-call.ts),
+    // with the caller's upstream token if it has one (then the call's input rounds use it too).
+    const sent = await sendUpstream(ctx, backend, request, idle.signal, span.traceparent);
+    ({ upstream, res } = sent);
     call.upstream = upstream;
-    // With the caller's upstream token: the input-required rounds of this call go out with it too.
-    call.backend = sentTo;
+    call.backend = sent.backend;
   } catch (err) {
-    const failed = fail(err);
-    // A 2026 client is asked to connect with an InputRequiredResult, a 2025 one with -32042 (upstream-auth.ts).
-    return { kind: "json", body: consentInputRequired(ctx, err, request.id) ?? failed };
+    return { kind: "json", body: consentOrFailure(ctx, err, request.id, fail) };
   }
   const type = res.headers.get("content-type") ?? "";
   if (type.includes("text/event-stream")) return relayReply(call, res, upstream);

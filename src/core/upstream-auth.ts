@@ -151,12 +151,20 @@ export function consentAnswered(request: JsonRpcRequest): JsonRpcRequest {
 }
 
 /**
- * What a 2026 client gets instead of -32042: an InputRequiredResult asking
- * for the URL-mode elicitation (no `elicitationId` in 2026; the retry is the
- * completion). Null for 2025 clients, which get the error itself.
+ * The reply to a call that failed with `err` (`fail` does the call's
+ * bookkeeping and maps the error). A 2026 client that has to connect gets an
+ * InputRequiredResult asking for the URL-mode elicitation instead of -32042
+ * (no `elicitationId` in 2026; the retry is the completion); a 2025 client
+ * gets the error itself.
  */
-export function consentInputRequired(ctx: McpContext, err: unknown, id: JsonRpcId): JsonRpcResponse | null {
-  if (!(err instanceof UpstreamAuthRequired) || ctx.legacyClient) return null;
+export function consentOrFailure(
+  ctx: McpContext,
+  err: unknown,
+  id: JsonRpcId,
+  fail: (err: unknown) => JsonRpcResponse,
+): JsonRpcResponse {
+  const failed = fail(err);
+  if (!(err instanceof UpstreamAuthRequired) || ctx.legacyClient) return failed;
   const data = err.data as { elicitations: Array<{ message: string }> };
   return {
     jsonrpc: "2.0",
