@@ -72,7 +72,9 @@ describe("upstream tokens and key rotation", () => {
     const { token } = (await adminCall(gw.url, ADMIN, "POST", "/api/tokens", { name: "erin", scopes: ["mcp"] }))
       .json as { token: string };
     const asked = await whoami(gw, token);
-    const link = (asked.error?.data as { elicitations: Array<{ url: string }> }).elicitations[0]?.url ?? "";
+    const data = asked.error?.data as { elicitations: Array<{ url: string }> } | undefined;
+    const link = data?.elicitations[0]?.url ?? "";
+    expect(link).toContain("/oauth/upstream/start?state=");
     const visit = await browse(link, `${gw.url}/oauth/upstream/callback`, { fields: { login: "erin", password: "x" } });
     expect((await fetch(visit.final)).status).toBe(200);
     expect((await whoami(gw, token)).result?.content[0]?.text).toBe("erin");
