@@ -3,9 +3,13 @@
  * URL-mode elicitation points at, and the authorization server's callback.
  *
  * - `GET /oauth/upstream/start?state=<link state>`: checks the sealed link
- *   (user, backend, expiry), discovers the backend's authorization server and
- *   redirects there with authorization code + PKCE (S256), the backend's
- *   resource (RFC 8707) and a sealed state carrying the verifier.
+ *   (user, backend, expiry) and asks the person who opened it to confirm
+ *   which gateway user and backend they are connecting (whoever completes a
+ *   link connects their account for the user it was made for: a link someone
+ *   else sent you is how such a mix-up would start). `POST` of that form
+ *   discovers the backend's authorization server and redirects there with
+ *   authorization code + PKCE (S256), the backend's resource (RFC 8707) and
+ *   a sealed state carrying the verifier.
  * - `GET /oauth/upstream/callback?state=…&code=…&iss=…`: checks the state,
  *   marks its nonce used in the user's object (one-time), checks `iss` (RFC
  *   9207), redeems the code and stores the token in the user's
@@ -17,10 +21,12 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { escapeHtml, PAGE_HEADERS } from "../auth/oauth/pages";
 import { gatewayOrigin } from "../auth/oauth/resource";
 import {
   CONSENT_TTL_MS,
+  type LinkState,
   MAX_STATE_CHARS,
   openLink,
   openServerState,
@@ -50,22 +56,51 @@ function consentBackend(c: Context<AppEnv>, name: string): BackendConfig | null 
   return backend?.enabled && backend.auth?.grant === "authorization_code" ? backend : null;
 }
 
-function stateParam(c: Context<AppEnv>): string | null {
-  const state = c.req.query("state");
-  return state && state.length <= MAX_STATE_CHARS ? state : null;
+function stateParam(state: unknown): string | null {
+  return typeof state === "string" && state.length > 0 && state.length <= MAX_STATE_CHARS ? state : null;
 }
 
-async function start(c: Context<AppEnv>): Promise<Response> {
-  const raw = stateParam(c);
+/** The link's state, or the page that refuses it. */
+async function linkOf(c: Context<AppEnv>, raw: string | null): Promise<LinkState | Response> {
   if (!raw) return page(c, 400, "Invalid link", "The link has no valid state.");
-  const ring = await keyRing(c.env);
-  let link: Awaited<ReturnType<typeof openLink>>;
   try {
-    link = await openLink(raw, ring);
+    return await openLink(raw, await keyRing(c.env));
   } catch (err) {
     if (err instanceof StateError) return page(c, 400, "Invalid link", err.message);
     throw err;
   }
+}
+
+/** GET: names who is connecting what, and asks to continue (no redirect without a click). */
+async function confirm(c: Context<AppEnv>): Promise<Response> {
+  const raw = stateParam(c.req.query("state"));
+  const link = await linkOf(c, raw);
+  if (link instanceof Response) return link;
+  if (!consentBackend(c, link.b)) return page(c, 400, "Invalid link", "This backend no longer asks users to connect.");
+  const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Connect ${escapeHtml(link.b)}</title></head><body><main>
+<h1>Connect your <strong>${escapeHtml(link.b)}</strong> account</h1>
+<p>The MCP gateway will call <code>${escapeHtml(link.b)}</code> as you, for gateway user <strong>${escapeHtml(link.d ?? link.u)}</strong>.
+Continue only if you asked for this yourself: whoever signs in here connects their account for that user.</p>
+<form method="post" action="/oauth/upstream/start"><input type="hidden" name="state" value="${escapeHtml(raw ?? "")}">
+<button type="submit" name="decision" value="continue">Continue to sign in</button></form></main></body></html>`;
+  return c.body(body, 200, PAGE_HEADERS);
+}
+
+/** POST: the redirect to the authorization server. */
+async function start(c: Context<AppEnv>): Promise<Response> {
+  // Only the confirmation page's own form: a cross-site auto-submit would skip the confirmation.
+  const from = c.req.header("origin");
+  const site = c.req.header("sec-fetch-site");
+  if ((from && from !== gatewayOrigin(c.env, c.req.url)) || (site && site !== "same-origin" && site !== "none"))
+    return page(c, 400, "Invalid link", "Open the link itself, not through another site.");
+  let form: Record<string, unknown>;
+  try {
+    form = await c.req.parseBody();
+  } catch {
+    return page(c, 400, "Invalid link", "The form could not be read.");
+  }
+  const link = await linkOf(c, stateParam(form.state));
+  if (link instanceof Response) return link;
   const backend = consentBackend(c, link.b);
   if (!backend?.auth) return page(c, 400, "Invalid link", "This backend no longer asks users to connect.");
   const origin = gatewayOrigin(c.env, c.req.url);
@@ -74,6 +109,7 @@ async function start(c: Context<AppEnv>): Promise<Response> {
     const { verifier, challenge } = await pkcePair();
     // The authorization gets the rest of the link's lifetime, at most CONSENT_TTL_MS.
     const expires = Math.min(link.e, Date.now() + CONSENT_TTL_MS);
+    const ring = await keyRing(c.env);
     const state = await sealServerState({ u: link.u, b: link.b, n: link.n, e: expires, v: verifier }, ring);
     const url = authorizationUrl(server, backend.auth, `${origin}${CALLBACK_PATH}`, state, challenge);
     return c.redirect(url.toString(), 302);
@@ -85,7 +121,7 @@ async function start(c: Context<AppEnv>): Promise<Response> {
 }
 
 async function callback(c: Context<AppEnv>): Promise<Response> {
-  const raw = stateParam(c);
+  const raw = stateParam(c.req.query("state"));
   if (!raw) return page(c, 400, "Invalid sign-in response", "The response has no valid state.");
   let state: Awaited<ReturnType<typeof openServerState>>;
   try {
@@ -137,7 +173,12 @@ async function callback(c: Context<AppEnv>): Promise<Response> {
 export function upstreamOAuthRoutes() {
   const app = new Hono<AppEnv>();
   app.use("/oauth/upstream/*", loadConfig());
-  app.get("/oauth/upstream/start", start);
+  app.get("/oauth/upstream/start", confirm);
+  app.post(
+    "/oauth/upstream/start",
+    bodyLimit({ maxSize: 16 * 1024, onError: (c) => page(c, 400, "Invalid link", "The form is too large.") }),
+    start,
+  );
   app.get(CALLBACK_PATH, callback);
   return app;
 }

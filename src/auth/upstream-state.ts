@@ -34,7 +34,12 @@ const Base = {
   e: z.number().int(),
 };
 
-const LinkState = z.strictObject({ k: z.literal("link"), ...Base });
+const LinkState = z.strictObject({
+  k: z.literal("link"),
+  ...Base,
+  /** The user's display name (token name, OAuth user name), shown on the confirmation page. */
+  d: z.string().max(256).optional(),
+});
 const ServerState = z.strictObject({ k: z.literal("as"), ...Base, v: z.string().min(43).max(128) });
 
 export type LinkState = z.infer<typeof LinkState>;

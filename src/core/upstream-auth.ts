@@ -17,7 +17,7 @@
  *   gets an InputRequiredResult with a URL-mode `elicitation/create` (MRTR),
  *   whose retry's answer is read here (decline/cancel: a clear error).
  */
-import { sealLink } from "../auth/upstream-state";
+import { CONSENT_TTL_MS, sealLink } from "../auth/upstream-state";
 import { keyRing } from "../config/header-crypto";
 import type { BackendConfig } from "../config/snapshot";
 import { ErrorCode, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse, RpcError } from "../protocol/jsonrpc";
@@ -76,7 +76,7 @@ async function consentLink(ctx: McpContext, backend: BackendConfig, owner: strin
   if (!origin) throw new RpcError(ErrorCode.InternalError, "The gateway's public URL is unknown (set PUBLIC_URL)");
   const nonce = randomHex(16);
   const state = await sealLink(
-    { u: owner, b: backend.name, n: nonce, e: Date.now() + 10 * 60_000 },
+    { u: owner, b: backend.name, n: nonce, e: Date.now() + CONSENT_TTL_MS, d: ctx.caller.principal?.name ?? owner },
     await keyRing(ctx.env),
   );
   const url = `${new URL(origin).origin}/oauth/upstream/start?state=${encodeURIComponent(state)}`;

@@ -8,7 +8,7 @@ import {
   type WhoamiBackend,
 } from "../fixtures/upstream-oauth";
 import { adminCall, mcpPost, openSession } from "../helpers/admin-client";
-import { browse } from "../helpers/browser";
+import { browse, readForm } from "../helpers/browser";
 import { type Gateway, startGateway } from "../helpers/gateway";
 
 /** Access tokens live this long: long enough for one call, short enough to expire within the test. */
@@ -96,9 +96,23 @@ async function decline(link: string): Promise<{ status: number; text: string }> 
       url = new URL(location, url);
       continue;
     }
-    const abort = /href="([^"]*\/abort)"/.exec(await res.text())?.[1];
-    if (!abort) throw new Error(`no abort link at ${url}`);
-    url = new URL(abort, url);
+    const html = await res.text();
+    const abort = /href="([^"]*\/abort)"/.exec(html)?.[1];
+    if (abort) {
+      url = new URL(abort, url);
+      continue;
+    }
+    // The gateway's confirmation page: continue to the authorization server.
+    const form = readForm(html, {});
+    if (!form || form.method !== "POST") throw new Error(`no abort link or form at ${url}`);
+    const posted = await fetch(new URL(form.action, url), {
+      method: "POST",
+      body: form.body,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      redirect: "manual",
+    });
+    await posted.body?.cancel();
+    url = new URL(posted.headers.get("location") ?? "", url);
   }
   throw new Error("decline flow did not reach the callback");
 }
@@ -144,6 +158,35 @@ describe("upstream OAuth, per user", () => {
     expect(reply.error?.message).toContain("gh");
     for (const sent of backend.bearers) expect(sent.startsWith("mcpgw_")).toBe(false);
     expect(backend.accepted).toEqual([]);
+  });
+
+  it("the link first names the gateway user and the backend, and continues only by the page's own form", async () => {
+    const link = elicitationUrl(await whoami("alice"));
+    const page = await fetch(link);
+    const html = await page.text();
+    expect(page.status).toBe(200);
+    expect(html).toContain("<strong>alice</strong>");
+    expect(html).toContain('action="/oauth/upstream/start"');
+    const form = readForm(html, {});
+    const crossSite = await fetch(`${gateway.url}/oauth/upstream/start`, {
+      method: "POST",
+      body: form?.body,
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: "https://evil.example" },
+      redirect: "manual",
+    });
+    expect(crossSite.status).toBe(400);
+    const sameSite = await fetch(`${gateway.url}/oauth/upstream/start`, {
+      method: "POST",
+      body: form?.body,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      redirect: "manual",
+    });
+    expect(sameSite.status).toBe(302);
+    const to = new URL(sameSite.headers.get("location") ?? "");
+    expect(to.origin).toBe(as.issuer);
+    expect(to.searchParams.get("code_challenge_method")).toBe("S256");
+    expect(to.searchParams.get("resource")).toBe(backend.url);
+    expect(to.searchParams.get("redirect_uri")).toBe(callback);
   });
 
   it("two users connect through the consent page and each acts as themselves", async () => {

@@ -88,6 +88,29 @@ describe("consent pages", () => {
     }
   });
 
+  it("refuses a POST of the confirmation form without a valid state, or from another site", async () => {
+    const link = await sealLink({ ...BASE, b: uniqueName("nope"), e: Date.now() + 60_000 }, await keyRing(env));
+    const form = (body: string, headers: Record<string, string> = {}) =>
+      api("POST", "/oauth/upstream/start", {
+        token: null,
+        rawBody: body,
+        headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+      });
+    for (const body of [
+      "",
+      "state=",
+      "state=garbage",
+      `state=${"a".repeat(40_000)}`,
+      `state=${encodeURIComponent(link)}`,
+    ]) {
+      expect((await form(body)).status, body.slice(0, 40)).toBe(400);
+    }
+    expect((await form(`state=${encodeURIComponent(link)}`, { origin: "https://evil.example" })).status).toBe(400);
+    expect((await form(`state=${encodeURIComponent(link)}`, { "sec-fetch-site": "cross-site" })).status).toBe(400);
+    const json = await api("POST", "/oauth/upstream/start", { token: null, body: { state: link } });
+    expect(json.status).toBe(400);
+  });
+
   it("a declined authorization stores nothing, and its state cannot be used again", async () => {
     const name = uniqueName("oa");
     const created = await api("POST", "/api/backends", {
