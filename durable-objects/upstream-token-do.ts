@@ -181,7 +181,15 @@ export class UpstreamTokenDO extends DurableObject<Bindings> {
     return this.once(backend.name, () => this.refresh(backend.name, auth, refresh));
   }
 
+  /**
+   * Runs `work` unless one already runs for `backend`. Checked again here, with
+   * no await between check and set: other calls may have interleaved during
+   * the decryption above, and two refreshes with one rotating refresh token
+   * would lose the connection.
+   */
   private once(backend: string, work: () => Promise<TokenAnswer>): Promise<TokenAnswer> {
+    const pending = this.inflight.get(backend);
+    if (pending !== undefined) return pending;
     const running = work().finally(() => this.inflight.delete(backend));
     this.inflight.set(backend, running);
     return running;

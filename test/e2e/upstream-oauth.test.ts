@@ -220,9 +220,12 @@ describe("upstream OAuth, per user", () => {
     expect(list[0]?.expiresAt).toBeGreaterThan(0);
   });
 
-  it("refreshes an expired access token with the refresh token, still as the same user", async () => {
+  it("refreshes an expired access token once (single-flight) for concurrent calls, still as the same user", async () => {
     const before = new Set(backend.bearers);
     await new Promise((r) => setTimeout(r, (TTL_SECONDS + 1) * 1000));
+    // Refresh tokens rotate and a reused one revokes the grant: two refreshes would disconnect alice.
+    const replies = await Promise.all([1, 2, 3, 4].map(() => whoami("alice")));
+    expect(replies.map((r) => r.result?.content[0]?.text)).toEqual(["alice", "alice", "alice", "alice"]);
     expect((await whoami("alice")).result?.content[0]?.text).toBe("alice");
     const fresh = backend.bearers.filter((t) => !before.has(t));
     expect(fresh.length).toBeGreaterThan(0);
