@@ -25,6 +25,7 @@ import type { BackendConfig, UpstreamOAuth } from "../src/config/snapshot";
 import type { Bindings } from "../src/env";
 import {
   clientCredentials,
+  exchangeToken,
   refreshTokens,
   revokeToken,
   serverFor,
@@ -40,7 +41,13 @@ const MAX_STATES = 50;
 
 /** What `token` answers: a usable access token, or why there is none (never a thrown token error). */
 export type TokenAnswer =
-  | { ok: true; accessToken: string; expiresAt: number | null }
+  | {
+      ok: true;
+      accessToken: string;
+      expiresAt: number | null;
+      /** A token exchange just made a new connection (the caller indexes it, off the call path). */
+      exchanged?: true;
+    }
   | { ok: false; reason: "none" | "failed"; message: string };
 
 /** A connection as its owner and admins see it: never a token. */
@@ -149,7 +156,7 @@ export class UpstreamTokenDO extends DurableObject<Bindings> {
    * is still the stored one). A refresh the server refuses deletes the
    * connection: the user has to consent again.
    */
-  async token(backend: BackendConfig, rejected?: string): Promise<TokenAnswer> {
+  async token(backend: BackendConfig, rejected?: string, subject?: string): Promise<TokenAnswer> {
     const auth = backend.auth;
     if (!auth) return { ok: false, reason: "none", message: "The backend has no OAuth settings" };
     const pending = this.inflight.get(backend.name);
@@ -158,22 +165,19 @@ export class UpstreamTokenDO extends DurableObject<Bindings> {
     if (row && (row.client_id !== auth.clientId || row.resource !== auth.resource)) {
       // Issued to another client or for another resource: never sent to this backend.
       this.drop(backend.name);
-      return this.token(backend, rejected);
+      return this.token(backend, rejected, subject);
     }
     const secrets = row ? await this.secrets(row) : null;
     if (row && !secrets) this.drop(backend.name);
-    if (!row || !secrets) {
-      if (auth.grant !== "client_credentials") return { ok: false, reason: "none", message: "Not connected" };
-      return this.once(backend.name, () => this.grantClient(backend.name, auth));
-    }
+    if (!row || !secrets) return this.obtain(backend.name, auth, subject);
     const now = Date.now();
     const lifetime = row.expires_at === null ? null : row.expires_at - row.obtained_at;
     const skew = lifetime === null ? 0 : Math.min(REFRESH_SKEW_MS, Math.max(0, lifetime / 4));
     const stale = row.expires_at !== null && row.expires_at - now <= skew;
     const refused = rejected !== undefined && rejected === secrets.access;
     if (!stale && !refused) return { ok: true, accessToken: secrets.access, expiresAt: row.expires_at };
-    if (auth.grant === "client_credentials") return this.once(backend.name, () => this.grantClient(backend.name, auth));
     const refresh = secrets.refresh;
+    if (!refresh && auth.grant !== "authorization_code") return this.obtain(backend.name, auth, subject);
     if (!refresh) {
       this.drop(backend.name);
       return { ok: false, reason: "none", message: "The upstream token expired and cannot be refreshed" };
@@ -211,16 +215,24 @@ export class UpstreamTokenDO extends DurableObject<Bindings> {
     }
   }
 
-  private async grantClient(backend: string, auth: UpstreamOAuth): Promise<TokenAnswer> {
+  /** A new token without the user: client credentials, or the caller's token exchanged (RFC 8693). */
+  private obtain(backend: string, auth: UpstreamOAuth, subject: string | undefined): Promise<TokenAnswer> {
+    if (auth.grant === "client_credentials") return this.once(backend, () => this.grant(backend, auth));
+    if (auth.grant === "token_exchange" && subject) return this.once(backend, () => this.grant(backend, auth, subject));
+    return Promise.resolve({ ok: false, reason: "none", message: "Not connected" });
+  }
+
+  private async grant(backend: string, auth: UpstreamOAuth, subject?: string): Promise<TokenAnswer> {
     try {
-      const set = await clientCredentials(await serverFor(auth, this.env), auth);
+      const server = await serverFor(auth, this.env);
+      const set = subject ? await exchangeToken(server, auth, subject) : await clientCredentials(server, auth);
       await this.write(backend, auth, set, false);
-      return { ok: true, accessToken: set.accessToken, expiresAt: set.expiresAt };
+      return { ok: true, accessToken: set.accessToken, expiresAt: set.expiresAt, ...(subject && { exchanged: true }) };
     } catch (err) {
       return {
         ok: false,
         reason: "failed",
-        message: err instanceof UpstreamOAuthError ? err.message : "The client credentials grant failed",
+        message: err instanceof UpstreamOAuthError ? err.message : "The token request failed",
       };
     }
   }

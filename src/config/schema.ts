@@ -59,7 +59,7 @@ export const backends = sqliteTable("backends", {
 /** A backend's `auth` column: `UpstreamOAuth` with the client secret sealed (purpose `upstream-client-secret`). */
 export interface StoredUpstreamAuth {
   type: "oauth";
-  grant: "authorization_code" | "client_credentials";
+  grant: "authorization_code" | "client_credentials" | "token_exchange";
   issuer: string | null;
   clientId: string;
   clientSecretSealed: string | null;

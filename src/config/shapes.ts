@@ -101,10 +101,10 @@ const ScopeToken = z
 export const UpstreamAuth = z
   .strictObject({
     type: z.literal("oauth"),
-    grant: z
-      .enum(["authorization_code", "client_credentials"])
-      .optional()
-      .openapi({ description: "Default authorization_code: every user connects their own account" }),
+    grant: z.enum(["authorization_code", "client_credentials", "token_exchange"]).optional().openapi({
+      description:
+        "Default authorization_code: every user connects their own account. client_credentials: one shared token. token_exchange: the caller's gateway token is exchanged (RFC 8693) for a backend token",
+    }),
     issuer: BackendUrl.optional().openapi({
       description: "The authorization server; omitted: discovered from the backend's RFC 9728 metadata",
     }),
@@ -121,7 +121,7 @@ export const UpstreamAuth = z
 export const UpstreamAuthView = z
   .object({
     type: z.literal("oauth"),
-    grant: z.enum(["authorization_code", "client_credentials"]),
+    grant: z.enum(["authorization_code", "client_credentials", "token_exchange"]),
     issuer: z.string().nullable(),
     clientId: z.string(),
     clientSecret: z.literal(REDACTED).nullable(),

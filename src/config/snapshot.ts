@@ -43,11 +43,12 @@ export interface BackendConfig extends Owned {
  * gateway is the OAuth client, one distinct client per backend).
  * `authorization_code`: one token per (user, backend), obtained by the user
  * through the gateway's consent page. `client_credentials`: one token for the
- * backend, shared by design.
+ * backend, shared by design. `token_exchange`: the caller's own gateway
+ * token exchanged (RFC 8693) at the backend's server for a token per user.
  */
 export interface UpstreamOAuth {
   type: "oauth";
-  grant: "authorization_code" | "client_credentials";
+  grant: "authorization_code" | "client_credentials" | "token_exchange";
   /** The authorization server's issuer; null: discovered from the backend's RFC 9728 metadata. */
   issuer: string | null;
   clientId: string;

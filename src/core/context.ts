@@ -21,6 +21,12 @@ export interface Caller {
   profile: string;
   /** Who it is (teams, roles, user name), for plugin conditions; absent: derived from `subject`. */
   principal?: Principal;
+  /**
+   * The bearer credential the client presented: only ever sent to a backend's
+   * authorization server for an RFC 8693 token exchange the operator
+   * configured (`upstream-auth.ts`), never to a backend.
+   */
+  credential?: string;
 }
 
 /**

@@ -16,10 +16,14 @@
  *   URLElicitationRequiredError (-32042, client/elicitation); a 2026 client
  *   gets an InputRequiredResult with a URL-mode `elicitation/create` (MRTR),
  *   whose retry's answer is read here (decline/cancel: a clear error).
+ * - `token_exchange` backends get the caller's gateway token exchanged
+ *   (RFC 8693) at their authorization server instead: no consent page.
  */
 import { CONSENT_TTL_MS, sealLink } from "../auth/upstream-state";
+import { database } from "../config/db";
 import { keyRing } from "../config/header-crypto";
 import type { BackendConfig } from "../config/snapshot";
+import { recordConnection } from "../config/store/connections";
 import { ErrorCode, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse, RpcError } from "../protocol/jsonrpc";
 import { upstreamTokenObject } from "../stubs";
 import { withBearer } from "../upstream/oauth-client";
@@ -108,8 +112,19 @@ export async function authorizedBackend(
   if (cached && cached.until > Date.now() && cached.token !== options.rejected)
     return withBearer(backend, cached.token);
   if (cached) cache.delete(key);
-  const answer = await upstreamTokenObject(ctx.env, owner).token(backend, options.rejected);
+  // RFC 8693: the caller's own OAuth token goes to the backend's authorization server only (never
+  // upstream); API tokens and ADMIN_TOKEN are the gateway's own secrets and are never exchanged.
+  const exchanging = backend.auth.grant === "token_exchange";
+  if (exchanging && ctx.caller.principal?.kind !== "oauth")
+    throw new RpcError(ErrorCode.InvalidRequest, `Backend '${backend.name}' needs an OAuth sign-in (token exchange)`, {
+      backend: backend.name,
+      reason: "upstream-auth",
+    });
+  const subject = exchanging ? ctx.caller.credential : undefined;
+  const answer = await upstreamTokenObject(ctx.env, owner).token(backend, options.rejected, subject);
   if (answer.ok) {
+    // Indexed for admins and key rotation; a D1 write only when an exchange made a new connection.
+    if (answer.exchanged) ctx.defer(recordConnection(database(ctx.env.DB), owner, backend.name).catch(() => undefined));
     const now = Date.now();
     const until = Math.min(now + CACHE_MAX_MS, (answer.expiresAt ?? Number.MAX_SAFE_INTEGER) - CACHE_SKEW_MS);
     if (until > now) cache.set(key, { token: answer.accessToken, until });

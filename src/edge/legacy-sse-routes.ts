@@ -20,6 +20,7 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { credentialOf } from "../auth/authenticate";
 import { gatewayOrigin } from "../auth/oauth/resource";
 import { configCache, loadConfig } from "../config/middleware";
 import { shardConfigSource } from "../config/shard-source";
@@ -115,7 +116,12 @@ function legacyContext(
     env: c.env,
     config: c.get("config"),
     endpoint: c.get("endpoint"),
-    caller: { subject: c.get("subject"), profile, principal: c.get("principal") },
+    caller: {
+      subject: c.get("subject"),
+      profile,
+      principal: c.get("principal"),
+      ...credentialOf(c.req.header("authorization")),
+    },
     upstreams: upstreamSessions(c.env, claims, profile, version),
     era: ERA_2025,
     defer: (work) => c.executionCtx.waitUntil(work),

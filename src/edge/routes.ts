@@ -7,6 +7,7 @@
 
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { credentialOf } from "../auth/authenticate";
 import { gatewayOrigin } from "../auth/oauth/resource";
 import { loadConfig } from "../config/middleware";
 import type { McpContext } from "../core/context";
@@ -56,7 +57,12 @@ function mcpContext(c: Context<McpEnv>, s: Session, requestBytes = 0): McpContex
     env: c.env,
     config: c.get("config"),
     endpoint: c.get("endpoint"),
-    caller: { subject: c.get("subject"), profile: s.claims.prof, principal: c.get("principal") },
+    caller: {
+      subject: c.get("subject"),
+      profile: s.claims.prof,
+      principal: c.get("principal"),
+      ...credentialOf(c.req.header("authorization")),
+    },
     upstreams: s,
     era: ERA_2025,
     defer: (work) => c.executionCtx.waitUntil(work),

@@ -233,6 +233,36 @@ export async function clientCredentials(server: ServerContext, auth: UpstreamOAu
   }
 }
 
+const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
+
+/**
+ * RFC 8693: exchanges the caller's own gateway access token (`subject`) for a
+ * token for the backend's resource and scopes, issued to the gateway's client.
+ */
+export async function exchangeToken(server: ServerContext, auth: UpstreamOAuth, subject: string): Promise<TokenSet> {
+  try {
+    const params: Record<string, string> = {
+      subject_token: subject,
+      subject_token_type: ACCESS_TOKEN_TYPE,
+      requested_token_type: ACCESS_TOKEN_TYPE,
+      resource: auth.resource,
+    };
+    if (auth.scopes.length > 0) params.scope = auth.scopes.join(" ");
+    const res = await oauth.genericTokenEndpointRequest(
+      server.as,
+      server.client,
+      server.clientAuth,
+      TOKEN_EXCHANGE,
+      params,
+      server.options,
+    );
+    return tokenSet(await oauth.processGenericTokenEndpointResponse(server.as, server.client, res));
+  } catch (err) {
+    throw grantError(err, "The token exchange");
+  }
+}
+
 /** Revokes a token at the server (RFC 7009) when it has a revocation endpoint; false when it could not. */
 export async function revokeToken(server: ServerContext, token: string): Promise<boolean> {
   if (!server.as.revocation_endpoint) return false;
