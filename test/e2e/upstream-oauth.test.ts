@@ -104,7 +104,7 @@ async function decline(link: string): Promise<{ status: number; text: string }> 
     }
     // The gateway's confirmation page: continue to the authorization server.
     const form = readForm(html, {});
-    if (!form || form.method !== "POST") throw new Error(`no abort link or form at ${url}`);
+    if (form?.method !== "POST") throw new Error(`no abort link or form at ${url}`);
     const posted = await fetch(new URL(form.action, url), {
       method: "POST",
       body: form.body,
