@@ -43,6 +43,7 @@ import { fetchCatalog } from "../src/upstream/catalog-fetch";
 import { detectEra } from "../src/upstream/era";
 import { BackendFailure } from "../src/upstream/failure";
 import { legacyResponse } from "../src/upstream/legacy-sse";
+import { withBearer } from "../src/upstream/oauth-client";
 import type { LegacyPoster } from "../src/upstream/types";
 import { type LegacyAnswer, SseConnections } from "./sse-connections";
 
@@ -220,14 +221,16 @@ export class BackendDO extends DurableObject<Bindings> {
    * The catalog for a capability profile: cached (refreshed in the background
    * once stale), or fetched now if there is none yet.
    */
-  async catalog(backend: BackendConfig, profile: string): Promise<CatalogAnswer> {
+  async catalog(backend: BackendConfig, profile: string, bearer?: string): Promise<CatalogAnswer> {
     await this.monitor.adopt(backend);
+    // An upstream-OAuth backend is listed as the asking user (never stored here: `adopt` kept the bare config).
+    const as = bearer ? withBearer(backend, bearer) : backend;
     const cached = this.stored(profile);
     if (cached) {
-      if (Date.now() - cached.fetchedAt > catalogTtl(cached)) this.ctx.waitUntil(this.refresh(backend, profile));
+      if (Date.now() - cached.fetchedAt > catalogTtl(cached)) this.ctx.waitUntil(this.refresh(as, profile));
       return { ok: true, catalog: cached };
     }
-    return this.refresh(backend, profile);
+    return this.refresh(as, profile);
   }
 
   /**

@@ -3,7 +3,8 @@
  */
 import { Hono } from "hono";
 import { getPath } from "hono/utils/url";
-import { adminApi } from "./api";
+import { adminApi, meApi } from "./api";
+import { upstreamOAuthRoutes } from "./api/upstream-oauth";
 import { authorizationServerRoutes } from "./auth/oauth/login";
 import { metadataRoutes } from "./auth/oauth/metadata-routes";
 import { requireAdmin, requirePlatformAdmin } from "./auth/require-admin";
@@ -55,7 +56,12 @@ export function createApp() {
   // The built-in authorization server (404 unless OAUTH_LOGIN_ISSUER and OAUTH_KV are configured).
   app.route("/", authorizationServerRoutes());
 
+  // Upstream OAuth: the consent pages a URL-mode elicitation points at (README, "Upstream OAuth").
+  app.route("/", upstreamOAuthRoutes());
+
   app.use("/api/*", loadConfig());
+  // Before the admin API's own guard: every signed-in user manages their own connections.
+  app.route("/api/me", meApi());
   app.route("/api", adminApi());
 
   // The admin console (README, "Admin console"): pages and assets; it works through /api only.

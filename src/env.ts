@@ -7,6 +7,7 @@ import type { LegacyClientDO } from "../durable-objects/legacy-client-do";
 import type { RateLimiterDO } from "../durable-objects/rate-limiter-do";
 import type { SessionDO } from "../durable-objects/session-do";
 import type { ShardDO } from "../durable-objects/shard-do";
+import type { UpstreamTokenDO } from "../durable-objects/upstream-token-do";
 import type { Principal } from "./auth/principal";
 import type { ConfigSnapshot } from "./config/snapshot";
 
@@ -21,6 +22,8 @@ export interface Bindings {
   SHARD: DurableObjectNamespace<ShardDO>;
   /** One LegacyClientDO per legacy HTTP+SSE client session (its open stream). */
   LEGACY_CLIENT: DurableObjectNamespace<LegacyClientDO>;
+  /** One UpstreamTokenDO per gateway user (their upstream OAuth tokens), and one per client-credentials backend. */
+  UPSTREAM_TOKENS: DurableObjectNamespace<UpstreamTokenDO>;
   /** "false" turns the plugin chain off entirely (default on). */
   PLUGINS_ENABLED?: string;
   /** Comma-separated extra origins allowed to call the MCP endpoints from browsers. */

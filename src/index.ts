@@ -14,6 +14,7 @@ export { LegacyClientDO } from "../durable-objects/legacy-client-do";
 export { RateLimiterDO } from "../durable-objects/rate-limiter-do";
 export { SessionDO } from "../durable-objects/session-do";
 export { ShardDO } from "../durable-objects/shard-do";
+export { UpstreamTokenDO } from "../durable-objects/upstream-token-do";
 
 const fetch = createFetch();
 

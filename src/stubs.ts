@@ -32,3 +32,12 @@ export function shardObject(env: Pick<Bindings, "SHARD">, name: string) {
 export function legacyClientObject(env: Pick<Bindings, "LEGACY_CLIENT">, sid: string) {
   return env.LEGACY_CLIENT.get(env.LEGACY_CLIENT.idFromName(sid));
 }
+
+/**
+ * The UpstreamTokenDO holding a user's upstream OAuth tokens (named by the
+ * principal's subject), or a client-credentials backend's shared token
+ * (`client:<backend>`; a subject never starts with `client:`).
+ */
+export function upstreamTokenObject(env: Pick<Bindings, "UPSTREAM_TOKENS">, owner: string) {
+  return env.UPSTREAM_TOKENS.get(env.UPSTREAM_TOKENS.idFromName(owner));
+}

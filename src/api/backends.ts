@@ -28,9 +28,11 @@ import {
   listBackends,
   updateBackend,
 } from "../config/store/backends";
+import { listConnections } from "../config/store/connections";
 import { checkBackendUrl, dohResolver } from "../config/url-safety";
 import type { AppEnv } from "../env";
 import { HttpError } from "../errors";
+import { upstreamTokenObject } from "../stubs";
 import { ownershipFor } from "./access";
 import {
   backendHealth,
@@ -161,8 +163,12 @@ export const backendRoutes = apiRouter()
     }),
     async (c) => {
       const { name } = c.req.valid("param");
+      const holders = await listConnections(database(c.env.DB), { backend: name });
       await deleteBackend(database(c.env.DB), name);
       await removeBackend(c.env, name);
+      // Its users' upstream tokens go with it (revoked at the authorization server where it can).
+      const configured = c.get("config").backends.get(name);
+      for (const h of holders) await upstreamTokenObject(c.env, h.subject).revoke(name, configured);
       return c.body(null, 204);
     },
   )

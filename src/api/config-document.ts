@@ -70,7 +70,9 @@ const DocHeaders = z
 
 const owner = Subject.nullable().optional().openapi({ description: "The subject that created it (private objects)" });
 
-const DocBackend = BackendCreate.extend({
+// Upstream OAuth settings are managed through /api/backends only (the client secret has no
+// secret-reference form yet); an applied document keeps what a backend has.
+const DocBackend = BackendCreate.omit({ auth: true }).extend({
   headers: DocHeaders.optional().openapi({ description: "Values are secret references (or, discouraged, literals)" }),
   owner,
 });

@@ -182,6 +182,7 @@ async function planBackends(p: Planner): Promise<{ changes: SectionChanges; put:
         headersSame && before ? before.headersEncrypted : names.length > 0 ? await sealed(p, headers) : null,
       headerNames: names,
       ...openapi,
+      auth: before?.auth ?? null,
       createdAt: before?.createdAt ?? p.now,
       updatedAt: p.now,
     });

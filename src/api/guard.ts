@@ -31,7 +31,7 @@ import { decodeSegment } from "./path";
 type Collection = "backends" | "servers" | "plugins" | "tokens";
 const COLLECTIONS = new Set<string>(["backends", "servers", "plugins", "tokens"]);
 // Config export/import reads and writes every team's objects at once (stats filter by visibility themselves).
-const PLATFORM_ONLY = new Set(["keys", "spans", "config"]);
+const PLATFORM_ONLY = new Set(["keys", "spans", "config", "connections"]);
 const KIND: Record<Collection, string> = { backends: "Backend", servers: "Server", plugins: "Plugin", tokens: "Token" };
 
 /** How an object of a collection is owned: tokens and plugins have a team but no visibility of their own. */

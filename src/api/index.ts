@@ -9,6 +9,7 @@ import { requireJson } from "../middleware/require-json";
 import { auditRoutes, auditTrail } from "./audit";
 import { backendRoutes } from "./backends";
 import { configRoutes } from "./config";
+import { connectionRoutes, myConnectionRoutes, requireCaller } from "./connections";
 import { accessGuard } from "./guard";
 import { keyRoutes } from "./keys";
 import { apiRouter } from "./openapi";
@@ -58,5 +59,14 @@ export function adminApi() {
   api.route("/teams", teamRoutes);
   api.route("/audit", auditRoutes);
   api.route("/config", configRoutes);
+  api.route("/connections", connectionRoutes);
   return api;
+}
+
+/** `/api/me`: what any signed-in caller may do for themselves (their upstream OAuth connections). */
+export function meApi() {
+  const me = apiRouter();
+  me.use("*", requireCaller());
+  me.route("/connections", myConnectionRoutes);
+  return me;
 }

@@ -56,3 +56,9 @@ export function tokenPrincipal(token: TokenConfig, config: ConfigSnapshot): Prin
     teams,
   };
 }
+
+/** The presented bearer as `McpContext.caller.credential` wants it (absent without one). */
+export function credentialOf(header: string | undefined): { credential?: string } {
+  const secret = bearerSecret(header);
+  return secret ? { credential: secret } : {};
+}

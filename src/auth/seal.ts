@@ -23,7 +23,10 @@ export type SealPurpose =
   | "console-session"
   | "console-login"
   | "task-id"
-  | "task-cursor";
+  | "task-cursor"
+  | "upstream-client-secret"
+  | "upstream-token"
+  | "upstream-state";
 
 /** A sealed value that no key of the ring opens (wrong or retired key, altered or malformed value). */
 export class UnsealError extends Error {
@@ -49,8 +52,8 @@ function keyFor(material: string, purpose: SealPurpose): Promise<CryptoKey> {
         ["encrypt", "decrypt"],
       );
     })();
-    // Bounded: a deployment has a few keys and three purposes.
-    if (derived.size > 32) derived.clear();
+    // Bounded: a deployment has a few keys and a few purposes.
+    if (derived.size > 64) derived.clear();
     derived.set(cacheKey, key);
   }
   return key;

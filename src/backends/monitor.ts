@@ -195,7 +195,9 @@ export class BackendMonitor {
     }
     const sealedHeaders =
       Object.keys(backend.headers).length > 0 ? await encryptHeaders(backend.headers, await keyRing(this.env)) : null;
-    const { headers: _plain, ...rest } = backend;
+    const { headers: _plain, auth, ...others } = backend;
+    // The object needs only whether the backend uses upstream OAuth (its probe), never the client secret.
+    const rest = { ...others, ...(auth && { auth: { ...auth, clientSecret: null } }) };
     this.write("config", { ...rest, sealedHeaders } satisfies StoredConfig);
     this.configValue = backend;
     this.remove("stopped");

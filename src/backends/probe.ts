@@ -129,6 +129,21 @@ export async function probe(
   via?: LegacyPoster,
   eras?: EraStore,
 ): Promise<ProbeResult> {
+  const result = await probeInEra(backend, kept, clock, via, eras);
+  // A backend that acts as each user answers the gateway's own probe with 401: it is up
+  // (the probe never carries a user's token; README, "Upstream OAuth").
+  if (!result.ok && backend.auth && result.error instanceof BackendFailure && result.error.status === 401)
+    return { ok: true, latencyMs: 0, session: null };
+  return result;
+}
+
+async function probeInEra(
+  backend: BackendConfig,
+  kept: UpstreamSession | null,
+  clock: () => number,
+  via?: LegacyPoster,
+  eras?: EraStore,
+): Promise<ProbeResult> {
   const options = { timeoutMs: Math.min(backend.timeoutMs, PROBE_TIMEOUT_CAP_MS), ...(via && { via }) };
   const detect = async (): Promise<Era> => {
     const { era } = await detectEra(backend, options);

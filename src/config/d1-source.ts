@@ -9,6 +9,7 @@ import { type Db, database, readVersion } from "./db";
 import { keyRing, openHeaders } from "./header-crypto";
 import { apiTokens, type BackendRow, backends, configMeta, plugins, servers, teamMembers, teams } from "./schema";
 import type { BackendConfig, ConfigSnapshot, PluginConfig, ServerConfig, TokenConfig } from "./snapshot";
+import { openedAuth } from "./store/upstream-auth";
 
 interface SourceEnv {
   DB: D1Database;
@@ -36,6 +37,7 @@ export function loadSnapshotFrom(env: SourceEnv): Promise<ConfigSnapshot> {
  */
 export async function backendConfig(b: BackendRow, ring: KeyRing | null): Promise<BackendConfig> {
   const opened = await openHeaders(b.headersEncrypted, ring);
+  const auth = await openedAuth(b.auth, b.url, ring);
   return {
     name: b.name,
     url: b.url,
@@ -53,6 +55,7 @@ export async function backendConfig(b: BackendRow, ring: KeyRing | null): Promis
     failureThreshold: b.failureThreshold,
     cooldownSeconds: b.cooldownSeconds,
     enabled: b.enabled,
+    ...(auth && { auth }),
     team: b.team,
     owner: b.owner,
     visibility: b.visibility,
@@ -71,7 +74,7 @@ export async function loadSnapshot(db: Db, env: SourceEnv): Promise<ConfigSnapsh
     db.select().from(teamMembers),
   ]);
 
-  const ring = backendRows.some((b) => b.headersEncrypted) ? await ringOrNull(env) : null;
+  const ring = backendRows.some((b) => b.headersEncrypted || b.auth?.clientSecretSealed) ? await ringOrNull(env) : null;
   const backendList = await Promise.all(backendRows.map((b) => backendConfig(b, ring)));
   const serverList = serverRows.map(
     (s): ServerConfig => ({

@@ -54,10 +54,41 @@ export const backends = sqliteTable("backends", {
   /** Circuit breaker: how long it stays open before a trial call. */
   cooldownSeconds: integer("cooldown_seconds").notNull().default(30),
   enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+  /** Upstream OAuth client settings (JSON, the client secret sealed); null: headers only. */
+  auth: text("auth", { mode: "json" }).$type<StoredUpstreamAuth | null>(),
   ...owned(),
   createdAt: text("created_at").notNull(),
   updatedAt: text("updated_at").notNull(),
 });
+
+/** A backend's `auth` column: `UpstreamOAuth` with the client secret sealed (purpose `upstream-client-secret`). */
+export interface StoredUpstreamAuth {
+  type: "oauth";
+  grant: "authorization_code" | "client_credentials" | "token_exchange";
+  issuer: string | null;
+  clientId: string;
+  clientSecretSealed: string | null;
+  scopes: string[];
+  resource: string | null;
+}
+
+/**
+ * Which users hold an upstream OAuth token for which backend: an index only
+ * (the tokens live sealed in each user's UpstreamTokenDO, never in D1), so
+ * admins can list and revoke connections and key rotation can find every
+ * sealed token. Written on connect and revoke, never on the call path.
+ */
+export const upstreamConnections = sqliteTable(
+  "upstream_connections",
+  {
+    /** The principal's subject (`tok_…`, `oauth:<issuer>:<sub>`, `admin`). */
+    subject: text("subject").notNull(),
+    backend: text("backend").notNull(),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.subject, t.backend] }), index("upstream_connections_backend").on(t.backend)],
+);
 
 /** Virtual servers: a named subset of backends and/or tools behind `/servers/:name/mcp`. */
 export const servers = sqliteTable("servers", {

@@ -116,6 +116,49 @@ export const OpenApiSettingsShape = z
       }),
   })
   .openapi("OpenApiSettings");
+/** An OAuth scope token (RFC 6749 section 3.3: NQCHAR, no space, quote or backslash). */
+const ScopeToken = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, "must be an OAuth scope token");
+
+/**
+ * Upstream OAuth settings of a backend (README, "Upstream OAuth"). The client
+ * secret is write-only: sealed at rest, shown as `********`, and a PATCH that
+ * sends `********` keeps the stored one.
+ */
+export const UpstreamAuth = z
+  .strictObject({
+    type: z.literal("oauth"),
+    grant: z.enum(["authorization_code", "client_credentials", "token_exchange"]).optional().openapi({
+      description:
+        "Default authorization_code: every user connects their own account. client_credentials: one shared token. token_exchange: the caller's gateway token is exchanged (RFC 8693) for a backend token",
+    }),
+    issuer: BackendUrl.optional().openapi({
+      description: "The authorization server; omitted: discovered from the backend's RFC 9728 metadata",
+    }),
+    clientId: z.string().min(1).max(2048).openapi({ description: "The gateway's client id at that server" }),
+    clientSecret: z.string().min(1).max(4096).optional().openapi({ description: "Write-only; omitted: public client" }),
+    scopes: z.array(ScopeToken).max(50).optional(),
+    resource: BackendUrl.optional().openapi({
+      description: "RFC 8707 resource the tokens are requested for and bound to; default the backend URL",
+    }),
+  })
+  .openapi("UpstreamAuth");
+
+/** The API view of `UpstreamAuth`. */
+export const UpstreamAuthView = z
+  .object({
+    type: z.literal("oauth"),
+    grant: z.enum(["authorization_code", "client_credentials", "token_exchange"]),
+    issuer: z.string().nullable(),
+    clientId: z.string(),
+    clientSecret: z.literal(REDACTED).nullable(),
+    scopes: z.array(z.string()),
+    resource: z.string().nullable(),
+  })
+  .openapi("UpstreamAuthView");
 
 const backendFields = {
   url: BackendUrl.openapi({ description: "The MCP endpoint; for `transport: openapi`, the REST API's base URL" }),
@@ -150,6 +193,7 @@ const backendFields = {
     .optional()
     .openapi({ description: "Seconds the breaker stays open before one trial call. Default 30" }),
   enabled: z.boolean().optional().openapi({ description: "Default true" }),
+  auth: UpstreamAuth.nullable().optional().openapi({ description: "Upstream OAuth; null removes it" }),
   ...ownershipFields,
 };
 
@@ -178,6 +222,7 @@ export const Backend = z
     failureThreshold: z.number().int(),
     cooldownSeconds: z.number().int(),
     enabled: z.boolean(),
+    auth: UpstreamAuthView.nullable(),
     ...ownershipView,
     createdAt: z.string(),
     updatedAt: z.string(),

@@ -37,6 +37,31 @@ export interface BackendConfig extends Owned {
   /** Circuit breaker: seconds it stays open before one trial call. */
   cooldownSeconds: number;
   enabled: boolean;
+  /** How the gateway authenticates to this backend as each caller (README, "Upstream OAuth"); absent: headers only. */
+  auth?: UpstreamOAuth;
+}
+
+/**
+ * A backend's OAuth client settings (MCP 2025-11-25 basic/authorization; the
+ * gateway is the OAuth client, one distinct client per backend).
+ * `authorization_code`: one token per (user, backend), obtained by the user
+ * through the gateway's consent page. `client_credentials`: one token for the
+ * backend, shared by design. `token_exchange`: the caller's own gateway
+ * token exchanged (RFC 8693) at the backend's server for a token per user.
+ */
+export interface UpstreamOAuth {
+  type: "oauth";
+  grant: "authorization_code" | "client_credentials" | "token_exchange";
+  /** The authorization server's issuer; null: discovered from the backend's RFC 9728 metadata. */
+  issuer: string | null;
+  clientId: string;
+  /** The opened client secret (null: a public client, PKCE only). */
+  clientSecret: string | null;
+  /** True when the stored client secret no configured key opens (calls then fail for this backend only). */
+  clientSecretUnreadable?: boolean;
+  scopes: readonly string[];
+  /** The RFC 8707 resource every token is requested for and bound to (default: the backend URL). */
+  resource: string;
 }
 
 /**

@@ -36,10 +36,22 @@ interface Entry {
 
 const entries = new LruMap<string, Entry>(4_000);
 
+function bearerOf(backend: BackendConfig): string | undefined {
+  const value = backend.headers.authorization;
+  return value?.startsWith("Bearer ") ? value.slice(7) : undefined;
+}
+
+function withoutBearer(backend: BackendConfig): BackendConfig {
+  const { authorization: _, ...headers } = backend.headers;
+  return { ...backend, headers };
+}
+
 async function ask(env: Bindings, backend: BackendConfig, profile: string): Promise<Entry> {
   let answer: CatalogAnswer;
   try {
-    answer = await stub(env, backend.name).catalog(backend, profile);
+    // An upstream-OAuth backend prepared with the caller's token (views.ts): the token goes beside the config.
+    const bearer = backend.auth ? bearerOf(backend) : undefined;
+    answer = await stub(env, backend.name).catalog(bearer ? withoutBearer(backend) : backend, profile, bearer);
   } catch {
     answer = { ok: false, error: `Backend '${backend.name}' catalog is unavailable` };
   }

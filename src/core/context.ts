@@ -21,6 +21,12 @@ export interface Caller {
   profile: string;
   /** Who it is (teams, roles, user name), for plugin conditions; absent: derived from `subject`. */
   principal?: Principal;
+  /**
+   * The bearer credential the client presented: only ever sent to a backend's
+   * authorization server for an RFC 8693 token exchange the operator
+   * configured (`upstream-auth.ts`), never to a backend.
+   */
+  credential?: string;
 }
 
 /**
@@ -117,6 +123,8 @@ export interface McpContext {
   spans: SpanRecorder;
   /** Byte length of the raw request body (the whole batch for a batch), for plugins' size checks. */
   requestBytes: number;
+  /** The gateway's public origin (PUBLIC_URL, else the request's): the base of links handed to the client. */
+  origin?: string;
   /** Aborts when the client disconnects (`enable_request_signal`): its backend calls are cancelled. */
   clientSignal?: AbortSignal;
   /**

@@ -27,6 +27,7 @@ import { fulfilInputs, isInputAnswerId, needsInput } from "./input-shim";
 import { forClient } from "./legacy-view";
 import { gatewayRequestId, publicUri, splitGatewayRequestId } from "./names";
 import { publicTaskRefs } from "./task-ids";
+import { authorizedBackend, consentOrFailure } from "./upstream-auth";
 import { inputRound, sendUpstream } from "./upstream-call";
 
 /**
@@ -210,11 +211,14 @@ export async function forward(
   try {
     // Before an upstream session is asked for that could not be opened either.
     assertCredentialsReadable(backend);
-    // In the backend's era; retried once on a forgotten session or a refused era (upstream-call.ts).
-    ({ upstream, res } = await sendUpstream(ctx, backend, request, idle.signal, span.traceparent));
+    // In the backend's era; retried once on a forgotten session or a refused era (upstream-call.ts),
+    // with the caller's upstream token if it has one (then the call's input rounds use it too).
+    const sent = await sendUpstream(ctx, backend, request, idle.signal, span.traceparent);
+    ({ upstream, res } = sent);
     call.upstream = upstream;
+    call.backend = sent.backend;
   } catch (err) {
-    return { kind: "json", body: fail(err) };
+    return { kind: "json", body: consentOrFailure(ctx, err, request.id, fail) };
   }
   const type = res.headers.get("content-type") ?? "";
   if (type.includes("text/event-stream")) return relayReply(call, res, upstream);
@@ -384,9 +388,10 @@ export async function deliverResponse(ctx: McpContext, response: JsonRpcResponse
   if (!target || !backend || !ctx.endpoint.backends.some((b) => b.name === backend.name)) {
     throw new RpcError(ErrorCode.InvalidRequest, "Response to an unknown request");
   }
-  const upstream = await ctx.upstreams.open(backend);
+  const authed = await authorizedBackend(ctx, backend);
+  const upstream = await ctx.upstreams.open(authed);
   const res = await postMessage(
-    backend,
+    authed,
     { ...response, id: target.id },
     {
       session: upstream,

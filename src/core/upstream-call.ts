@@ -6,7 +6,10 @@
  * backend forgot the session, and one when it refused the request's era
  * (the backend's DO re-detects it, then the call goes out in the new era:
  * such a refusal comes before the backend ran anything). Also the wiring of
- * the input-required bridge (`input-shim.ts`).
+ * the input-required bridge (`input-shim.ts`). A backend with upstream
+ * OAuth gets the caller's own token (`upstream-auth.ts`); one it refuses
+ * (401) is refreshed or dropped in the caller's object and the call tried
+ * once more.
  */
 import type { BackendConfig } from "../config/snapshot";
 import { ErrorCode, type JsonRpcRequest, RpcError } from "../protocol/jsonrpc";
@@ -17,6 +20,7 @@ import type { UpstreamSession } from "../upstream/types";
 import { cachedCatalog, recheckEra } from "./catalog";
 import type { McpContext } from "./context";
 import type { InputRound } from "./input-shim";
+import { authorizedBackend, consentAnswered, sentToken } from "./upstream-auth";
 
 /** The `Mcp-Param-*` declarations of the tool a modern tools/call names (from this isolate's catalog). */
 function paramHeadersOf(ctx: McpContext, backend: BackendConfig, request: JsonRpcRequest, session: UpstreamSession) {
@@ -25,22 +29,29 @@ function paramHeadersOf(ctx: McpContext, backend: BackendConfig, request: JsonRp
   return cachedCatalog(backend, ctx.caller.profile)?.paramHeaders?.[name];
 }
 
+function refusedToken(err: unknown, backend: BackendConfig): boolean {
+  return backend.auth !== undefined && err instanceof BackendFailure && err.kind === "http" && err.status === 401;
+}
+
 /**
  * Opens the caller's upstream session with `backend` and POSTs `request` in
- * it; answers with the session used and the backend's response.
+ * it; answers with the session used, the backend's response, and the backend
+ * as it was sent to (with the caller's upstream token, if any).
  */
 export async function sendUpstream(
   ctx: McpContext,
-  backend: BackendConfig,
-  request: JsonRpcRequest,
+  configured: BackendConfig,
+  original: JsonRpcRequest,
   signal: AbortSignal,
   traceparent: string,
-): Promise<{ upstream: UpstreamSession; res: Response }> {
+): Promise<{ upstream: UpstreamSession; res: Response; backend: BackendConfig }> {
+  const request = configured.auth ? consentAnswered(original) : original;
+  let backend = await authorizedBackend(ctx, configured);
   let upstream: UpstreamSession | undefined;
   const attempt = async () => {
     upstream = await ctx.upstreams.open(backend);
     const bridged = ctx.upstreams.bridge?.(backend, request, upstream, { signal, traceparent });
-    if (bridged !== null && bridged !== undefined) return { upstream, res: await bridged };
+    if (bridged !== null && bridged !== undefined) return { upstream, res: await bridged, backend };
     const paramHeaders = paramHeadersOf(ctx, backend, request, upstream);
     const res = await postMessage(backend, request, {
       session: upstream,
@@ -48,11 +59,17 @@ export async function sendUpstream(
       traceparent,
       ...(paramHeaders && { paramHeaders }),
     });
-    return { upstream, res };
+    return { upstream, res, backend };
   };
   try {
     return await attempt();
   } catch (err) {
+    if (refusedToken(err, backend)) {
+      // Expired early or revoked at the server: refresh (or ask to connect again), then once more.
+      backend = await authorizedBackend(ctx, configured, { rejected: sentToken(backend) });
+      if (upstream) await ctx.upstreams.forget(backend.name, upstream);
+      return await attempt();
+    }
     if (!(err instanceof BackendFailure) || (err.kind !== "session-expired" && err.kind !== "version")) throw err;
     // The backend forgot the session (restart, expiry): open a new one once.
     // It refused the era: its DO probes it again and the isolate's catalog follows.

@@ -4,12 +4,14 @@
  * so a warm listing reads no catalog and serialises nothing (design rule 1;
  * listings cost the same at 10 and 100 backends).
  */
+import type { BackendConfig } from "../config/snapshot";
 import type { Catalog } from "../protocol/catalog-types";
 import { ErrorCode, type JsonRpcRequest, RpcError, resultResponse } from "../protocol/jsonrpc";
 import { LruMap } from "../util/lru";
 import { catalogEpoch, catalogs } from "./catalog";
 import type { McpContext, Outcome } from "./context";
 import { buildView, type FederatedView, type ViewEntry } from "./federation";
+import { authorizedBackend } from "./upstream-auth";
 
 /** Items per listing page (MCP server/utilities/pagination: cursors are opaque). */
 export const PAGE_SIZE = 500;
@@ -32,6 +34,19 @@ interface CachedView {
 
 const views = new LruMap<string, CachedView>(500);
 
+/**
+ * The endpoint's backends as this caller lists them: an upstream-OAuth
+ * backend with the caller's token when they have one (a backend that acts
+ * as each user lists nothing to nobody). The catalog is shared, like every
+ * catalog: such backends are assumed to offer the same tools to every user.
+ */
+async function listedAs(ctx: McpContext): Promise<readonly BackendConfig[]> {
+  if (!ctx.endpoint.backends.some((b) => b.auth)) return ctx.endpoint.backends;
+  return Promise.all(
+    ctx.endpoint.backends.map((b) => (b.auth ? authorizedBackend(ctx, b, { quiet: true }).catch(() => b) : b)),
+  );
+}
+
 /** The endpoint's merged view for the session's capability profile (cached per config version and catalog stamps). */
 export async function federatedView(ctx: McpContext): Promise<FederatedView> {
   const profile = ctx.caller.profile;
@@ -47,7 +62,7 @@ export async function federatedView(ctx: McpContext): Promise<FederatedView> {
   ) {
     return cached.view;
   }
-  const { catalogs: found } = await catalogs(ctx.env, ctx.endpoint.backends, profile, ctx.defer);
+  const { catalogs: found } = await catalogs(ctx.env, await listedAs(ctx), profile, ctx.defer);
   let stamp = `${ctx.config.version}`;
   for (const b of ctx.endpoint.backends) stamp += `|${found.get(b.name)?.fetchedAt ?? 0}`;
   const view = cached?.stamp === stamp ? cached.view : buildView(ctx.endpoint, found as Map<string, Catalog>);

@@ -20,6 +20,8 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { credentialOf } from "../auth/authenticate";
+import { gatewayOrigin } from "../auth/oauth/resource";
 import { configCache, loadConfig } from "../config/middleware";
 import { shardConfigSource } from "../config/shard-source";
 import type { McpContext } from "../core/context";
@@ -114,11 +116,17 @@ function legacyContext(
     env: c.env,
     config: c.get("config"),
     endpoint: c.get("endpoint"),
-    caller: { subject: c.get("subject"), profile, principal: c.get("principal") },
+    caller: {
+      subject: c.get("subject"),
+      profile,
+      principal: c.get("principal"),
+      ...credentialOf(c.req.header("authorization")),
+    },
     upstreams: upstreamSessions(c.env, claims, profile, version),
     era: ERA_2025,
     defer: (work) => c.executionCtx.waitUntil(work),
     traceparent: spans.root.traceparent,
+    origin: gatewayOrigin(c.env, c.req.url),
     spans,
     requestBytes,
     // Not the POST's own signal: the POST ends with its 202, the call lives as long as the stream.

@@ -11,6 +11,8 @@
  * -32601, every other error is in-band with 200; all carry the request's id.
  */
 import type { Context } from "hono";
+import { credentialOf } from "../auth/authenticate";
+import { gatewayOrigin } from "../auth/oauth/resource";
 import { serverCapabilities } from "../core/capabilities";
 import type { McpContext, Outcome } from "../core/context";
 import { dispatch } from "../core/dispatch";
@@ -106,7 +108,7 @@ async function modernContext(c: Context<McpEnv>, envelope: RequestEnvelope, byte
     env: c.env,
     config,
     endpoint,
-    caller: { subject, profile, principal: c.get("principal") },
+    caller: { subject, profile, principal: c.get("principal"), ...credentialOf(c.req.header("authorization")) },
     upstreams: await callerSession(c.env, subject, endpoint.key, profile),
     era: modernEra({
       listScope: open ? "public" : "private",
@@ -114,6 +116,7 @@ async function modernContext(c: Context<McpEnv>, envelope: RequestEnvelope, byte
     }),
     defer: (work) => c.executionCtx.waitUntil(work),
     traceparent: spans.root.traceparent,
+    origin: gatewayOrigin(c.env, c.req.url),
     spans,
     requestBytes: bytes,
     clientSignal: c.req.raw.signal,

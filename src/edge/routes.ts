@@ -4,8 +4,11 @@
  * basic/transports). Every method runs the same preamble (`middleware.ts`),
  * and every failure goes through the routes' one `onError` (`errors.ts`).
  */
+
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { credentialOf } from "../auth/authenticate";
+import { gatewayOrigin } from "../auth/oauth/resource";
 import { loadConfig } from "../config/middleware";
 import type { McpContext } from "../core/context";
 import { classify, ErrorCode, readableId } from "../protocol/jsonrpc";
@@ -54,11 +57,17 @@ function mcpContext(c: Context<McpEnv>, s: Session, requestBytes = 0): McpContex
     env: c.env,
     config: c.get("config"),
     endpoint: c.get("endpoint"),
-    caller: { subject: c.get("subject"), profile: s.claims.prof, principal: c.get("principal") },
+    caller: {
+      subject: c.get("subject"),
+      profile: s.claims.prof,
+      principal: c.get("principal"),
+      ...credentialOf(c.req.header("authorization")),
+    },
     upstreams: s,
     era: ERA_2025,
     defer: (work) => c.executionCtx.waitUntil(work),
     traceparent: spans.root.traceparent,
+    origin: gatewayOrigin(c.env, c.req.url),
     spans,
     requestBytes,
     clientSignal: c.req.raw.signal,

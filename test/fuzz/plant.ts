@@ -6,8 +6,11 @@
  * `fm-other`), and a plugin chain of the in-process kinds (deny list, PII
  * and secret masking, payload size, output length, schema guard, a regex
  * rewrite) on every endpoint, so fuzzed arguments and results run through it.
- * Every credential and the header value are planted secrets
- * the oracle looks for in every answer. The admin fuzzer works on its own
+ * A disabled backend `fm-oauth` carries upstream OAuth with a planted client
+ * secret, and where the runner can reach the token objects (`plantToken`) the
+ * mcp token's user holds planted upstream access and refresh tokens for it.
+ * Every credential, the header value, the client secret and the upstream
+ * tokens are planted secrets the oracle looks for in every answer. The admin fuzzer works on its own
  * names (`fa-*`), so it never deletes what the MCP fuzzer stands on.
  */
 import type { AdminSpec, KindInfo, OpenApiDoc } from "./admin-cases.ts";
@@ -33,6 +36,8 @@ export interface PlantOptions {
   privateBackendsAllowed?: boolean;
   /** The planted backend's idle timeout: fuzzed calls that wait for a client (elicitation) end by then. */
   timeoutMs?: number;
+  /** Stores upstream tokens for `user` and backend `fm-oauth` (runners that can reach the token objects). */
+  plantToken?: (user: string, tokens: { accessToken: string; refreshToken: string }) => Promise<void>;
 }
 
 export interface Planted {
@@ -65,6 +70,14 @@ export async function plantWorld(send: Send, options: PlantOptions): Promise<Pla
     headers: { "X-Planted": headerSecret },
     timeoutMs: options.timeoutMs ?? 2000,
   });
+  const clientSecret = `fzclient-${randomHex(16)}`;
+  // Disabled: stored and listed (secret masked), never called.
+  await admin("POST", "/api/backends", {
+    name: "fm-oauth",
+    url: backend.url,
+    enabled: false,
+    auth: { type: "oauth", clientId: "fz-client", clientSecret, scopes: ["read"] },
+  });
   await admin("POST", "/api/servers", { name: "fm-token", backends: ["fm-a"] });
   await admin("POST", "/api/servers", { name: "fm-open", backends: ["fm-a"], prefix: false, auth: "none" });
   await admin("POST", "/api/servers", { name: "fm-other", backends: [] });
@@ -78,17 +91,31 @@ export async function plantWorld(send: Send, options: PlantOptions): Promise<Pla
     { name: "fz-regex", kind: "regex_replace", config: { rules: [{ pattern: "secret-\\d+", replacement: "[x]" }] } },
   ];
   for (const p of plugins) await admin("POST", "/api/plugins", p);
-  const token = async (name: string, scopes: string[], servers?: string[]) =>
-    ((await admin("POST", "/api/tokens", { name, scopes, ...(servers && { servers }) })) as { token: string }).token;
+  const created = async (name: string, scopes: string[], servers?: string[]) =>
+    (await admin("POST", "/api/tokens", { name, scopes, ...(servers && { servers }) })) as {
+      token: string;
+      id: string;
+    };
+  const mcp = await created("fz-mcp", ["mcp"]);
   const tokens = {
-    admin: await token("fz-admin", ["admin"]),
-    mcp: await token("fz-mcp", ["mcp"]),
-    mcpOther: await token("fz-other", ["mcp"], ["fm-other"]),
+    admin: (await created("fz-admin", ["admin"])).token,
+    mcp: mcp.token,
+    mcpOther: (await created("fz-other", ["mcp"], ["fm-other"])).token,
   };
+  const upstream = { accessToken: `fzupstream-${randomHex(16)}`, refreshToken: `fzrefresh-${randomHex(16)}` };
+  if (options.plantToken) await options.plantToken(mcp.id, upstream);
   const world: World = {
     adminToken: options.adminToken,
     tokens,
-    secrets: [options.adminToken, tokens.admin, tokens.mcp, tokens.mcpOther, headerSecret],
+    secrets: [
+      options.adminToken,
+      tokens.admin,
+      tokens.mcp,
+      tokens.mcpOther,
+      headerSecret,
+      clientSecret,
+      ...(options.plantToken ? [upstream.accessToken, upstream.refreshToken] : []),
+    ],
     createdTokens: [],
   };
   const doc = (await admin("GET", "/api/openapi.json")) as OpenApiDoc;

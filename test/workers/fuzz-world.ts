@@ -6,7 +6,11 @@
  */
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { loadSnapshotFrom } from "../../src/config/d1-source";
+import { database } from "../../src/config/db";
+import { recordConnection } from "../../src/config/store/connections";
 import worker from "../../src/index";
+import { upstreamTokenObject } from "../../src/stubs";
 import { type Send, SessionPool, type WireRequest, type WireResponse } from "../fuzz/model";
 import type { StoreState } from "../fuzz/oracle";
 import { type Planted as PlantedWorld, plantWorld } from "../fuzz/plant";
@@ -116,6 +120,12 @@ export async function plant(): Promise<Planted> {
     },
     adminBackendUrls,
     webhookUrls: [`${PUBLIC_URL}/fa/hook`],
+    async plantToken(user, tokens) {
+      const backend = (await loadSnapshotFrom(env)).backends.get("fm-oauth");
+      if (!backend) throw new Error("plant: fm-oauth is missing from the config");
+      await upstreamTokenObject(env, user).store(backend, { ...tokens, expiresAt: Date.now() + 3_600_000 });
+      await recordConnection(database(env.DB), user, "fm-oauth");
+    },
   });
   return { ...planted, pool: new SessionPool(send, planted.world), backendHeaderValues: backend.headerValues };
 }

@@ -11,8 +11,9 @@ import type { Db } from "../db";
 import { encryptHeaders, type OpenedHeaders } from "../header-crypto";
 import { LIMITS } from "../limits";
 import type { OpenApiOperation, OpenApiSettings } from "../openapi-types";
-import { type BackendRow, backends, servers } from "../schema";
+import { type BackendRow, backends, servers, upstreamConnections } from "../schema";
 import { type Backend, type BackendCreate, type BackendUpdate, REDACTED } from "../shapes";
+import { authView, storedAuth } from "./upstream-auth";
 import { assertBelowLimit, commit, nowIso } from "./write";
 
 export type BackendView = z.infer<typeof Backend>;
@@ -54,6 +55,7 @@ export function backendView(row: BackendRow, credentials: CredentialsState): Bac
     failureThreshold: row.failureThreshold,
     cooldownSeconds: row.cooldownSeconds,
     enabled: row.enabled,
+    auth: authView(row.auth),
     team: row.team,
     owner: row.owner,
     visibility: row.visibility,
@@ -111,6 +113,7 @@ export async function createBackend(
     failureThreshold: input.failureThreshold ?? 5,
     cooldownSeconds: input.cooldownSeconds ?? 30,
     enabled: input.enabled ?? true,
+    auth: input.auth ? await storedAuth(input.auth, null, ring) : null,
     ...ownership,
     createdAt: now,
     updatedAt: now,
@@ -168,6 +171,7 @@ export async function updateBackend(
     ...(patch.enabled !== undefined && { enabled: patch.enabled }),
     ...(patch.team !== undefined && { team: patch.team }),
     ...(patch.visibility !== undefined && { visibility: patch.visibility }),
+    ...(patch.auth !== undefined && { auth: patch.auth && (await storedAuth(patch.auth, current.auth, ring)) }),
     ...sealed,
     updatedAt: nowIso(),
   };
@@ -188,5 +192,13 @@ export async function deleteBackend(db: Db, name: string): Promise<void> {
       servers: users.map((u) => u.name),
     });
   }
-  await commit(db, [db.delete(backends).where(eq(backends.name, name))], "Conflict");
+  // Its users' connections go with it (the tokens themselves are dropped by the API, which can reach the objects).
+  await commit(
+    db,
+    [
+      db.delete(backends).where(eq(backends.name, name)),
+      db.delete(upstreamConnections).where(eq(upstreamConnections.backend, name)),
+    ],
+    "Conflict",
+  );
 }

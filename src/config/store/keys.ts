@@ -3,20 +3,22 @@
  * one depends on, and re-sealing all of them under the current key, so an
  * operator can retire the previous key (README, "Keys and rotation").
  *
- * Stored secrets are backend header sets (`backends.headers_encrypted`) and
- * webhook plugin header sets (`plugins.config.headers_sealed`).
+ * Stored secrets are backend header sets (`backends.headers_encrypted`),
+ * webhook plugin header sets (`plugins.config.headers_sealed`) and upstream
+ * OAuth client secrets (`backends.auth`). Users' upstream tokens live in
+ * their Durable Objects and are listed and re-sealed there (`api/keys.ts`).
  */
 import { eq } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { KeyRing } from "../../auth/keys";
-import { open, seal } from "../../auth/seal";
+import { open, type SealPurpose, seal } from "../../auth/seal";
 import type { Db } from "../db";
 import { backends, plugins } from "../schema";
 import { commit } from "./write";
 
 /** One stored secret and the key it is sealed under (null: no configured key opens it). */
 export interface StoredSecret {
-  kind: "backend" | "plugin";
+  kind: "backend" | "plugin" | "client-secret" | "upstream-token";
   name: string;
   keyId: string | null;
 }
@@ -34,25 +36,41 @@ export interface RotationResult {
 }
 
 interface Sealed {
-  kind: "backend" | "plugin";
+  kind: "backend" | "plugin" | "client-secret";
   name: string;
   sealed: string;
+  purpose: SealPurpose;
   /** The statement that stores a re-sealed value. */
   store: (db: Db, resealed: string) => BatchItem<"sqlite">;
 }
 
 async function sealedSecrets(db: Db): Promise<Sealed[]> {
   const [backendRows, pluginRows] = await db.batch([
-    db.select({ name: backends.name, sealed: backends.headersEncrypted }).from(backends),
+    db.select({ name: backends.name, sealed: backends.headersEncrypted, auth: backends.auth }).from(backends),
     db.select({ name: plugins.name, config: plugins.config }).from(plugins),
   ]);
   const out: Sealed[] = [];
   for (const b of backendRows) {
+    const auth = b.auth;
+    if (auth?.clientSecretSealed) {
+      out.push({
+        kind: "client-secret",
+        name: b.name,
+        sealed: auth.clientSecretSealed,
+        purpose: "upstream-client-secret",
+        store: (d, resealed) =>
+          d
+            .update(backends)
+            .set({ auth: { ...auth, clientSecretSealed: resealed } })
+            .where(eq(backends.name, b.name)),
+      });
+    }
     if (!b.sealed) continue;
     out.push({
       kind: "backend",
       name: b.name,
       sealed: b.sealed,
+      purpose: "backend-headers",
       store: (d, resealed) => d.update(backends).set({ headersEncrypted: resealed }).where(eq(backends.name, b.name)),
     });
   }
@@ -63,6 +81,7 @@ async function sealedSecrets(db: Db): Promise<Sealed[]> {
       kind: "plugin",
       name: p.name,
       sealed,
+      purpose: "backend-headers",
       store: (d, resealed) =>
         d
           .update(plugins)
@@ -73,9 +92,13 @@ async function sealedSecrets(db: Db): Promise<Sealed[]> {
   return out;
 }
 
-async function keyOf(sealed: string, ring: KeyRing): Promise<{ keyId: string | null; value?: unknown }> {
+async function keyOf(
+  sealed: string,
+  ring: KeyRing,
+  purpose: SealPurpose,
+): Promise<{ keyId: string | null; value?: unknown }> {
   try {
-    return await open(sealed, ring, "backend-headers");
+    return await open(sealed, ring, purpose);
   } catch {
     return { keyId: null };
   }
@@ -85,7 +108,7 @@ async function keyOf(sealed: string, ring: KeyRing): Promise<{ keyId: string | n
 export async function listSecrets(db: Db, ring: KeyRing): Promise<StoredSecret[]> {
   const all = await sealedSecrets(db);
   return Promise.all(
-    all.map(async (s) => ({ kind: s.kind, name: s.name, keyId: (await keyOf(s.sealed, ring)).keyId })),
+    all.map(async (s) => ({ kind: s.kind, name: s.name, keyId: (await keyOf(s.sealed, ring, s.purpose)).keyId })),
   );
 }
 
@@ -99,15 +122,15 @@ export async function resealAll(db: Db, ring: KeyRing): Promise<RotationResult> 
   const result: RotationResult = { resealed: [], current: 0, unreadable: [], backends: [] };
   const statements: BatchItem<"sqlite">[] = [];
   for (const s of all) {
-    const opened = await keyOf(s.sealed, ring);
+    const opened = await keyOf(s.sealed, ring, s.purpose);
     const entry = { kind: s.kind, name: s.name, keyId: opened.keyId };
     // v1 values (no key id in them) are re-sealed even when the current key opens them.
     if (opened.keyId === null) result.unreadable.push(entry);
     else if (opened.keyId === ring.current.id && s.sealed.startsWith("v2.")) result.current++;
     else {
-      statements.push(s.store(db, await seal(opened.value, ring, "backend-headers")));
+      statements.push(s.store(db, await seal(opened.value, ring, s.purpose)));
       result.resealed.push({ ...entry, keyId: ring.current.id });
-      if (s.kind === "backend") result.backends.push(s.name);
+      if (s.kind !== "plugin" && !result.backends.includes(s.name)) result.backends.push(s.name);
     }
   }
   if (statements.length > 0) await commit(db, statements, "Conflict");
