@@ -1,9 +1,10 @@
 /**
  * The one place that decides which credentials an OpenAPI backend's requests
  * carry. Today: the backend's configured (encrypted at rest) headers, never
- * anything of the MCP client's (design, "Security by default"). Per-user
- * upstream tokens (the upstream-oauth work) plug in here: give this function
- * the caller's token for the backend and let it set `authorization`.
+ * anything of the MCP client's (design, "Security by default"). A backend
+ * with upstream OAuth (`auth`) arrives here already carrying the caller's own
+ * bearer token in `backend.headers` (core/upstream-auth.ts, `withBearer`), so
+ * REST APIs act as each user exactly as MCP backends do.
  */
 import type { BackendConfig } from "../../config/snapshot";
 import { BackendFailure } from "../failure";
