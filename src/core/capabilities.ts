@@ -17,7 +17,8 @@ export function serverCapabilities(view: FederatedView): Readonly<Record<string,
   if (known) return known;
   const union = view.capabilities;
   const merged: Record<string, unknown> = { ...OWN_CAPABILITIES };
-  for (const key of ["tools", "prompts", "resources", "completions", "logging"]) {
+  // `extensions` (SEP-1724): e.g. MCP Apps, declared by the backends for this profile's clients.
+  for (const key of ["tools", "prompts", "resources", "completions", "logging", "extensions"]) {
     if (union[key] !== undefined) merged[key] = { ...(merged[key] as object | undefined), ...(union[key] as object) };
   }
   // Listing changes are announced by the gateway whatever the backends say.
