@@ -183,14 +183,3 @@ export function mapMessage(message: Json, map: UriMap): Json {
   }
   return message;
 }
-
-/**
- * The client's answer to a backend's request, references mapped back: a
- * sampling result's content (identified by its `model`; an elicitation's
- * `content` is form values and is never touched).
- */
-export function mapAnswer(response: Json, map: UriMap): Json {
-  const result = response.result;
-  if (!isObject(result) || typeof result.model !== "string" || result.content === undefined) return response;
-  return { ...response, result: { ...result, content: blocks(result.content, map) } };
-}

@@ -26,7 +26,7 @@ import { fulfilInputs, isInputAnswerId, needsInput } from "./input-shim";
 import { forClient } from "./legacy-view";
 import { splitGatewayRequestId } from "./names";
 import { passable } from "./passthrough";
-import { inbound, mapAnswer, mapErrorData, outbound } from "./references";
+import { mapErrorData, outbound } from "./references";
 import { toClient } from "./to-client";
 import { inputRound, sendUpstream } from "./upstream-call";
 
@@ -358,7 +358,7 @@ export async function deliverResponse(ctx: McpContext, response: JsonRpcResponse
   const upstream = await ctx.upstreams.open(backend);
   const res = await postMessage(
     backend,
-    { ...(ctx.endpoint.prefix ? mapAnswer(response, inbound(backend.name)) : response), id: target.id },
+    { ...response, id: target.id },
     {
       session: upstream,
       signal: AbortSignal.timeout(backend.timeoutMs),

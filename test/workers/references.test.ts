@@ -6,7 +6,6 @@ import {
   blocks,
   bySchema,
   inbound,
-  mapAnswer,
   mapErrorData,
   mapMessage,
   mapResult,
@@ -206,31 +205,6 @@ describe("inbound: public references back to the backend's form", () => {
       back,
     );
     expect(args).toEqual({ target: "mem://t", note: "mcpgw://files/mem://t" });
-  });
-
-  it("maps a sampling answer's content back, never an elicitation's form values", () => {
-    const sampled = mapAnswer(
-      {
-        jsonrpc: "2.0",
-        id: "x",
-        result: {
-          model: "m",
-          role: "assistant",
-          content: { type: "resource_link", uri: "mcpgw://files/mem://z", name: "z" },
-        },
-      },
-      back,
-    );
-    expect(sampled.result).toMatchObject({ content: { uri: "mem://z" } });
-    const form = {
-      jsonrpc: "2.0",
-      id: "y",
-      result: { action: "accept", content: { type: "resource_link", uri: "mcpgw://files/mem://z" } },
-    };
-    expect(mapAnswer(form, back)).toBe(form);
-    expect(mapAnswer({ jsonrpc: "2.0", id: 1, error: { code: 1, message: "no" } }, back)).toMatchObject({
-      error: { code: 1 },
-    });
   });
 
   it("the byte check finds every key a mapped reference sits under", () => {
