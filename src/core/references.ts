@@ -183,3 +183,16 @@ export function mapMessage(message: Json, map: UriMap): Json {
   }
   return message;
 }
+
+/**
+ * A 2026 `InputRequiredResult` with the references in its input requests
+ * mapped (`mapMessage`: a sampling request may link the backend's resources).
+ * The rest, `requestState` above all, is the backend's and passes untouched.
+ */
+export function mapInputRequests(result: Json, map: UriMap): Json {
+  const requests = result.inputRequests;
+  if (!isObject(requests)) return result;
+  const mapped: Json = {};
+  for (const [key, value] of Object.entries(requests)) mapped[key] = isObject(value) ? mapMessage(value, map) : value;
+  return { ...result, inputRequests: mapped };
+}

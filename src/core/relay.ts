@@ -26,7 +26,7 @@ import { fulfilInputs, isInputAnswerId, needsInput } from "./input-shim";
 import { forClient } from "./legacy-view";
 import { splitGatewayRequestId } from "./names";
 import { passable } from "./passthrough";
-import { mapErrorData, outbound } from "./references";
+import { mapErrorData, mapInputRequests, outbound } from "./references";
 import { toClient } from "./to-client";
 import { inputRound, sendUpstream } from "./upstream-call";
 
@@ -158,10 +158,14 @@ export async function forward(
     );
     return reply;
   };
-  // Post hooks run on final results only: an InputRequiredResult (2026) is a question, not an answer.
-  const finalResult = async (result: Record<string, unknown>) =>
-    result.resultType === "input_required" || !mapResult ? result : mapResult(result);
-  const errorData = (data: unknown) => (ctx.endpoint.prefix ? mapErrorData(data, outbound(backend.name)) : data);
+  // Post hooks run on final results only: an InputRequiredResult (2026) is a question, not an answer;
+  // its questions still get public references, as does a backend error's `data.uri` (references.ts).
+  const refs = ctx.endpoint.prefix ? outbound(backend.name) : null;
+  const finalResult = async (result: Record<string, unknown>) => {
+    if (result.resultType !== "input_required") return mapResult ? mapResult(result) : result;
+    return refs ? mapInputRequests(result, refs) : result;
+  };
+  const errorData = (data: unknown) => (refs ? mapErrorData(data, refs) : data);
   const call: Call = {
     ctx,
     backend,

@@ -7,6 +7,7 @@ import {
   bySchema,
   inbound,
   mapErrorData,
+  mapInputRequests,
   mapMessage,
   mapResult,
   mentionsReference,
@@ -165,6 +166,41 @@ describe("outbound: a backend's references in public form", () => {
     });
     expect(relayed.id).toBe("mcpgw:files:7");
     expect(JSON.stringify(relayed.params)).toContain("mcpgw://files/mem://s");
+  });
+
+  it("maps the sampling questions of a 2026 InputRequiredResult and leaves its requestState alone", () => {
+    const result = {
+      resultType: "input_required",
+      requestState: "opaque mem://x",
+      inputRequests: {
+        ask: {
+          method: "sampling/createMessage",
+          params: {
+            messages: [
+              {
+                role: "user",
+                content: [
+                  {
+                    type: "tool_result",
+                    toolUseId: "t",
+                    content: [{ type: "resource_link", uri: "mem://i", name: "i" }],
+                  },
+                ],
+              },
+            ],
+          },
+        },
+        odd: "not a request",
+      },
+    };
+    const mapped = mapInputRequests(result, out);
+    expect(mapped.requestState).toBe("opaque mem://x");
+    expect(JSON.stringify(mapped.inputRequests)).toContain('"uri":"mcpgw://files/mem://i"');
+    expect((mapped.inputRequests as Record<string, unknown>).odd).toBe("not a request");
+    expect(mapInputRequests({ resultType: "input_required", inputRequests: [1] }, out)).toEqual({
+      resultType: "input_required",
+      inputRequests: [1],
+    });
   });
 
   it("survives malformed shapes without throwing and leaves them as they are", () => {
