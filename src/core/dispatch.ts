@@ -56,7 +56,7 @@ async function forwardNamed(
   );
   if (hooked.reply) return hooked.reply;
   // References the client sends back go in in the backend's form, and come out public (reference-calls.ts).
-  const refs = await callReferences(ctx, entity, route.backend, name, hooked.after);
+  const refs = await callReferences(ctx, entity, route.backend, route.name, hooked.after);
   const sent = { ...request, params: withArguments(params, route.name, args, refs.args(hooked.value)) };
   return forward(ctx, route.backend, sent, refs.result);
 }

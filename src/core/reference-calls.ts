@@ -10,11 +10,12 @@
  * `structuredContent` read. With post hooks the result is parsed anyway and
  * the hooks see the public form (as the client will).
  */
+import type { Catalog, CatalogItem } from "../protocol/catalog-types";
+import { catalogs } from "./catalog";
 import type { McpContext } from "./context";
 import type { AfterHooks } from "./plugin-hooks";
 import { bySchema, inbound, mapResult, mentionsReference, outbound, schemaHasUri } from "./references";
 import type { ResultMapper } from "./relay";
-import { federatedView } from "./views";
 
 /** How one call maps references: `args` on the way in, `result` (then the post hooks) on the way out. */
 export interface CallReferences {
@@ -39,19 +40,38 @@ function resultMapper(
   });
 }
 
-/** References of a `tools/call` (by its public name) or `prompts/get` forwarded to `backend`. */
+/** A backend's tools by their own name, per (immutable, cached) catalog. */
+const toolIndex = new WeakMap<Catalog, Map<string, CatalogItem>>();
+
+/**
+ * The backend's own entry of a tool (its schemas are what its arguments and
+ * results follow): the isolate's cached catalog of that one backend, asked
+ * of its Durable Object only on a cold isolate (`catalog.ts`).
+ */
+async function backendTool(ctx: McpContext, backend: string, original: string): Promise<CatalogItem | undefined> {
+  const config = ctx.config.backends.get(backend);
+  if (!config) return undefined;
+  const catalog = (await catalogs(ctx.env, [config], ctx.caller.profile, ctx.defer)).catalogs.get(backend);
+  if (!catalog) return undefined;
+  let index = toolIndex.get(catalog);
+  if (!index) {
+    index = new Map(catalog.tools.flatMap((t) => (typeof t.name === "string" ? [[t.name, t] as const] : [])));
+    toolIndex.set(catalog, index);
+  }
+  return index.get(original);
+}
+
+/** References of a `tools/call` or `prompts/get` forwarded to `backend` (`original`: its name there). */
 export async function callReferences(
   ctx: McpContext,
   entity: "tool" | "prompt",
   backend: string,
-  name: string,
+  original: string,
   after: AfterHooks | undefined,
 ): Promise<CallReferences> {
   if (!ctx.endpoint.prefix) return { args: same, result: after };
   if (entity === "prompt") return { args: same, result: resultMapper("prompts/get", backend, after) };
-  // The view is cached per isolate (views.ts); unprefixed endpoints read it on every call already.
-  const entry = (await federatedView(ctx)).toolsByName.get(name);
-  const tool = entry?.full ?? entry?.item;
+  const tool = await backendTool(ctx, backend, original);
   const input = tool?.inputSchema;
   const map = inbound(backend);
   return {
