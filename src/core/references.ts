@@ -104,7 +104,7 @@ export function bySchema(value: unknown, schema: unknown, map: UriMap, depth = 0
   if (!isObject(value) || !isObject(schema.properties)) return value;
   let out = value;
   for (const [key, sub] of Object.entries(schema.properties)) {
-    if (!(key in value)) continue;
+    if (!Object.hasOwn(value, key)) continue;
     const mapped = bySchema(value[key], sub, map, depth + 1);
     if (mapped !== value[key]) out = { ...out, [key]: mapped };
   }
