@@ -339,10 +339,19 @@ describe("the plugin chain restricts which apps are exposed", () => {
     const client = await connect({ ui: true });
     const secret = "ui://mcpgw.refs/refs/secret.html";
     const view = "ui://mcpgw.refs/refs/view.html";
-    await eventually(async () => {
-      const names = (await client.listTools()).tools.map((t) => t.name);
-      return !names.includes("refs__secret_app");
-    });
+    // Config reaches every isolate within 2 s (README, "Config propagation"): wait until both isolates
+    // (consecutive requests alternate) hide the tool and its view.
+    await eventually(
+      async () => {
+        const tools = [await client.listTools(), await client.listTools()].flatMap((l) => l.tools.map((t) => t.name));
+        const uris = [await client.listResources(), await client.listResources()].flatMap((l) =>
+          l.resources.map((r) => r.uri),
+        );
+        return !tools.includes("refs__secret_app") && !uris.includes(secret);
+      },
+      10_000,
+      200,
+    );
     for (let i = 0; i < 2; i++) {
       // Twice: both isolates answer in turn.
       const listed = (await client.listResources()).resources.map((r) => r.uri);
