@@ -6,14 +6,15 @@
  */
 import { ErrorCode, type JsonRpcRequest, RpcError, resultResponse } from "../protocol/jsonrpc";
 import { notify, request as upstreamRequest } from "../upstream/http";
+import { assertAppVisible, visibleResources } from "./apps";
 import type { McpContext, Outcome } from "./context";
 import { isMetaTool, metaTool, metaToolEntries } from "./discovery/meta-tools";
 import { extensionMethod, extensionNotification } from "./extensions";
 import { routeName, routeUri } from "./federation";
 import { legacyTools } from "./legacy-view";
-import { publicUri } from "./names";
 import { overriddenArguments, overrideIndex, type ResolvedTool, resolveTool } from "./overrides";
-import { beforeCall, thenMap, visibleTools, withArguments } from "./plugin-hooks";
+import { beforeCall, visibleTools, withArguments } from "./plugin-hooks";
+import { callReferences, readReferences } from "./reference-calls";
 import { forward } from "./relay";
 import { listTasks, taskCall, taskRequest } from "./tasks";
 import { federatedView, listing } from "./views";
@@ -22,21 +23,6 @@ function stringParam(params: Record<string, unknown> | undefined, key: string): 
   const value = params?.[key];
   if (typeof value !== "string" || !value) throw new RpcError(ErrorCode.InvalidParams, `Missing or invalid '${key}'`);
   return value;
-}
-
-/** Resource URIs in read results are rewritten to their public form. */
-function publicContents(backend: string, prefix: boolean) {
-  return (result: Record<string, unknown>) => {
-    if (!prefix || !Array.isArray(result.contents)) return result;
-    return {
-      ...result,
-      contents: result.contents.map((c: unknown) =>
-        typeof c === "object" && c !== null && typeof (c as { uri?: unknown }).uri === "string"
-          ? { ...c, uri: publicUri(backend, (c as { uri: string }).uri, prefix) }
-          : c,
-      ),
-    };
-  };
 }
 
 /** The catalog entry of a public tool name (plugins that need the tool's schema or annotations). */
@@ -71,9 +57,11 @@ async function forwardNamed(
     args,
   );
   if (hooked.reply) return hooked.reply;
-  const sent = { ...request, params: withArguments(params, route.name, args, hooked.value) };
-  if (entity === "prompt") return forward(ctx, route.backend, sent, hooked.after);
-  const call = await taskCall(ctx, name, route.backend, sent, hooked.after);
+  // References the client sends back go in in the backend's form, and come out public (reference-calls.ts).
+  const refs = await callReferences(ctx, entity, route.backend, route.name, hooked.after);
+  const sent = { ...request, params: withArguments(params, route.name, args, refs.args(hooked.value)) };
+  if (entity === "prompt") return forward(ctx, route.backend, sent, refs.result);
+  const call = await taskCall(ctx, name, route.backend, sent, refs.result);
   return forward(ctx, route.backend, call.request, call.after);
 }
 
@@ -166,7 +154,7 @@ export async function dispatch(ctx: McpContext, request: JsonRpcRequest): Promis
     case "prompts/list":
       return listing(ctx, request, (await federatedView(ctx)).prompts, "prompts");
     case "resources/list":
-      return listing(ctx, request, (await federatedView(ctx)).resources, "resources");
+      return listing(ctx, request, visibleResources(ctx, await federatedView(ctx)), "resources");
     case "resources/templates/list":
       return listing(ctx, request, (await federatedView(ctx)).resourceTemplates, "resourceTemplates");
     case "tools/call":
@@ -178,15 +166,15 @@ export async function dispatch(ctx: McpContext, request: JsonRpcRequest): Promis
     }
     case "resources/read": {
       const uri = stringParam(params, "uri");
+      await assertAppVisible(ctx, uri);
       const first = await routeResource(ctx, uri);
       const target = { entity: "resource", name: uri, original: first.uri, backend: first.backend } as const;
       // Plugin hook point: resource_pre_fetch on the URI (a rewritten URI is routed again), resource_post_fetch on contents.
       const hooked = await beforeCall(ctx, id, target, uri);
       if (hooked.reply) return hooked.reply;
       const route = hooked.value === uri ? first : await routeResource(ctx, String(hooked.value));
-      const contents = publicContents(route.backend, ctx.endpoint.prefix);
       const sent = { ...request, params: { ...params, uri: route.uri } };
-      return forward(ctx, route.backend, sent, thenMap(contents, hooked.after));
+      return forward(ctx, route.backend, sent, readReferences(ctx, route.backend, hooked.after));
     }
     case "resources/subscribe":
     case "resources/unsubscribe": {

@@ -7,6 +7,7 @@ import type { BackendConfig, ConfigSnapshot, ServerConfig } from "../config/snap
 import type { Catalog, CatalogItem } from "../protocol/catalog-types";
 import { publicName, publicUri, splitPublicName, splitPublicUri, type TemplateMatcher, templateMatcher } from "./names";
 import { overriddenTool, overrideIndex } from "./overrides";
+import { publicTool } from "./references";
 import { addSkills, emptySkills, type SkillsView, skillOwner } from "./skill-view";
 
 /** An MCP endpoint: `/mcp` (every enabled backend, prefixed) or a virtual server. */
@@ -144,7 +145,9 @@ export function buildView(endpoint: Endpoint, catalogs: ReadonlyMap<string, Cata
       }
     }
     addSkills(view.skills, backend.name, catalog.capabilities, catalog.skills, endpoint.prefix);
-    for (const tool of catalog.tools) {
+    for (const backendTool of catalog.tools) {
+      // An MCP App's view reference (`_meta.ui.resourceUri`) must be what the client reads (references.ts).
+      const tool = publicTool(backendTool, backend.name, endpoint.prefix);
       const original = str(tool.name);
       const name = original && publicName(backend.name, original, endpoint.prefix);
       if (!original || !name) continue;

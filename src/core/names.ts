@@ -7,6 +7,9 @@
  * - Resources: `mcpgw://<backend>/<original uri>` on prefixed endpoints. The
  *   original URI follows the first `/` after the backend verbatim, so templates
  *   keep working (`mcpgw://files/file:///{path}`) and routing is unambiguous.
+ *   An MCP App's `ui://` resource keeps its scheme, `ui://mcpgw.<backend>/<rest>`:
+ *   the Apps extension (SEP-1865, "UI Resource Format") says its URI MUST start
+ *   with `ui://`, and hosts check that before they render a tool's view.
  * - Server-to-client request ids: `mcpgw:<backend>:<json of the upstream id>`,
  *   so ids from two backends never collide at the client and any isolate can
  *   route the client's answer back without shared state.
@@ -16,6 +19,9 @@ import { RE2JS } from "re2js";
 const SEPARATOR = "__";
 const NAME_RE = /^[A-Za-z0-9_./-]{1,64}$/;
 const RESOURCE_PREFIX = "mcpgw://";
+const UI_SCHEME = "ui://";
+/** `ui://` + this + backend: backend names are `[a-z0-9-]`, so the host part stays a valid reg-name. */
+const UI_PREFIX = "ui://mcpgw.";
 const REQUEST_ID_PREFIX = "mcpgw:";
 
 /** True when `name` is a valid public tool/prompt name. */
@@ -39,16 +45,22 @@ export function splitPublicName(publicName: string): { backend: string; name: st
 
 /** The public URI of a backend's resource (or template). */
 export function publicUri(backend: string, uri: string, prefix: boolean): string {
-  return prefix ? `${RESOURCE_PREFIX}${backend}/${uri}` : uri;
+  if (!prefix) return uri;
+  if (uri.startsWith(UI_SCHEME) && uri.length > UI_SCHEME.length) {
+    return `${UI_PREFIX}${backend}/${uri.slice(UI_SCHEME.length)}`;
+  }
+  return `${RESOURCE_PREFIX}${backend}/${uri}`;
 }
 
-/** Splits a prefixed public URI into backend and original URI, or null. */
+/** Splits a prefixed public URI (either form) into backend and original URI, or null. */
 export function splitPublicUri(uri: string): { backend: string; uri: string } | null {
-  if (!uri.startsWith(RESOURCE_PREFIX)) return null;
-  const rest = uri.slice(RESOURCE_PREFIX.length);
+  const ui = uri.startsWith(UI_PREFIX);
+  if (!ui && !uri.startsWith(RESOURCE_PREFIX)) return null;
+  const rest = uri.slice((ui ? UI_PREFIX : RESOURCE_PREFIX).length);
   const slash = rest.indexOf("/");
   if (slash <= 0 || slash === rest.length - 1) return null;
-  return { backend: rest.slice(0, slash), uri: rest.slice(slash + 1) };
+  const original = rest.slice(slash + 1);
+  return { backend: rest.slice(0, slash), uri: ui ? `${UI_SCHEME}${original}` : original };
 }
 
 /** Request/progress ids as JSON-RPC allows them. */

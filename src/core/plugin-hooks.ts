@@ -64,14 +64,6 @@ export function withArguments(params: Record<string, unknown> | undefined, name:
   return { ...params, name, ...(next !== args && { arguments: next }) };
 }
 
-/** `first` (e.g. public resource URIs), then the plugins' post hooks when there are any. */
-export function thenMap(
-  first: (result: Record<string, unknown>) => Record<string, unknown>,
-  then: AfterHooks | undefined,
-): (result: Record<string, unknown>) => Record<string, unknown> | Promise<Record<string, unknown>> {
-  return then ? (result) => then(first(result)) : first;
-}
-
 /** The JSON-RPC error for a stopped request. */
 export function blockedError(hook: HookName, b: Blocked): RpcError {
   if (b.kind === "violation") {

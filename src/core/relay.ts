@@ -8,7 +8,7 @@
 
 import { admitCall } from "../backends/breaker-client";
 import type { BackendConfig } from "../config/snapshot";
-import { ErrorCode, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse, RpcError } from "../protocol/jsonrpc";
+import { ErrorCode, type JsonRpcRequest, type JsonRpcResponse, RpcError } from "../protocol/jsonrpc";
 import { encodeSseComment, encodeSseMessage, encodeSsePriming } from "../protocol/sse";
 import { isModernVersion } from "../protocol/versions";
 import { BackendFailure } from "../upstream/failure";
@@ -21,12 +21,14 @@ import {
   resumer,
 } from "../upstream/http";
 import type { UpstreamSession } from "../upstream/types";
-import { forgetCatalogs } from "./catalog";
 import type { McpContext, Outcome } from "./context";
 import { fulfilInputs, isInputAnswerId, needsInput } from "./input-shim";
 import { forClient } from "./legacy-view";
-import { gatewayRequestId, publicUri, splitGatewayRequestId } from "./names";
+import { splitGatewayRequestId } from "./names";
+import { passable } from "./passthrough";
+import { mapErrorData, mapInputRequests, outbound } from "./references";
 import { publicTaskRefs } from "./task-ids";
+import { toClient } from "./to-client";
 import { authorizedBackend, consentOrFailure } from "./upstream-auth";
 import { inputRound, sendUpstream } from "./upstream-call";
 
@@ -37,23 +39,6 @@ import { inputRound, sendUpstream } from "./upstream-call";
  * upstream request (it also keeps proxies from closing a quiet stream).
  */
 const RELAY_KEEPALIVE_MS = 5_000;
-
-/** Rewrites a message the backend sent during a call into what the client sees. */
-export function toClient(backend: string, prefix: boolean, message: Record<string, unknown>): Record<string, unknown> {
-  const method = typeof message.method === "string" ? message.method : "";
-  if ("id" in message && method) {
-    return { ...message, id: gatewayRequestId(backend, message.id as JsonRpcId) };
-  }
-  const params = (message.params ?? {}) as Record<string, unknown>;
-  if (method === "notifications/cancelled" && params.requestId !== undefined) {
-    return { ...message, params: { ...params, requestId: gatewayRequestId(backend, params.requestId as JsonRpcId) } };
-  }
-  if (method === "notifications/resources/updated" && typeof params.uri === "string") {
-    return { ...message, params: { ...params, uri: publicUri(backend, params.uri, prefix) } };
-  }
-  if (method.endsWith("/list_changed")) forgetCatalogs(backend);
-  return message;
-}
 
 /**
  * The deadline of a relayed call: `timeoutMs` of silence, reset by every
@@ -99,10 +84,13 @@ function idleAbort(
   };
 }
 
-/** Rewrites a backend's result (public URIs, plugins' post hooks); may throw RpcError to answer with it. */
-export type ResultMapper = (
+/**
+ * Rewrites a backend's result (public URIs, plugins' post hooks); may throw RpcError to answer with it.
+ * `passes`, when present, says which reply texts it would leave unchanged: those keep the unparsed pass-through.
+ */
+export type ResultMapper = ((
   result: Record<string, unknown>,
-) => Record<string, unknown> | Promise<Record<string, unknown>>;
+) => Record<string, unknown> | Promise<Record<string, unknown>>) & { passes?: (text: string) => boolean };
 
 /** One forwarded call in flight: its backend, deadline, span and how it ends. */
 interface Call {
@@ -124,7 +112,7 @@ interface Call {
  * era's JSON-RPC error (`ctx.era.fail`) with the request's id: before the stream
  * starts as a JSON reply, after it as the stream's last message.
  *
- * Without `mapResult`, for a client whose era reshapes nothing
+ * Without `mapResult` (or one whose `passes` accepts the text), for a client whose era reshapes nothing
  * (`passesResults`) and a backend of the same era, a JSON result reply is
  * passed through as the backend sent it: read (bounded) but neither parsed nor
  * re-serialised (issue 15). Its id is the client's own (requests go out with
@@ -172,9 +160,14 @@ export async function forward(
     );
     return reply;
   };
-  // Post hooks run on final results only: an InputRequiredResult (2026) is a question, not an answer.
-  const finalResult = async (result: Record<string, unknown>) =>
-    result.resultType === "input_required" || !mapResult ? result : mapResult(result);
+  // Post hooks run on final results only: an InputRequiredResult (2026) is a question, not an answer;
+  // its questions still get public references, as does a backend error's `data.uri` (references.ts).
+  const refs = ctx.endpoint.prefix ? outbound(backend.name) : null;
+  const finalResult = async (result: Record<string, unknown>) => {
+    if (result.resultType !== "input_required") return mapResult ? mapResult(result) : result;
+    return refs ? mapInputRequests(result, refs) : result;
+  };
+  const errorData = (data: unknown) => (refs ? mapErrorData(data, refs) : data);
   const call: Call = {
     ctx,
     backend,
@@ -193,8 +186,11 @@ export async function forward(
                 id: request.id,
                 result: ctx.era.result(request.method, await finalResult(forClient(ctx, call.upstream, reply.result))),
               }
-            : // A backend's own error, in this era's terms (e.g. 2026 answers a missing resource with -32602).
-              ctx.era.fail(new RpcError(reply.error.code, reply.error.message, reply.error.data), request.id);
+            : // A backend's own error, in this era's terms (e.g. 2026 answers a missing resource with -32602), its `data.uri` public.
+              ctx.era.fail(
+                new RpcError(reply.error.code, reply.error.message, errorData(reply.error.data)),
+                request.id,
+              );
         span.end("error" in final ? "error" : "ok", "error" in final ? { "rpc.error": final.error.code } : {});
         return final;
       } catch (mapErr) {
@@ -222,12 +218,13 @@ export async function forward(
   }
   const type = res.headers.get("content-type") ?? "";
   if (type.includes("text/event-stream")) return relayReply(call, res, upstream);
-  const passes = !mapResult && ctx.era.passesResults && !isModernVersion(upstream.protocolVersion);
+  const passes =
+    (!mapResult || mapResult.passes) && ctx.era.passesResults && !isModernVersion(upstream.protocolVersion);
   let reply: JsonRpcResponse;
   try {
     if (passes && type.includes("application/json")) {
       const text = await readReplyText(backend.name, res);
-      if (passable(text, request.id)) {
+      if (passable(text, request.id) && (mapResult?.passes?.(text) ?? true)) {
         admission.done();
         idle.stop();
         span.end("ok");
@@ -241,26 +238,6 @@ export async function forward(
   // A 2026 backend asking a 2025 client for input: the questions go on a stream (input-shim.ts).
   if (needsInput(ctx.legacyClient, upstream, reply)) return relayReply(call, reply, upstream);
   return { kind: "json", body: await call.end(reply) };
-}
-
-/**
- * Whether a backend's JSON reply text may reach the client unparsed: one
- * object, JSON-RPC 2.0, with an object result, the request's own id (as JSON.stringify writes it)
- * and no error. Substring checks (no parse: that is the cost being saved);
- * anything else, including the same reply written with other spacing, takes
- * the parsed path, whose checks are complete. (An id-like text inside the
- * result can satisfy the id check; a backend decides a result's content
- * anyway, and a well-formed reply carries the id it was sent.)
- */
-function passable(text: string, id: JsonRpcId): boolean {
-  return (
-    text.charCodeAt(0) === 0x7b &&
-    text.charCodeAt(text.length - 1) === 0x7d &&
-    !text.includes('"error"') &&
-    text.includes('"result":{') &&
-    text.includes('"jsonrpc":"2.0"') &&
-    text.includes(`"id":${JSON.stringify(id)}`)
-  );
 }
 
 /**

@@ -25,7 +25,6 @@ import { ModernError } from "../protocol/eras";
 import { ErrorCode, type JsonRpcRequest, RpcError, resultResponse } from "../protocol/jsonrpc";
 import { request as upstreamRequest } from "../upstream/http";
 import type { McpContext, Outcome } from "./context";
-import type { AfterHooks } from "./plugin-hooks";
 import type { ResultMapper } from "./relay";
 import { isObject, publicTaskId, RELATED_TASK, type TaskRoute, unknownTask } from "./task-ids";
 import { federatedView } from "./views";
@@ -78,7 +77,7 @@ export async function extensionCall(
   name: string,
   backend: string,
   request: JsonRpcRequest,
-  after: AfterHooks | undefined,
+  after: ResultMapper | undefined,
 ): Promise<{ request: JsonRpcRequest; after: ResultMapper | undefined }> {
   const { task: _hint, ...params } = request.params ?? {};
   const entry = (await federatedView(ctx)).toolsByName.get(name);

@@ -25,7 +25,6 @@ import { ErrorCode, type JsonRpcRequest, RpcError, resultResponse } from "../pro
 import { request as upstreamRequest } from "../upstream/http";
 import { catalogs } from "./catalog";
 import type { McpContext, Outcome } from "./context";
-import type { AfterHooks } from "./plugin-hooks";
 import { forward, type ResultMapper } from "./relay";
 import { extensionCall, extensionTaskRequest } from "./task-extension";
 import { isObject, openTaskId, publicTaskId, withRelatedTask } from "./task-ids";
@@ -48,7 +47,7 @@ export function taskAware(
   ctx: McpContext,
   backend: string,
   request: JsonRpcRequest,
-  after: AfterHooks | undefined,
+  after: ResultMapper | undefined,
 ): ResultMapper | undefined {
   if (!isObject(request.params?.task)) return after;
   return async (result) => {
@@ -68,7 +67,7 @@ export async function taskCall(
   name: string,
   backend: string,
   request: JsonRpcRequest,
-  after: AfterHooks | undefined,
+  after: ResultMapper | undefined,
 ): Promise<{ request: JsonRpcRequest; after: ResultMapper | undefined }> {
   if (ctx.tasksExtension !== undefined) return extensionCall(ctx, name, backend, request, after);
   return { request, after: taskAware(ctx, backend, request, after) };

@@ -20,6 +20,7 @@ import type { UpstreamSession } from "../upstream/types";
 import { cachedCatalog, recheckEra } from "./catalog";
 import type { McpContext } from "./context";
 import type { InputRound } from "./input-shim";
+import { mapMessage, outbound } from "./references";
 import { authorizedBackend, consentAnswered, sentToken } from "./upstream-auth";
 
 /** The `Mcp-Param-*` declarations of the tool a modern tools/call names (from this isolate's catalog). */
@@ -114,7 +115,8 @@ export function inputRound(w: InputWiring): InputRound {
       });
       return readReply(w.backend.name, res, retry.id, { onMessage: w.relay, onEvent: w.touch });
     },
-    ask: w.write,
+    // The questions go to the client as requests of this backend: their references in public form (references.ts).
+    ask: w.ctx.endpoint.prefix ? (message) => w.write(mapMessage(message, outbound(w.backend.name))) : w.write,
     hold: w.hold,
     touch: w.touch,
     signal: w.signal,

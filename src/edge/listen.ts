@@ -19,8 +19,8 @@
  */
 import type { BackendConfig } from "../config/snapshot";
 import type { McpContext } from "../core/context";
-import { toClient } from "../core/relay";
 import { publicTaskRefs } from "../core/task-ids";
+import { toClient } from "../core/to-client";
 import { encodeSseComment, encodeSseMessage, encodeSsePriming, parseSse } from "../protocol/sse";
 import { BackendFailure } from "../upstream/failure";
 import { openStream } from "../upstream/http";

@@ -21,7 +21,7 @@ import type { BackendConfig } from "../config/snapshot";
 import { serverCapabilities } from "../core/capabilities";
 import type { McpContext } from "../core/context";
 import { routeUri } from "../core/federation";
-import { toClient } from "../core/relay";
+import { toClient } from "../core/to-client";
 import { federatedView } from "../core/views";
 import { ErrorCode, type JsonRpcId, RpcError } from "../protocol/jsonrpc";
 import { META } from "../protocol/meta";

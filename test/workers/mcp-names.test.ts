@@ -211,7 +211,7 @@ describe("SSE parsing", () => {
 describe("capability profiles", () => {
   it("enumerates every profile capabilityProfile can produce", async () => {
     const { ALL_PROFILES, capabilityProfile } = await import("../../src/protocol/profiles");
-    expect(ALL_PROFILES).toHaveLength(8);
+    expect(ALL_PROFILES).toHaveLength(16);
     expect(ALL_PROFILES).toContain(capabilityProfile({}));
     expect(ALL_PROFILES).toContain(capabilityProfile({ sampling: {}, elicitation: {}, roots: {} }));
     expect(ALL_PROFILES).toContain(capabilityProfile({ roots: {}, sampling: {} }));

@@ -75,7 +75,13 @@ describe("capability profiles", () => {
     expect(capabilityProfile({ elicitation: {}, experimental: {} })).toBe("elicitation");
     expect(profileCapabilities("sampling,roots")).toEqual({ sampling: {}, roots: {} });
     expect(profileCapabilities("")).toEqual({});
-    expect(ALL_PROFILES).toHaveLength(8);
+    // MCP Apps: the UI extension counts (it changes which tools a backend registers); other extensions do not.
+    const ui = { extensions: { "io.modelcontextprotocol/ui": { mimeTypes: ["text/html;profile=mcp-app"] } } };
+    expect(capabilityProfile({ sampling: {}, ...ui })).toBe("sampling,ui");
+    expect(capabilityProfile({ extensions: { "example.com/other": {} } })).toBe("");
+    expect(capabilityProfile({ extensions: { "io.modelcontextprotocol/ui": true } })).toBe("");
+    expect(profileCapabilities("ui")).toEqual(ui);
+    expect(ALL_PROFILES).toHaveLength(16);
     for (const profile of ALL_PROFILES) expect(capabilityProfile(profileCapabilities(profile))).toBe(profile);
   });
 });
