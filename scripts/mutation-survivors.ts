@@ -36,6 +36,10 @@ const OTHER_ISOLATE =
 const SORT =
   "Equivalent: plugin names are unique, and V8 sorts arrays this short by binary insertion, which only asks whether a comparison is negative.";
 
+const PARSED =
+  "Equivalent: reached only after `urlProblem` parsed the same string, so it parses again and has a hostname.";
+const BRACKETS = "Equivalent: a URL hostname has brackets only around an IPv6 address, so only at both ends.";
+
 const ENTRIES: Record<string, Entry[]> = {
   "auth and principal checks": [
     [
@@ -229,6 +233,37 @@ const ENTRIES: Record<string, Entry[]> = {
       "timer !== undefined",
       "true",
       "Equivalent: the timer is always set (the promise executor runs at once), and clearing an unset one does nothing.",
+    ],
+  ],
+  "URL safety": [
+    [
+      "EqualityOperator",
+      "i < raw.length",
+      "i <= raw.length",
+      "Equivalent: `charCodeAt` past the end is NaN, which no comparison in the loop accepts.",
+    ],
+    [
+      "ConditionalExpression",
+      "default: return null;",
+      "default:",
+      "Equivalent: falling out of the switch returns undefined, which the caller treats like null.",
+    ],
+    ["StringLiteral", '""', '"Stryker was here!"', PARSED, "parseUrl(rawUrl)?.hostname"],
+    ["OptionalChaining", "parseUrl(rawUrl)?.hostname", "parseUrl(rawUrl).hostname", PARSED],
+    ["Regex", "/^\\[|\\]$/g", "/\\[|\\]$/g", BRACKETS],
+    ["Regex", "/^\\[|\\]$/g", "/^\\[|\\]/g", BRACKETS],
+    [
+      "StringLiteral",
+      "resolver answered",
+      "``",
+      'Unobservable: the error is caught where the lookup is awaited and becomes "could not be resolved"; its message is never shown or logged.',
+    ],
+    [
+      "ArrayDeclaration",
+      "[]",
+      '["Stryker was here"]',
+      "Equivalent: a string has no DNS record type, so the filter drops it and the answer is empty just the same.",
+      "body.Answer ?? []",
     ],
   ],
   "config cache": [

@@ -73,8 +73,9 @@ function parseArgs(argv: string[]): Args {
  * instead of going unmutated.
  */
 function selectModules(prefixes: string[]): MutationModule[] {
+  // In the order named (most wanted first: a run can be stopped, and what finished is kept).
   const selected = prefixes.length
-    ? MODULES.filter((m) => prefixes.some((p) => m.name.toLowerCase().startsWith(p.toLowerCase())))
+    ? [...new Set(prefixes.flatMap((p) => MODULES.filter((m) => m.name.toLowerCase().startsWith(p.toLowerCase()))))]
     : MODULES;
   if (selected.length === 0) throw new Error(`No module matches ${prefixes.join(", ")}`);
   const missing = selected.flatMap((m) => m.files.filter((f) => !existsSync(path.join(ROOT, f))));
@@ -287,7 +288,7 @@ function markdown(report: ReturnType<typeof score> & { runs: Record<string, RunI
       );
     }
     const why =
-      s.explanation ?? "**UNEXPLAINED: add a test that kills it, or explain it in scripts/mutation-modules.ts**";
+      s.explanation ?? "**UNEXPLAINED: add a test that kills it, or explain it in scripts/mutation-survivors.ts**";
     const status = s.status === "NoCoverage" ? " (no test reaches it)" : "";
     lines.push(
       `| ${s.file}:${s.line} | ${s.mutator}${status} | ${code(s.original)} | ${code(s.replacement)} | ${why} |`,

@@ -83,6 +83,8 @@ describe("url safety", () => {
     "router.home.arpa",
     "intranet",
     "LOCALHOST.",
+    "printer.local.",
+    "metadata.google.internal.",
   ])("blocks the name %s", (h) => expect(isBlockedHost(h)).toBe(true));
 
   // Lookalikes of the blocked names: each pattern matches the whole label or suffix, nothing more.
@@ -120,6 +122,17 @@ describe("url safety", () => {
       const verdict = await checkBackendUrl("https://transition.example.com/", false, resolveTo([answer]));
       expect(verdict.ok, answer).toBe(false);
     }
+  });
+
+  it("says whether the URL's own host or the addresses its name resolves to were refused", async () => {
+    expect(await checkBackendUrl("http://10.0.0.1/", false, noDns)).toEqual({
+      ok: false,
+      reason: "points to a loopback, private, link-local or metadata address",
+    });
+    expect(await checkBackendUrl("https://db.example.com/", false, async () => ["10.0.0.1"])).toEqual({
+      ok: false,
+      reason: "resolves to a loopback, private, link-local or metadata address",
+    });
   });
 
   it("refuses literal transition addresses in URLs", async () => {
