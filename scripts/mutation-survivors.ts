@@ -40,6 +40,9 @@ const PARSED =
   "Equivalent: reached only after `urlProblem` parsed the same string, so it parses again and has a hostname.";
 const BRACKETS = "Equivalent: a URL hostname has brackets only around an IPv6 address, so only at both ends.";
 
+const NEVER_TOO_LARGE =
+  "Unreachable within the schema's bounds: RE2JS compiles the largest pattern list the schema accepts (100 globs of 256 characters, measured), so the compile check never finds a problem; it guards a change of bounds or engine.";
+
 const ENTRIES: Record<string, Entry[]> = {
   "auth and principal checks": [
     [
@@ -234,6 +237,20 @@ const ENTRIES: Record<string, Entry[]> = {
       "true",
       "Equivalent: the timer is always set (the promise executor runs at once), and clearing an unset one does nothing.",
     ],
+  ],
+  "plugin conditions": [
+    ["BlockStatement", "if (patterns.length > 100) return;", "{}", NEVER_TOO_LARGE],
+    ["ConditionalExpression", "patterns.length > 100", "true", NEVER_TOO_LARGE],
+    ["ConditionalExpression", "patterns.length > 100", "false", NEVER_TOO_LARGE],
+    ["EqualityOperator", "patterns.length > 100", "patterns.length >= 100", NEVER_TOO_LARGE],
+    ["EqualityOperator", "patterns.length > 100", "patterns.length <= 100", NEVER_TOO_LARGE],
+    ["ObjectLiteral", '{ code: "custom", message: problem }', "{}", NEVER_TOO_LARGE],
+    ["StringLiteral", '"custom"', '""', NEVER_TOO_LARGE],
+    ["ConditionalExpression", "problem", "false", NEVER_TOO_LARGE, "ctx.addIssue"],
+    ["BlockStatement", "compileMatcher(patterns); return null;", "{}", NEVER_TOO_LARGE],
+    ["CallExpression", "compileMatcher(patterns);", ";", NEVER_TOO_LARGE],
+    ["BlockStatement", 'return "are too many or too long to compile";', "{}", NEVER_TOO_LARGE],
+    ["StringLiteral", '"are too many or too long to compile"', '""', NEVER_TOO_LARGE],
   ],
   "URL safety": [
     [
