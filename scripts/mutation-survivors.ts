@@ -43,6 +43,9 @@ const BRACKETS = "Equivalent: a URL hostname has brackets only around an IPv6 ad
 const NEVER_TOO_LARGE =
   "Unreachable within the schema's bounds: RE2JS compiles the largest pattern list the schema accepts (100 globs of 256 characters, measured), so the compile check never finds a problem; it guards a change of bounds or engine.";
 
+const SAME_SOURCE =
+  "Equivalent for the gateway's source (the config shard, which always has `direct`): the flag decides only when a check goes direct, and a check that did not go direct runs only while the flag is already clear (a check from before a write returns before it).";
+
 const ENTRIES: Record<string, Entry[]> = {
   "auth and principal checks": [
     [
@@ -284,6 +287,14 @@ const ENTRIES: Record<string, Entry[]> = {
     ],
   ],
   "config cache": [
+    [
+      "ConditionalExpression",
+      "current !== undefined",
+      "true",
+      "Equivalent: without a snapshot every step ends in the branch that loads one, whatever the step says.",
+    ],
+    ["ConditionalExpression", "from.direct !== undefined", "true", SAME_SOURCE],
+    ["ConditionalExpression", "direct", "true", SAME_SOURCE, "this.bypass = false"],
     [
       "UpdateOperator",
       "this.generation++",

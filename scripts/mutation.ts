@@ -3,24 +3,28 @@
  * modules (scripts/mutation-modules.ts) with Stryker and its vitest runner.
  *
  * Stryker changes one small thing at a time in those files (an operator, a
- * condition, a constant, a removed statement) and runs the workers suite
- * (test/workers, inside workerd through @cloudflare/vitest-plugin) against
- * each change, only the tests that reach the changed code. A change no test
- * notices "survives": either a test is missing, or the change cannot be
- * observed (then it is explained in scripts/mutation-modules.ts).
+ * condition, a constant, a removed statement) and runs the module's own test
+ * files (its `tests`, in test/workers, inside workerd through
+ * @cloudflare/vitest-plugin) against each change, only the tests that reach
+ * the changed code. A change no test notices "survives": either a test is
+ * missing, or the change cannot be observed (then it is explained in
+ * scripts/mutation-survivors.ts). Each module is one Stryker run, so a run
+ * stopped midway keeps the modules it finished (and Stryker writes what it
+ * finished of the current one).
  *
- * Incremental by default: the last full result is checked in
- * (test/results/stryker-incremental.json) and only mutants whose code or
+ * Incremental by default: each module's last full result is checked in
+ * (test/results/stryker/<module>.json) and only mutants whose code or
  * covering tests changed since are run again, so a run on an unchanged tree
- * costs about one suite run. Writes test/results/mutation.md and .json: the
- * score per module and every survivor with its explanation. Exits 1 when a
- * module scores under MIN_SCORE or a survivor is unexplained.
+ * costs one run of each module's tests. Writes test/results/mutation.md and
+ * .json: the score per module, when it last ran, and every survivor with its
+ * explanation. Exits 1 when a module scores under MIN_SCORE, a survivor is
+ * unexplained, or a module has no result.
  *
  * Options: `--force` reruns every mutant; `--report-only` rescores the last
- * result (after editing explanations) without running anything; `--module
- * <name>` (repeatable, a prefix of a module name) runs only those modules and
- * writes its report to reports/mutation/ instead; `--concurrency <n>`
- * (default 2).
+ * results (after editing explanations) without running anything; `--module
+ * <name>` (repeatable, a prefix of a module name) runs only those modules, in
+ * the order given (the report still scores every module from its last
+ * result); `--concurrency <n>` (default 2).
  *
  * Limits: the e2e suite (test/e2e) cannot take part: it runs the built
  * bundle in its own workerd, out of reach of Stryker's in-process mutant
