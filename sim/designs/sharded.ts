@@ -28,11 +28,12 @@ import {
   urgency,
   verdict,
 } from "../../src/backends/isolate-breaker.ts";
-import { type CacheState, cacheStep, DEFAULT_CACHE_POLICY } from "../../src/config/cache-policy.ts";
+import { type CacheState, DEFAULT_CACHE_POLICY } from "../../src/config/cache-policy.ts";
 import { keepProbability, lingerMs } from "../../src/observability/ship-policy.ts";
 import { shardBudget } from "../../src/plugins/kinds/rate-shards.ts";
 import { flushDelayMs, STATE_MAX_STALE_MS, stateTtlMs } from "../../src/util/shard-policy.ts";
 import { BackendObject, LEASE_MS, rpc, SETTINGS } from "../backend-object.ts";
+import { freshCacheState, scheduleConfigCheck } from "../config-schedule.ts";
 import { WORKLOAD } from "../params.ts";
 import { spansPerMessage } from "../spans.ts";
 import type { AnalyticLoads, Decision, Design, Isolate, Pair, World } from "../world.ts";
@@ -73,25 +74,13 @@ export class ShardedDesign implements Design {
   // ---- config -------------------------------------------------------------
 
   start(iso: Isolate): void {
-    const state: CacheState = {
-      checkedAt: Number.NEGATIVE_INFINITY,
-      hasSnapshot: false,
-      checking: false,
-      failedAt: Number.NEGATIVE_INFINITY,
-    };
+    const state = freshCacheState();
     this.configs.set(iso, state);
     this.check(iso, state, false);
   }
 
   private scheduleConfig(iso: Isolate, state: CacheState): void {
-    const world = this.world;
-    const due = Math.max(state.checkedAt + DEFAULT_CACHE_POLICY.freshMs, state.failedAt + DEFAULT_CACHE_POLICY.retryMs);
-    world.engine.at(world.nextRequest(iso, Math.max(due, world.engine.now + 0.001)), () => {
-      if (!iso.alive || state.checking) return;
-      const step = cacheStep(state, world.engine.now, DEFAULT_CACHE_POLICY);
-      if (step === "serve") this.scheduleConfig(iso, state);
-      else this.check(iso, state, step === "wait");
-    });
+    scheduleConfigCheck(this.world, iso, state, DEFAULT_CACHE_POLICY, (i, st, waiting) => this.check(i, st, waiting));
   }
 
   /** One check: the shard's version (read-through), then the snapshot from the shard if it changed. */

@@ -19,9 +19,10 @@
  * - rate_limit: one RateLimiterDO round trip per call of the key.
  */
 import type { BreakerSnapshot, OutcomeBatch } from "../../src/backends/breaker.ts";
-import { type CachePolicy, type CacheState, cacheStep, checkedAtAfterTimeout } from "../../src/config/cache-policy.ts";
+import { type CachePolicy, type CacheState, checkedAtAfterTimeout } from "../../src/config/cache-policy.ts";
 import { LINGER_MS } from "../../src/observability/shipper.ts";
 import { BackendObject, rpc, SETTINGS } from "../backend-object.ts";
+import { freshCacheState, scheduleConfigCheck } from "../config-schedule.ts";
 import { LIMITS, WORKLOAD } from "../params.ts";
 import { spansPerMessage } from "../spans.ts";
 import type { AnalyticLoads, Decision, Design, Isolate, Pair, World } from "../world.ts";
@@ -46,10 +47,6 @@ interface Entry {
   lastFlushAt: number;
 }
 
-interface ConfigState extends CacheState {
-  waiting: boolean;
-}
-
 const CLOSED_SNAP: BreakerSnapshot = { state: "closed", retryAt: null, consecutiveFailures: 0 };
 
 export class TodayDesign implements Design {
@@ -57,7 +54,7 @@ export class TodayDesign implements Design {
   private world!: World;
   private objects: BackendObject[] = [];
   private entries: Entry[] = [];
-  private configs = new Map<Isolate, ConfigState>();
+  private configs = new Map<Isolate, CacheState>();
 
   attach(world: World): void {
     this.world = world;
@@ -65,32 +62,18 @@ export class TodayDesign implements Design {
   }
 
   start(iso: Isolate): void {
-    const state: ConfigState = {
-      checkedAt: Number.NEGATIVE_INFINITY,
-      hasSnapshot: false,
-      checking: false,
-      failedAt: Number.NEGATIVE_INFINITY,
-      waiting: false,
-    };
+    const state = freshCacheState();
     this.configs.set(iso, state);
     this.check(iso, state, false);
   }
 
   // ---- config -------------------------------------------------------------
 
-  /** Schedules the request that will find the snapshot due for a check. */
-  private scheduleConfig(iso: Isolate, state: ConfigState): void {
-    const world = this.world;
-    const due = Math.max(state.checkedAt + TODAY_POLICY.freshMs, state.failedAt + TODAY_POLICY.retryMs);
-    world.engine.at(world.nextRequest(iso, Math.max(due, world.engine.now + 0.001)), () => {
-      if (!iso.alive || state.checking) return;
-      const step = cacheStep(state, world.engine.now, TODAY_POLICY);
-      if (step === "serve") this.scheduleConfig(iso, state);
-      else this.check(iso, state, step === "wait");
-    });
+  private scheduleConfig(iso: Isolate, state: CacheState): void {
+    scheduleConfigCheck(this.world, iso, state, TODAY_POLICY, (i, st, waiting) => this.check(i, st, waiting));
   }
 
-  private check(iso: Isolate, state: ConfigState, waiting: boolean): void {
+  private check(iso: Isolate, state: CacheState, waiting: boolean): void {
     const world = this.world;
     const startedAt = world.engine.now;
     state.checking = true;
