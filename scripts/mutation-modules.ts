@@ -55,6 +55,8 @@ export const MODULES: MutationModule[] = [
     tests: [
       "test/workers/auth.test.ts",
       "test/workers/access.test.ts",
+      "test/workers/auth-boundaries.test.ts",
+      "test/workers/identity-cimd.test.ts",
       "test/workers/api-auth.test.ts",
       "test/workers/auth-cache.test.ts",
       "test/workers/secrets.test.ts",

@@ -18,8 +18,6 @@ type Entry = [string, string, string, string, string?];
 const SPEED = "Speed only: a per-isolate cache; without it the same value is computed again, with the same result.";
 const KEY_CACHE =
   "The key cache's bound (memory only): every value seals and opens the same with or without the cache.";
-const UNUSED_PRINCIPAL =
-  "Nothing reads the principal from the request context yet, so the key it is stored under is unobservable.";
 const NO_PADDING = "Equivalent: workerd's atob accepts base64 without its padding (forgiving-base64).";
 const BREAKER_STATES =
   "Equivalent on every breaker the transitions produce: an open breaker always has retryAt and openedAt, a closed or half-open one never has retryAt.";
@@ -50,12 +48,25 @@ const ENTRIES: Record<string, Entry[]> = {
   "auth and principal checks": [
     [
       "ConditionalExpression",
+      "has !== undefined",
+      "true",
+      "Equivalent: a team the caller is not in ranks `undefined`, and `undefined >= n` is false.",
+    ],
+    ["ConditionalExpression", "team !== null", "true", "Equivalent: `hasRole` answers false for a null team itself."],
+    [
+      "ConditionalExpression",
+      "principal.platformAdmin",
+      "false",
+      "Speed only: `canSee` and `canUse` grant a platform admin everything, so the loop keeps every backend and the endpoint comes back unchanged.",
+      "return endpoint;",
+    ],
+    [
+      "ConditionalExpression",
       "!header",
       "false",
       "Equivalent: a missing or empty header fails the pattern just the same.",
     ],
     ["ConditionalExpression", "server !== null", "true", "Equivalent: `servers` holds names, never null."],
-    ["StringLiteral", '"principal"', '""', UNUSED_PRINCIPAL],
     ["Regex", "/=+$/", "/=+/", "Equivalent: btoa puts `=` only at the end."],
     ["StringLiteral", '"="', '""', NO_PADDING],
     ["ArithmeticOperator", "b64.length % 4", "b64.length * 4", NO_PADDING],

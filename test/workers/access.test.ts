@@ -82,6 +82,7 @@ describe("canEdit and canCreateIn", () => {
 describe("defaultTeam", () => {
   it("is the one team a team admin administers, else none", () => {
     expect(defaultTeam(platformOnly)).toBeNull();
+    expect(defaultTeam({ ...caller({ eng: "team_admin" }), platformAdmin: true })).toBeNull();
     expect(defaultTeam(caller({ eng: "team_admin", ops: "developer" }))).toBe("eng");
     expect(defaultTeam(caller({ eng: "team_admin", ops: "team_admin" }))).toBeNull();
     expect(defaultTeam(developer)).toBeNull();
