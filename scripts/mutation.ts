@@ -337,10 +337,12 @@ async function main(): Promise<void> {
       await new Stryker(strykerOptions(module, args)).runMutationTest();
       const minutes = Math.round((Date.now() - started) / 6000) / 10;
       runs[module.name] = { generatedAt: new Date().toISOString(), minutes, incremental };
+      // After each module, so a run stopped later keeps the report of what finished.
+      writeReports(MODULES, runs);
     }
   }
   // Every module is scored from its last result, run now or before (`--report-only` runs nothing).
-  writeReports(MODULES, runs);
+  if (!writeReports(MODULES, runs)) process.exitCode = 1;
 }
 
 /** When and how each module last ran. */
@@ -374,7 +376,8 @@ function lastRuns(): Record<string, RunInfo> {
   return json.runs ?? {};
 }
 
-function writeReports(modules: MutationModule[], runs: Record<string, RunInfo>): void {
+/** Writes the report; false when a module is under MIN_SCORE, a survivor is unexplained or a module never ran. */
+function writeReports(modules: MutationModule[], runs: Record<string, RunInfo>): boolean {
   const ran = modules.filter((m) => lastResults(m) !== null);
   const results = ran.flatMap((m) => lastResults(m) ?? []);
   const report = { runs, ...score(ran, results) };
@@ -395,7 +398,7 @@ function writeReports(modules: MutationModule[], runs: Record<string, RunInfo>):
     console.error(`${unexplained.length} survivor(s) neither killed nor explained (see the report)`);
   }
   if (notRun.length) console.error(`Never run: ${notRun.map((m) => m.name).join(", ")}`);
-  if (low.length || unexplained.length || notRun.length) process.exitCode = 1;
+  return low.length === 0 && unexplained.length === 0 && notRun.length === 0;
 }
 
 main().catch((err: unknown) => {
