@@ -98,6 +98,12 @@ const ENTRIES: Record<string, Entry[]> = {
   "circuit breaker": [
     [
       "LogicalOperator",
+      'b.state === "half-open" && b.trialUntil !== null',
+      'b.state === "half-open" || b.trialUntil !== null',
+      TRIAL_LEASE,
+    ],
+    [
+      "LogicalOperator",
       'b.state === "open" && b.retryAt !== null',
       'b.state === "open" || b.retryAt !== null',
       BREAKER_STATES,
