@@ -39,7 +39,8 @@ export default defineConfig(async () => {
       }),
     ],
     test: {
-      include: ["test/workers/**/*.test.ts"],
+      // `npm run test:mutation` runs each module's mutants against its own test files only (scripts/mutation.ts).
+      include: process.env.MUTATION_TESTS ? process.env.MUTATION_TESTS.split(",") : ["test/workers/**/*.test.ts"],
       setupFiles: ["./test/workers/apply-migrations.ts", "./test/workers/outbound.ts"],
       // The fuzz properties' size and seed (FUZZ_RUNS, FUZZ_SEED, FUZZ_KNOWN=1 to send the known-defect inputs too) reach workerd through vitest's inject().
       provide: {

@@ -18,9 +18,6 @@ type Entry = [string, string, string, string, string?];
 const SPEED = "Speed only: a per-isolate cache; without it the same value is computed again, with the same result.";
 const KEY_CACHE =
   "The key cache's bound (memory only): every value seals and opens the same with or without the cache.";
-const UNUSED_PRINCIPAL =
-  "Nothing reads the principal from the request context yet, so the key it is stored under is unobservable.";
-const NO_PADDING = "Equivalent: workerd's atob accepts base64 without its padding (forgiving-base64).";
 const BREAKER_STATES =
   "Equivalent on every breaker the transitions produce: an open breaker always has retryAt and openedAt, a closed or half-open one never has retryAt.";
 const TRIAL_LEASE = "Equivalent: only a half-open breaker has trialUntil, and `null > now` is false.";
@@ -36,8 +33,32 @@ const OTHER_ISOLATE =
 const SORT =
   "Equivalent: plugin names are unique, and V8 sorts arrays this short by binary insertion, which only asks whether a comparison is negative.";
 
+const PARSED =
+  "Equivalent: reached only after `urlProblem` parsed the same string, so it parses again and has a hostname.";
+const BRACKETS = "Equivalent: a URL hostname has brackets only around an IPv6 address, so only at both ends.";
+
+const NEVER_TOO_LARGE =
+  "Unreachable within the schema's bounds: RE2JS compiles the largest pattern list the schema accepts (100 globs of 256 characters, measured), so the compile check never finds a problem; it guards a change of bounds or engine.";
+
+const SAME_SOURCE =
+  "Equivalent for the gateway's source (the config shard, which always has `direct`): the flag decides only when a check goes direct, and a check that did not go direct runs only while the flag is already clear (a check from before a write returns before it).";
+
 const ENTRIES: Record<string, Entry[]> = {
   "auth and principal checks": [
+    [
+      "ConditionalExpression",
+      "has !== undefined",
+      "true",
+      "Equivalent: a team the caller is not in ranks `undefined`, and `undefined >= n` is false.",
+    ],
+    ["ConditionalExpression", "team !== null", "true", "Equivalent: `hasRole` answers false for a null team itself."],
+    [
+      "ConditionalExpression",
+      "principal.platformAdmin",
+      "false",
+      "Speed only: `canSee` and `canUse` grant a platform admin everything, so the loop keeps every backend and the endpoint comes back unchanged.",
+      "return endpoint;",
+    ],
     [
       "ConditionalExpression",
       "!header",
@@ -45,16 +66,6 @@ const ENTRIES: Record<string, Entry[]> = {
       "Equivalent: a missing or empty header fails the pattern just the same.",
     ],
     ["ConditionalExpression", "server !== null", "true", "Equivalent: `servers` holds names, never null."],
-    ["StringLiteral", '"principal"', '""', UNUSED_PRINCIPAL],
-    ["Regex", "/=+$/", "/=+/", "Equivalent: btoa puts `=` only at the end."],
-    ["StringLiteral", '"="', '""', NO_PADDING],
-    ["ArithmeticOperator", "b64.length % 4", "b64.length * 4", NO_PADDING],
-    [
-      "EqualityOperator",
-      "i < bin.length",
-      "i <= bin.length",
-      "Equivalent: a write past a typed array's end is ignored.",
-    ],
     ["ConditionalExpression", "expectedDigest?.secret !== expected", "true", SPEED],
   ],
   "session sealing and liveness": [
@@ -85,6 +96,12 @@ const ENTRIES: Record<string, Entry[]> = {
     ["CallExpression", "cache.set(this.claims.sid, entry);", ";", OTHER_ISOLATE],
   ],
   "circuit breaker": [
+    [
+      "LogicalOperator",
+      'b.state === "half-open" && b.trialUntil !== null',
+      'b.state === "half-open" || b.trialUntil !== null',
+      TRIAL_LEASE,
+    ],
     [
       "LogicalOperator",
       'b.state === "open" && b.retryAt !== null',
@@ -231,7 +248,60 @@ const ENTRIES: Record<string, Entry[]> = {
       "Equivalent: the timer is always set (the promise executor runs at once), and clearing an unset one does nothing.",
     ],
   ],
+  "plugin conditions": [
+    ["BlockStatement", "if (patterns.length > 100) return;", "{}", NEVER_TOO_LARGE],
+    ["ConditionalExpression", "patterns.length > 100", "true", NEVER_TOO_LARGE],
+    ["ConditionalExpression", "patterns.length > 100", "false", NEVER_TOO_LARGE],
+    ["EqualityOperator", "patterns.length > 100", "patterns.length >= 100", NEVER_TOO_LARGE],
+    ["EqualityOperator", "patterns.length > 100", "patterns.length <= 100", NEVER_TOO_LARGE],
+    ["ObjectLiteral", '{ code: "custom", message: problem }', "{}", NEVER_TOO_LARGE],
+    ["StringLiteral", '"custom"', '""', NEVER_TOO_LARGE],
+    ["ConditionalExpression", "problem", "false", NEVER_TOO_LARGE, "ctx.addIssue"],
+    ["BlockStatement", "compileMatcher(patterns); return null;", "{}", NEVER_TOO_LARGE],
+    ["CallExpression", "compileMatcher(patterns);", ";", NEVER_TOO_LARGE],
+    ["BlockStatement", 'return "are too many or too long to compile";', "{}", NEVER_TOO_LARGE],
+    ["StringLiteral", '"are too many or too long to compile"', '""', NEVER_TOO_LARGE],
+  ],
+  "URL safety": [
+    [
+      "EqualityOperator",
+      "i < raw.length",
+      "i <= raw.length",
+      "Equivalent: `charCodeAt` past the end is NaN, which no comparison in the loop accepts.",
+    ],
+    [
+      "ConditionalExpression",
+      "default: return null;",
+      "default:",
+      "Equivalent: falling out of the switch returns undefined, which the caller treats like null.",
+    ],
+    ["StringLiteral", '""', '"Stryker was here!"', PARSED, "parseUrl(rawUrl)?.hostname"],
+    ["OptionalChaining", "parseUrl(rawUrl)?.hostname", "parseUrl(rawUrl).hostname", PARSED],
+    ["Regex", "/^\\[|\\]$/g", "/\\[|\\]$/g", BRACKETS],
+    ["Regex", "/^\\[|\\]$/g", "/^\\[|\\]/g", BRACKETS],
+    [
+      "StringLiteral",
+      "resolver answered",
+      "``",
+      'Unobservable: the error is caught where the lookup is awaited and becomes "could not be resolved"; its message is never shown or logged.',
+    ],
+    [
+      "ArrayDeclaration",
+      "[]",
+      '["Stryker was here"]',
+      "Equivalent: a string has no DNS record type, so the filter drops it and the answer is empty just the same.",
+      "body.Answer ?? []",
+    ],
+  ],
   "config cache": [
+    [
+      "ConditionalExpression",
+      "current !== undefined",
+      "true",
+      "Equivalent: without a snapshot every step ends in the branch that loads one, whatever the step says.",
+    ],
+    ["ConditionalExpression", "from.direct !== undefined", "true", SAME_SOURCE],
+    ["ConditionalExpression", "direct", "true", SAME_SOURCE, "this.bypass = false"],
     [
       "UpdateOperator",
       "this.generation++",

@@ -129,3 +129,79 @@ describe("DNS names resolving to transition forms are refused", () => {
     }
   });
 });
+
+describe("the DNS-over-HTTPS resolver a backend name is checked with", () => {
+  let unroute: (() => void) | undefined;
+  afterEach(() => unroute?.());
+
+  /**
+   * A DoH JSON endpoint as Cloudflare's behaves: it answers only requests that
+   * accept `application/dns-json` (400 otherwise), lists the CNAME it followed
+   * before the addresses, and leaves `Answer` out for a name that does not exist.
+   */
+  function doh(answer: (name: string, type: string) => Response | Promise<Response>) {
+    const queries: string[] = [];
+    unroute = route("https://cloudflare-dns.com/dns-query", (request) => {
+      if (request.headers.get("accept") !== "application/dns-json") return new Response("bad accept", { status: 400 });
+      const q = new URL(request.url).searchParams;
+      queries.push(`${q.get("name")} ${q.get("type")}`);
+      return answer(q.get("name") ?? "", q.get("type") ?? "");
+    });
+    return queries;
+  }
+  const create = (host: string) =>
+    api("POST", "/api/backends", { body: { name: uniqueName("r"), url: `https://${host}/mcp` } });
+
+  it("asks for A and AAAA records of the name, and follows a CNAME to the addresses", async () => {
+    const queries = doh((name, type) =>
+      Response.json({
+        Status: 0,
+        Answer:
+          type === "A"
+            ? [
+                { name, type: 5, data: "edge.internal." },
+                { name: "edge.internal.", type: 1, data: "93.184.215.14" },
+              ]
+            : [],
+      }),
+    );
+    const res = await create("alias.test.example");
+    expect(res.status, res.text).toBe(201);
+    expect(queries.sort()).toEqual(["alias.test.example A", "alias.test.example AAAA"]);
+  });
+
+  it("refuses a name that does not exist (no Answer), whose resolver fails, or that is answered only by a CNAME", async () => {
+    doh((name) => {
+      if (name.startsWith("broken.")) return new Response("unavailable", { status: 503 });
+      if (name.startsWith("cname."))
+        return Response.json({ Status: 0, Answer: [{ name, type: 5, data: "x.example." }] });
+      return Response.json({ Status: 3 });
+    });
+    for (const host of ["nx.test.example", "broken.test.example", "cname.test.example"]) {
+      const res = await create(host);
+      expectUrl400(res, "url");
+      expect(errorOf(res.body).details?.[0]?.message, host).toMatch(/could not be resolved/);
+    }
+  });
+
+  it("sends the whole name as one query parameter (a host may hold `&` and `=`)", async () => {
+    const queries = doh(() => Response.json({ Status: 0, Answer: [{ type: 1, data: "93.184.215.14" }] }));
+    const res = await create("x.example&name=y.example");
+    expect(res.status, res.text).toBe(201);
+    expect(queries.sort()).toEqual(["x.example&name=y.example A", "x.example&name=y.example AAAA"]);
+  });
+
+  it("treats an error status as a failed lookup, whatever its body says", async () => {
+    doh(() => Response.json({ Status: 0, Answer: [{ type: 1, data: "93.184.215.14" }] }, { status: 502 }));
+    const res = await create("gateway-error.test.example");
+    expectUrl400(res, "url");
+    expect(errorOf(res.body).details?.[0]?.message).toMatch(/could not be resolved/);
+  });
+
+  it("gives up on a resolver that does not answer (fails closed after its timeout)", { timeout: 30_000 }, async () => {
+    doh(() => new Promise<Response>(() => undefined));
+    const res = await create("slow.test.example");
+    expectUrl400(res, "url");
+    expect(errorOf(res.body).details?.[0]?.message).toMatch(/could not be resolved/);
+  });
+});

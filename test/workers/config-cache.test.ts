@@ -144,6 +144,72 @@ describe("ConfigCache", () => {
     const cache = new ConfigCache({ now: clock().now });
     const err = await cache.get(source, () => undefined).catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 503, code: "service_unavailable", cause: new Error("D1 down") });
+    // A failure, not a timeout: nothing was changed, so the client may simply retry.
+    expect((err as Error).message).toMatch(/unavailable; nothing was changed/);
+  });
+
+  it("checks the store itself once after a local write (read-your-writes), then its cache again", async () => {
+    const store = fakeSource(1);
+    const shard = fakeSource(1);
+    const source: ConfigSource = { ...shard.source, direct: store.source };
+    const t = clock();
+    const cache = new ConfigCache({ freshMs: 1000, maxStaleMs: 10_000, now: t.now });
+    await cache.get(source, () => undefined);
+    expect([shard.state.loadCalls, store.state.versionCalls]).toEqual([1, 0]);
+    store.state.version = 2;
+    cache.invalidate();
+    expect((await cache.get(source, () => undefined)).version).toBe(2);
+    expect([store.state.versionCalls, store.state.loadCalls]).toEqual([1, 1]);
+    // The next check (stale, in the background) goes to the shard again.
+    t.t += 1500;
+    const deferred: Promise<unknown>[] = [];
+    await cache.get(source, (p) => deferred.push(p));
+    await Promise.all(deferred);
+    expect(store.state.versionCalls).toBe(1);
+    expect(shard.state.versionCalls).toBe(1);
+  });
+
+  it("backs off after a failed check, but not for a check that a write made obsolete", async () => {
+    const { source, state } = fakeSource();
+    const t = clock();
+    const cache = new ConfigCache({ freshMs: 1000, maxStaleMs: 10_000, retryMs: 5000, now: t.now });
+    await cache.get(source, () => undefined);
+    // A failed background check: requests in the next retryMs serve without checking again.
+    state.fail = true;
+    t.t += 1500;
+    const deferred: Promise<unknown>[] = [];
+    await cache.get(source, (p) => deferred.push(p));
+    await Promise.all(deferred);
+    const afterFailure = state.versionCalls;
+    t.t += 100;
+    await cache.get(source, (p) => deferred.push(p));
+    expect(state.versionCalls).toBe(afterFailure);
+
+    // A check that started before a write and fails after it does not hold back the checks after the write.
+    const fresh = fakeSource();
+    let failOld: () => void = () => undefined;
+    const failing: ConfigSource = {
+      version: () =>
+        new Promise<number>((_, reject) => {
+          failOld = () => reject(new Error("D1 down"));
+        }),
+      load: fresh.source.load,
+    };
+    const cache2 = new ConfigCache({ freshMs: 1000, maxStaleMs: 10_000, retryMs: 5000, now: t.now });
+    await cache2.get(fresh.source, () => undefined);
+    t.t += 1500;
+    const old: Promise<unknown>[] = [];
+    await cache2.get(failing, (p) => old.push(p));
+    cache2.invalidate();
+    expect((await cache2.get(fresh.source, () => undefined)).version).toBe(1);
+    failOld();
+    await Promise.all(old);
+    t.t += 1500;
+    const calls = fresh.state.versionCalls;
+    const later: Promise<unknown>[] = [];
+    await cache2.get(fresh.source, (p) => later.push(p));
+    await Promise.all(later);
+    expect(fresh.state.versionCalls).toBe(calls + 1);
   });
 
   it("defaults to 1 s fresh and 10 s stale, and the boundaries belong to the next state", async () => {

@@ -113,7 +113,11 @@ describe("the admin API with a console session", () => {
         headers: { cookie, "content-type": "application/json", ...headers },
         body: JSON.stringify({ name: uniqueName("cs") }),
       });
-    expect((await write({})).status).toBe(403);
+    const refused = await write({});
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({
+      error: { code: "forbidden", message: "Cross-site request refused (CSRF check failed)" },
+    });
     expect((await write({ "x-csrf-token": "wrong" })).status).toBe(403);
     expect((await write({ "x-csrf-token": csrf, origin: "https://evil.example" })).status).toBe(403);
     expect((await write({ "x-csrf-token": csrf, "sec-fetch-site": "cross-site" })).status).toBe(403);

@@ -31,6 +31,12 @@ describe("pattern lists", () => {
     }
   });
 
+  it("treats wildcards next to each other as wildcards each", () => {
+    expect(matches(compileMatcher(["a**"]), "abc")).toBe(true);
+    expect(matches(compileMatcher(["??"]), "ab")).toBe(true);
+    expect(matches(compileMatcher(["*?"]), "x")).toBe(true);
+  });
+
   it("matches characters special in regular expressions literally inside globs", () => {
     const m = compileMatcher(["a.b+*", "x(y)?"]);
     expect(matches(m, "a.b+anything")).toBe(true);
@@ -68,5 +74,18 @@ describe("conditions on entities and servers", () => {
     expect(appliesTo(c, { ...TARGET, backend: "dev-tools" })).toBe(true);
     // No virtual server (the /mcp aggregate) is not a server named like "null".
     expect(appliesTo(compileConditions([{ server_ids: ["nul?"] }]), TARGET)).toBe(false);
+  });
+
+  it("teams and roles match when any of the caller's teams or roles does, and never a caller without them", () => {
+    const teams = compileConditions([{ teams: ["eng"] }]);
+    expect(appliesTo(teams, { ...TARGET, teams: ["ops", "eng"] })).toBe(true);
+    expect(appliesTo(teams, { ...TARGET, teams: ["ops"] })).toBe(false);
+    expect(appliesTo(teams, TARGET)).toBe(false);
+    expect(appliesTo(compileConditions([{ teams: ["*"] }]), TARGET)).toBe(false);
+    const roles = compileConditions([{ roles: ["team_admin"] }]);
+    expect(appliesTo(roles, { ...TARGET, roles: ["viewer", "team_admin"] })).toBe(true);
+    expect(appliesTo(roles, { ...TARGET, roles: ["viewer"] })).toBe(false);
+    expect(appliesTo(roles, TARGET)).toBe(false);
+    expect(appliesTo(compileConditions([{ roles: ["*"] }]), TARGET)).toBe(false);
   });
 });

@@ -5,6 +5,7 @@ import {
   isBlockedHost,
   isBlockedIPv4,
   isBlockedIPv6,
+  MAX_URL_LENGTH,
   parseHttpUrl,
   urlProblem,
 } from "../../src/config/url-safety";
@@ -82,7 +83,29 @@ describe("url safety", () => {
     "router.home.arpa",
     "intranet",
     "LOCALHOST.",
+    "printer.local.",
+    "metadata.google.internal.",
   ])("blocks the name %s", (h) => expect(isBlockedHost(h)).toBe(true));
+
+  // Lookalikes of the blocked names: each pattern matches the whole label or suffix, nothing more.
+  it.each([
+    "example.com",
+    "example.com.",
+    "a.notlocalhost",
+    "localhost.example.com",
+    "a.localhost.example.com",
+    "printer.local.example.com",
+    "x.internal.example.com",
+    "router.home.arpa.example.com",
+    "metadata.example.com",
+    "cloud.metadata",
+  ])("allows the name %s", (h) => expect(isBlockedHost(h)).toBe(false));
+
+  it("answers false for what is not an address of the asked family", () => {
+    expect(isBlockedIPv4("::1")).toBe(false);
+    expect(isBlockedIPv4("0x7f.1")).toBe(false);
+    expect(isBlockedIPv6("127.0.0.1")).toBe(false);
+  });
 
   it("allows everything when private backends are allowed", async () => {
     expect(await checkBackendUrl("http://127.0.0.1:1/", true, noDns)).toEqual({ ok: true });
@@ -99,6 +122,17 @@ describe("url safety", () => {
       const verdict = await checkBackendUrl("https://transition.example.com/", false, resolveTo([answer]));
       expect(verdict.ok, answer).toBe(false);
     }
+  });
+
+  it("says whether the URL's own host or the addresses its name resolves to were refused", async () => {
+    expect(await checkBackendUrl("http://10.0.0.1/", false, noDns)).toEqual({
+      ok: false,
+      reason: "points to a loopback, private, link-local or metadata address",
+    });
+    expect(await checkBackendUrl("https://db.example.com/", false, async () => ["10.0.0.1"])).toEqual({
+      ok: false,
+      reason: "resolves to a loopback, private, link-local or metadata address",
+    });
   });
 
   it("refuses literal transition addresses in URLs", async () => {
@@ -148,5 +182,21 @@ describe("URL parsing never throws", () => {
     expect(urlProblem("https://user:pw@example.com/")).toMatch(/credentials/);
     expect(urlProblem("https://example.com:8443/mcp?x=1")).toBeNull();
     expect(parseHttpUrl("http://[::1]:8080/")?.hostname).toBe("[::1]");
+  });
+
+  it("refuses a user name or a password alone", () => {
+    expect(urlProblem("https://user@example.com/")).toMatch(/credentials/);
+    expect(urlProblem("https://:pw@example.com/")).toMatch(/credentials/);
+  });
+
+  it("refuses DEL, which the parser would percent-encode instead of refusing", () => {
+    expect(urlProblem("https://example.com/\u007f")).toMatch(/control/);
+  });
+
+  it("accepts a URL of exactly MAX_URL_LENGTH characters, and not one more", () => {
+    const base = "https://example.com/";
+    const url = base + "a".repeat(MAX_URL_LENGTH - base.length);
+    expect(urlProblem(url)).toBeNull();
+    expect(urlProblem(`${url}a`)).toMatch(/at most/);
   });
 });
