@@ -28,6 +28,7 @@ function oauthBackend(name: string, clientId = "client-a"): BackendConfig {
       type: "oauth",
       grant: "authorization_code",
       issuer: "https://93.184.215.14",
+      registration: "static",
       clientId,
       clientSecret: null,
       scopes: [],
