@@ -232,6 +232,10 @@ function grantError(err: unknown, what: string): UpstreamOAuthError {
   if (err instanceof UpstreamOAuthError) return err;
   if (err instanceof oauth.ResponseBodyError && /^[a-z_]{1,64}$/.test(err.error))
     return new UpstreamOAuthError("grant", `${what} failed: ${err.error}`);
+  // A 401 with a challenge (e.g. invalid_client for a forgotten client) carries its code there.
+  const challenged = err instanceof oauth.WWWAuthenticateChallengeError ? err.cause[0]?.parameters.error : undefined;
+  if (challenged && /^[a-z_]{1,64}$/.test(challenged))
+    return new UpstreamOAuthError("grant", `${what} failed: ${challenged}`);
   if (err instanceof oauth.AuthorizationResponseError)
     return new UpstreamOAuthError(err.error === "access_denied" ? "denied" : "grant", `${what} failed: ${err.error}`);
   return new UpstreamOAuthError("grant", `${what} failed`);

@@ -1,4 +1,4 @@
-// End to end: upstream OAuth with a dynamically registered client (RFC 7591) against a real oidc-provider protecting a real MCP backend: the backend is saved without clientId, concurrent first users cause one registration, two users act as themselves through it, its secret is sealed under the key ring and never shown, and a server without a registration endpoint is refused at save time.
+// End to end: upstream OAuth with a dynamically registered client (RFC 7591) against a real oidc-provider protecting a real MCP backend: the backend is saved without clientId, concurrent first users cause one registration, two users act as themselves through it, its secret is sealed under the key ring and never shown, and a server that forgets the client gets one new registration, and a server without a registration endpoint is refused at save time.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -10,6 +10,9 @@ import {
 import { adminCall, mcpPost, openSession } from "../helpers/admin-client";
 import { browse } from "../helpers/browser";
 import { type Gateway, startGateway } from "../helpers/gateway";
+
+/** Access tokens live this long, so a refresh (which names the client) happens within the test. */
+const TTL_SECONDS = 4;
 
 let as: BackendAuthServer;
 let plain: BackendAuthServer;
@@ -58,7 +61,7 @@ async function connect(reply: Reply, login: string): Promise<{ status: number; t
 }
 
 beforeAll(async () => {
-  as = await startBackendAuthServer(300, { registration: true });
+  as = await startBackendAuthServer(TTL_SECONDS, { registration: true });
   plain = await startBackendAuthServer(300);
   backend = await startWhoamiBackend(as.issuer);
   gateway = await startGateway();
@@ -149,10 +152,29 @@ describe("upstream OAuth, dynamic client registration", () => {
     expect((await whoami("alice")).result?.content[0]?.text).toBe("alice");
   });
 
+  it("a server that forgot the client (invalid_client) gets one new registration; users connect again through it", async () => {
+    const old = as.registered[0]?.clientId ?? "";
+    await as.forget(old);
+    // Alice's access token expires; its refresh names the forgotten client.
+    await new Promise((r) => setTimeout(r, (TTL_SECONDS + 1) * 1000));
+    const reply = await whoami("alice");
+    expect(as.registered).toHaveLength(2);
+    expect(as.registered[1]?.clientId).not.toBe(old);
+    // Tokens are bound to the client they were issued to: alice connects again, through the new client.
+    const page = await connect(reply, "alice");
+    expect(page.status).toBe(200);
+    expect((await whoami("alice")).result?.content[0]?.text).toBe("alice");
+    expect(as.registered).toHaveLength(2);
+    const view = await admin("GET", "/api/backends/dyn");
+    expect((view.json as { auth: { clientId: string } }).auth.clientId).toBe(as.registered[1]?.clientId);
+  });
+
   it("the registered client's secret appears in no answer", async () => {
-    const secret = as.registered[0]?.clientSecret ?? "";
-    expect(secret.length).toBeGreaterThan(10);
+    expect(as.registered).toHaveLength(2);
     expect(answers.length).toBeGreaterThan(8);
-    expect(answers.join("\n")).not.toContain(secret);
+    for (const { clientSecret } of as.registered) {
+      expect(clientSecret?.length).toBeGreaterThan(10);
+      expect(answers.join("\n")).not.toContain(clientSecret);
+    }
   });
 });
