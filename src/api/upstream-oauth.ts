@@ -96,7 +96,7 @@ async function clientOrPage(
   origin: string,
 ): Promise<BackendConfig | string> {
   try {
-    return await withClient(c.env, backend, origin);
+    return (await withClient(c.env, backend, origin)) ?? `${backend.name}: no OAuth client`;
   } catch (err) {
     if (err instanceof RpcError) return err.message;
     throw err;

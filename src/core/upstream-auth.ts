@@ -106,7 +106,10 @@ export async function authorizedBackend(
   let owner: string;
   try {
     owner = ownerOf(ctx, backend);
-    backend = await withClient(ctx.env, backend, ctx.origin);
+    // A listing never registers a client (nobody can be connected through one that does not exist yet).
+    const resolved = await withClient(ctx.env, backend, ctx.origin, undefined, options.quiet);
+    if (!resolved) return bare;
+    backend = resolved;
   } catch (err) {
     if (options.quiet) return bare;
     throw err;
@@ -129,7 +132,7 @@ export async function authorizedBackend(
   // RFC 7591: a server that forgot a registered client gets a new registration, once per attempt.
   if (!answer.ok && registration === "dynamic" && clientForgotten(answer.message)) {
     try {
-      backend = await withClient(ctx.env, backend, ctx.origin, backend.auth?.clientId);
+      backend = (await withClient(ctx.env, backend, ctx.origin, backend.auth?.clientId)) ?? bare;
     } catch (err) {
       if (options.quiet) return bare;
       throw err;

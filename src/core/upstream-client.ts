@@ -38,13 +38,15 @@ function using(backend: BackendConfig, client: RegisteredClient): BackendConfig 
  * is none). `forget` is a client id the server just refused
  * (`invalid_client`): a new one is registered unless another caller already
  * did. Throws a JSON-RPC error naming the problem when there is no client.
+ * `knownOnly` (listings, which never ask anyone): null instead of registering.
  */
 export async function withClient(
   env: Bindings,
   backend: BackendConfig,
   origin: string | undefined,
   forget?: string,
-): Promise<BackendConfig> {
+  knownOnly = false,
+): Promise<BackendConfig | null> {
   const auth = backend.auth;
   if (auth?.registration !== "dynamic") return backend;
   const key = keyOf(backend);
@@ -52,6 +54,7 @@ export async function withClient(
   const snapshot = auth.clientId && !auth.clientSecretUnreadable;
   const known = clients.get(key) ?? (snapshot ? { clientId: auth.clientId, clientSecret: auth.clientSecret } : null);
   if (known && known.clientId !== forget) return using(backend, known);
+  if (knownOnly) return null;
   clients.delete(key);
   const base = origin ?? env.PUBLIC_URL;
   if (!base) throw new RpcError(ErrorCode.InternalError, "The gateway's public URL is unknown (set PUBLIC_URL)");
