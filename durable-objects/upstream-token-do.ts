@@ -32,6 +32,7 @@ import {
   type TokenSet,
   UpstreamOAuthError,
 } from "../src/upstream/oauth-client";
+import { type ClientAnswer, registeredClient } from "./client-registration";
 
 /** The most a refresh starts before expiry; short-lived tokens refresh in their last quarter. */
 const REFRESH_SKEW_MS = 60_000;
@@ -88,6 +89,8 @@ export class UpstreamTokenDO extends DurableObject<Bindings> {
   private ready = false;
   /** One refresh (or client-credentials grant) per backend at a time. */
   private readonly inflight = new Map<string, Promise<TokenAnswer>>();
+  /** The running client registration (`client:<backend>` objects only): one at a time. */
+  private registering: Promise<ClientAnswer> | null = null;
 
   private schema(): void {
     if (this.ready) return;
@@ -306,6 +309,23 @@ export class UpstreamTokenDO extends DurableObject<Bindings> {
         }
       }),
     );
+  }
+
+  /**
+   * The backend's dynamically registered client (this object is the
+   * backend's own, `client:<backend>`): registers it on first use, one
+   * registration at a time; later callers read what the first stored.
+   */
+  async client(backend: BackendConfig, redirectUri: string, forget?: string): Promise<ClientAnswer> {
+    for (let waiting = this.registering; waiting !== null; waiting = this.registering)
+      await waiting.catch(() => undefined);
+    const running = registeredClient(this.env, backend, redirectUri, forget);
+    this.registering = running;
+    try {
+      return await running;
+    } finally {
+      if (this.registering === running) this.registering = null;
+    }
   }
 
   /** Re-seals every token not under the ring's current key (key rotation). */

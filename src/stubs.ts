@@ -35,8 +35,9 @@ export function legacyClientObject(env: Pick<Bindings, "LEGACY_CLIENT">, sid: st
 
 /**
  * The UpstreamTokenDO holding a user's upstream OAuth tokens (named by the
- * principal's subject), or a client-credentials backend's shared token
- * (`client:<backend>`; a subject never starts with `client:`).
+ * principal's subject), or a backend's own object (`client:<backend>`; a
+ * subject never starts with `client:`): a client-credentials backend's
+ * shared token, and the single-flight of its dynamic client registration.
  */
 export function upstreamTokenObject(env: Pick<Bindings, "UPSTREAM_TOKENS">, owner: string) {
   return env.UPSTREAM_TOKENS.get(env.UPSTREAM_TOKENS.idFromName(owner));

@@ -44,6 +44,7 @@ import {
 } from "./backend-lifecycle";
 import { apiRouter, commonErrors, conflict, jsonBody, jsonResponse, noContent, notFound } from "./openapi";
 import { openApiColumns } from "./openapi-backend";
+import { assertRegistrable } from "./upstream-registration-check";
 
 const DEFAULT_RESOLVER = "https://cloudflare-dns.com/dns-query";
 
@@ -85,6 +86,7 @@ export const backendRoutes = apiRouter()
     async (c) => {
       const input = c.req.valid("json");
       await assertUrlAllowed(c, input.url);
+      await assertRegistrable(c, input.auth, input.url);
       const openapi = await openApiColumns(c, input.transport ?? "streamable-http", input.openapi);
       const view = await createBackend(
         database(c.env.DB),
@@ -138,6 +140,8 @@ export const backendRoutes = apiRouter()
       const patch = c.req.valid("json");
       if (patch.url !== undefined) await assertUrlAllowed(c, patch.url);
       const name = c.req.valid("param").name;
+      if (patch.auth && patch.auth.clientId === undefined)
+        await assertRegistrable(c, patch.auth, patch.url ?? (await getBackendRow(database(c.env.DB), name)).url);
       // A changed transport or document is checked (and a document URL fetched again) as on create.
       let openapi: Awaited<ReturnType<typeof openApiColumns>> | undefined;
       if (patch.transport !== undefined || patch.openapi !== undefined) {

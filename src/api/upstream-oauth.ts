@@ -38,7 +38,9 @@ import { keyRing } from "../config/header-crypto";
 import { loadConfig } from "../config/middleware";
 import type { BackendConfig } from "../config/snapshot";
 import { recordConnection } from "../config/store/connections";
+import { withClient } from "../core/upstream-client";
 import type { AppEnv } from "../env";
+import { RpcError } from "../protocol/jsonrpc";
 import { upstreamTokenObject } from "../stubs";
 import { authorizationUrl, exchangeCode, pkcePair, serverFor, UpstreamOAuthError } from "../upstream/oauth-client";
 
@@ -87,6 +89,24 @@ Continue only if you asked for this yourself: whoever signs in here connects the
 }
 
 /** POST: the redirect to the authorization server. */
+/** The backend with its client (a dynamic one registered first), or the problem's message. */
+async function clientOrPage(
+  c: Context<AppEnv>,
+  backend: BackendConfig,
+  origin: string,
+): Promise<BackendConfig | string> {
+  try {
+    return (await withClient(c.env, backend, origin)) ?? `${backend.name}: no OAuth client`;
+  } catch (err) {
+    if (err instanceof RpcError) return err.message;
+    throw err;
+  }
+}
+
+function clientProblem(backend: BackendConfig, problem: BackendConfig | string): string {
+  return typeof problem === "string" ? problem : `${backend.name}: no OAuth client`;
+}
+
 async function start(c: Context<AppEnv>): Promise<Response> {
   // Only the confirmation page's own form: a cross-site auto-submit would skip the confirmation.
   const from = c.req.header("origin");
@@ -101,9 +121,12 @@ async function start(c: Context<AppEnv>): Promise<Response> {
   }
   const link = await linkOf(c, stateParam(form.state));
   if (link instanceof Response) return link;
-  const backend = consentBackend(c, link.b);
-  if (!backend?.auth) return page(c, 400, "Invalid link", "This backend no longer asks users to connect.");
+  const configured = consentBackend(c, link.b);
+  if (!configured?.auth) return page(c, 400, "Invalid link", "This backend no longer asks users to connect.");
   const origin = gatewayOrigin(c.env, c.req.url);
+  const backend = await clientOrPage(c, configured, origin);
+  if (typeof backend === "string" || !backend.auth)
+    return page(c, 502, "Cannot reach the sign-in service", clientProblem(configured, backend));
   try {
     const server = await serverFor(backend.auth, c.env);
     const { verifier, challenge } = await pkcePair();
@@ -130,8 +153,12 @@ async function callback(c: Context<AppEnv>): Promise<Response> {
     if (err instanceof StateError) return page(c, 400, "Invalid sign-in response", err.message);
     throw err;
   }
-  const backend = consentBackend(c, state.b);
-  if (!backend?.auth) return page(c, 400, "Invalid sign-in response", "This backend no longer asks users to connect.");
+  const configured = consentBackend(c, state.b);
+  if (!configured?.auth)
+    return page(c, 400, "Invalid sign-in response", "This backend no longer asks users to connect.");
+  const backend = await clientOrPage(c, configured, gatewayOrigin(c.env, c.req.url));
+  if (typeof backend === "string" || !backend.auth)
+    return page(c, 502, "Sign-in failed", clientProblem(configured, backend));
   const tokens = upstreamTokenObject(c.env, state.u);
   // One completion per link: a replayed callback (or a second tab) stores nothing.
   if (!(await tokens.consumeState(state.n, state.e)))

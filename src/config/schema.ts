@@ -66,6 +66,9 @@ export interface StoredUpstreamAuth {
   type: "oauth";
   grant: "authorization_code" | "client_credentials" | "token_exchange";
   issuer: string | null;
+  /** `dynamic`: clientId and the secret were issued by the server's registration endpoint (RFC 7591); absent: static. */
+  registration?: "dynamic";
+  /** "" while a dynamic client is not registered yet. */
   clientId: string;
   clientSecretSealed: string | null;
   scopes: string[];

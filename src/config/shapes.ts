@@ -138,12 +138,20 @@ export const UpstreamAuth = z
     issuer: BackendUrl.optional().openapi({
       description: "The authorization server; omitted: discovered from the backend's RFC 9728 metadata",
     }),
-    clientId: z.string().min(1).max(2048).openapi({ description: "The gateway's client id at that server" }),
+    clientId: z.string().min(1).max(2048).optional().openapi({
+      description:
+        "The gateway's pre-registered client id at that server; omitted: dynamic registration (RFC 7591), once per backend",
+    }),
     clientSecret: z.string().min(1).max(4096).optional().openapi({ description: "Write-only; omitted: public client" }),
     scopes: z.array(ScopeToken).max(50).optional(),
     resource: BackendUrl.optional().openapi({
       description: "RFC 8707 resource the tokens are requested for and bound to; default the backend URL",
     }),
+  })
+  // A secret belongs to a client id the admin gives; a registered client's secret is the server's.
+  .refine((a) => a.clientId !== undefined || a.clientSecret === undefined || a.clientSecret === REDACTED, {
+    path: ["clientSecret"],
+    message: "needs clientId (a dynamically registered client gets its secret from the server)",
   })
   .openapi("UpstreamAuth");
 
@@ -153,7 +161,10 @@ export const UpstreamAuthView = z
     type: z.literal("oauth"),
     grant: z.enum(["authorization_code", "client_credentials", "token_exchange"]),
     issuer: z.string().nullable(),
-    clientId: z.string(),
+    registration: z.enum(["static", "dynamic"]).openapi({
+      description: "`dynamic`: the client was (or will be, on first use) registered by the gateway (RFC 7591)",
+    }),
+    clientId: z.string().nullable().openapi({ description: "null: dynamic, not registered yet" }),
     clientSecret: z.literal(REDACTED).nullable(),
     scopes: z.array(z.string()),
     resource: z.string().nullable(),

@@ -54,6 +54,9 @@ export interface UpstreamOAuth {
   grant: "authorization_code" | "client_credentials" | "token_exchange";
   /** The authorization server's issuer; null: discovered from the backend's RFC 9728 metadata. */
   issuer: string | null;
+  /** `dynamic`: the gateway registers its client itself (RFC 7591; `core/upstream-client.ts`). */
+  registration: "static" | "dynamic";
+  /** "" while a dynamic client is not registered yet (then the isolate asks the registration object). */
   clientId: string;
   /** The opened client secret (null: a public client, PKCE only). */
   clientSecret: string | null;

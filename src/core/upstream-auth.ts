@@ -30,6 +30,7 @@ import { withBearer } from "../upstream/oauth-client";
 import { randomHex } from "../util/bytes";
 import { LruMap } from "../util/lru";
 import type { McpContext } from "./context";
+import { clientForgotten, withClient } from "./upstream-client";
 
 /** MCP 2025-11-25: URLElicitationRequiredError. */
 export const URL_ELICITATION_REQUIRED = -32042;
@@ -100,28 +101,45 @@ export async function authorizedBackend(
   options: { rejected?: string; quiet?: boolean } = {},
 ): Promise<BackendConfig> {
   if (!backend.auth) return backend;
+  const bare = backend;
+  const { grant, registration } = backend.auth;
   let owner: string;
   try {
     owner = ownerOf(ctx, backend);
+    // A listing never registers a client (nobody can be connected through one that does not exist yet).
+    const resolved = await withClient(ctx.env, backend, ctx.origin, undefined, options.quiet);
+    if (!resolved) return bare;
+    backend = resolved;
   } catch (err) {
-    if (options.quiet) return backend;
+    if (options.quiet) return bare;
     throw err;
   }
-  const key = cacheKey(owner, backend);
+  let key = cacheKey(owner, backend);
   const cached = cache.get(key);
   if (cached && cached.until > Date.now() && cached.token !== options.rejected)
     return withBearer(backend, cached.token);
   if (cached) cache.delete(key);
   // RFC 8693: the caller's own OAuth token goes to the backend's authorization server only (never
   // upstream); API tokens and ADMIN_TOKEN are the gateway's own secrets and are never exchanged.
-  const exchanging = backend.auth.grant === "token_exchange";
+  const exchanging = grant === "token_exchange";
   if (exchanging && ctx.caller.principal?.kind !== "oauth")
     throw new RpcError(ErrorCode.InvalidRequest, `Backend '${backend.name}' needs an OAuth sign-in (token exchange)`, {
       backend: backend.name,
       reason: "upstream-auth",
     });
   const subject = exchanging ? ctx.caller.credential : undefined;
-  const answer = await upstreamTokenObject(ctx.env, owner).token(backend, options.rejected, subject);
+  let answer = await upstreamTokenObject(ctx.env, owner).token(backend, options.rejected, subject);
+  // RFC 7591: a server that forgot a registered client gets a new registration, once per attempt.
+  if (!answer.ok && registration === "dynamic" && clientForgotten(answer.message)) {
+    try {
+      backend = (await withClient(ctx.env, backend, ctx.origin, backend.auth?.clientId)) ?? bare;
+    } catch (err) {
+      if (options.quiet) return bare;
+      throw err;
+    }
+    key = cacheKey(owner, backend);
+    answer = await upstreamTokenObject(ctx.env, owner).token(backend, options.rejected, subject);
+  }
   if (answer.ok) {
     // Indexed for admins and key rotation; a D1 write only when an exchange made a new connection.
     if (answer.exchanged) ctx.defer(recordConnection(database(ctx.env.DB), owner, backend.name).catch(() => undefined));
@@ -130,9 +148,8 @@ export async function authorizedBackend(
     if (until > now) cache.set(key, { token: answer.accessToken, until });
     return withBearer(backend, answer.accessToken);
   }
-  if (options.quiet) return backend;
-  if (answer.reason === "none" && backend.auth.grant === "authorization_code")
-    throw await consentLink(ctx, backend, owner);
+  if (options.quiet) return bare;
+  if (answer.reason === "none" && grant === "authorization_code") throw await consentLink(ctx, backend, owner);
   throw new RpcError(ErrorCode.BackendError, `Backend '${backend.name}': ${answer.message}`, {
     backend: backend.name,
     reason: "upstream-auth",

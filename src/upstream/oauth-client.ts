@@ -128,6 +128,72 @@ export async function serverFor(auth: UpstreamOAuth, env: OAuthEnv): Promise<Ser
   return { as, client: { client_id: auth.clientId }, clientAuth, options: requestOptions(tokenUrl) };
 }
 
+/** A client the server issued to the gateway by dynamic registration (RFC 7591). */
+export interface RegisteredClient {
+  clientId: string;
+  clientSecret: string | null;
+}
+
+/**
+ * The backend's authorization server's registration endpoint, or null when it
+ * has none (then the admin must pre-register a client and set `clientId`).
+ */
+export async function registrationEndpoint(auth: UpstreamOAuth, env: OAuthEnv): Promise<string | null> {
+  const server = await serverFor({ ...auth, clientId: "", clientSecret: null }, env);
+  return server.as.registration_endpoint ?? null;
+}
+
+/**
+ * Registers the gateway's client at the backend's authorization server (RFC
+ * 7591 section 3): the gateway's callback as the only redirect URI, the
+ * grants the backend's settings use, and client_secret_basic (else
+ * client_secret_post, else none) as the server supports (RFC 8414 section 2:
+ * an absent list means client_secret_basic). One client per backend, never
+ * shared between backends (MCP 2025-11-25 basic/security_best_practices).
+ */
+export async function registerClient(
+  auth: UpstreamOAuth,
+  env: OAuthEnv,
+  redirectUri: string,
+  clientName: string,
+): Promise<RegisteredClient> {
+  const server = await serverFor({ ...auth, clientId: "", clientSecret: null }, env);
+  const endpoint = server.as.registration_endpoint;
+  if (!endpoint)
+    throw new UpstreamOAuthError(
+      "config",
+      "The authorization server offers no dynamic client registration (RFC 7591): register a client there and set auth.clientId",
+    );
+  checkServerUrl(endpoint, env);
+  const methods = server.as.token_endpoint_auth_methods_supported ?? ["client_secret_basic"];
+  const method = ["client_secret_basic", "client_secret_post", "none"].find((m) => methods.includes(m)) ?? "none";
+  const grants =
+    auth.grant === "authorization_code"
+      ? ["authorization_code", "refresh_token"]
+      : auth.grant === "client_credentials"
+        ? ["client_credentials"]
+        : ["urn:ietf:params:oauth:grant-type:token-exchange"];
+  try {
+    const res = await oauth.dynamicClientRegistrationRequest(
+      server.as,
+      {
+        client_name: clientName,
+        redirect_uris: auth.grant === "authorization_code" ? [redirectUri] : [],
+        grant_types: grants,
+        response_types: auth.grant === "authorization_code" ? ["code"] : [],
+        token_endpoint_auth_method: method,
+        ...(auth.scopes.length > 0 && { scope: auth.scopes.join(" ") }),
+      },
+      server.options,
+    );
+    const client = await oauth.processDynamicClientRegistrationResponse(res);
+    const secret = typeof client.client_secret === "string" ? client.client_secret : null;
+    return { clientId: client.client_id, clientSecret: secret };
+  } catch (err) {
+    throw grantError(err, "The client registration");
+  }
+}
+
 /** The URL the user's browser is sent to: code flow, S256 PKCE, the backend's resource and scopes. */
 export function authorizationUrl(
   server: ServerContext,
@@ -166,6 +232,10 @@ function grantError(err: unknown, what: string): UpstreamOAuthError {
   if (err instanceof UpstreamOAuthError) return err;
   if (err instanceof oauth.ResponseBodyError && /^[a-z_]{1,64}$/.test(err.error))
     return new UpstreamOAuthError("grant", `${what} failed: ${err.error}`);
+  // A 401 with a challenge (e.g. invalid_client for a forgotten client) carries its code there.
+  const challenged = err instanceof oauth.WWWAuthenticateChallengeError ? err.cause[0]?.parameters.error : undefined;
+  if (challenged && /^[a-z_]{1,64}$/.test(challenged))
+    return new UpstreamOAuthError("grant", `${what} failed: ${challenged}`);
   if (err instanceof oauth.AuthorizationResponseError)
     return new UpstreamOAuthError(err.error === "access_denied" ? "denied" : "grant", `${what} failed: ${err.error}`);
   return new UpstreamOAuthError("grant", `${what} failed`);

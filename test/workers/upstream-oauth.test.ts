@@ -28,6 +28,7 @@ function oauthBackend(name: string, clientId = "client-a"): BackendConfig {
       type: "oauth",
       grant: "authorization_code",
       issuer: "https://93.184.215.14",
+      registration: "static",
       clientId,
       clientSecret: null,
       scopes: [],
@@ -143,6 +144,7 @@ describe("backend auth settings", () => {
       type: "oauth",
       grant: "authorization_code",
       issuer: null,
+      registration: "static",
       clientId: "gw",
       clientSecret: "********",
       scopes: ["repo", "read:user"],
@@ -176,7 +178,8 @@ describe("backend auth settings", () => {
   it("refuses malformed auth settings with a 400 naming the field", async () => {
     const bad = [
       { type: "basic", clientId: "x" },
-      { type: "oauth" },
+      // (`{type: "oauth"}` alone is a dynamic client: upstream-oauth-dcr.test.ts.)
+      { type: "oauth", clientSecret: "x" },
       { type: "oauth", clientId: "x", scopes: ["has space"] },
       { type: "oauth", clientId: "x", issuer: "ftp://as.example" },
       { type: "oauth", clientId: "x", grant: "password" },

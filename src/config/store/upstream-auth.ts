@@ -19,6 +19,7 @@ export async function storedAuth(
   current: StoredUpstreamAuth | null,
   ring: () => Promise<KeyRing>,
 ): Promise<StoredUpstreamAuth> {
+  if (input.clientId === undefined) return dynamicAuth(input, current);
   let clientSecretSealed: string | null = null;
   if (input.clientSecret === REDACTED) {
     if (!current?.clientSecretSealed)
@@ -40,6 +41,30 @@ export async function storedAuth(
   };
 }
 
+/**
+ * A client the gateway registers itself (RFC 7591) on first use. A PATCH
+ * that keeps the server (issuer, resource) and grant keeps the registered
+ * client; any change starts over (a registration is bound to its server).
+ */
+function dynamicAuth(input: z.infer<typeof UpstreamAuth>, current: StoredUpstreamAuth | null): StoredUpstreamAuth {
+  const next: StoredUpstreamAuth = {
+    type: "oauth",
+    grant: input.grant ?? "authorization_code",
+    issuer: input.issuer ?? null,
+    registration: "dynamic",
+    clientId: "",
+    clientSecretSealed: null,
+    scopes: input.scopes ?? [],
+    resource: input.resource ?? null,
+  };
+  const same =
+    current?.registration === "dynamic" &&
+    current.issuer === next.issuer &&
+    current.resource === next.resource &&
+    current.grant === next.grant;
+  return same ? { ...next, clientId: current.clientId, clientSecretSealed: current.clientSecretSealed } : next;
+}
+
 /** The API view: the secret masked, never shown. */
 export function authView(stored: StoredUpstreamAuth | null): z.infer<typeof UpstreamAuthView> | null {
   if (!stored) return null;
@@ -47,7 +72,8 @@ export function authView(stored: StoredUpstreamAuth | null): z.infer<typeof Upst
     type: "oauth",
     grant: stored.grant,
     issuer: stored.issuer,
-    clientId: stored.clientId,
+    registration: stored.registration ?? "static",
+    clientId: stored.clientId || null,
     clientSecret: stored.clientSecretSealed ? REDACTED : null,
     scopes: stored.scopes,
     resource: stored.resource,
@@ -81,6 +107,7 @@ export async function openedAuth(
     type: "oauth",
     grant: stored.grant,
     issuer: stored.issuer,
+    registration: stored.registration ?? "static",
     clientId: stored.clientId,
     clientSecret,
     ...(unreadable && { clientSecretUnreadable: true }),
