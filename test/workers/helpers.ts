@@ -1,6 +1,23 @@
 import { exports } from "cloudflare:workers";
+import type { BackendConfig } from "../../src/config/snapshot";
 
 export const ADMIN = "test-admin-token";
+
+/** A backend as the config snapshot holds it (a small test backend's defaults), for tests of pure functions. */
+export function backendConfig(name: string, overrides: Partial<BackendConfig> = {}): BackendConfig {
+  return {
+    name,
+    url: `https://${name}.example/mcp`,
+    transport: "streamable-http",
+    headers: {},
+    timeoutMs: 1000,
+    healthIntervalSeconds: 30,
+    failureThreshold: 5,
+    cooldownSeconds: 30,
+    enabled: true,
+    ...overrides,
+  };
+}
 
 /** A unique slug per call, so tests never depend on each other's rows. */
 let counter = 0;

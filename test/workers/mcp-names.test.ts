@@ -13,20 +13,9 @@ import {
 } from "../../src/core/names";
 import type { Catalog } from "../../src/protocol/catalog-types";
 import { parseSse } from "../../src/protocol/sse";
+import { backendConfig } from "./helpers";
 
-function backend(name: string): BackendConfig {
-  return {
-    name,
-    url: `https://${name}.example/mcp`,
-    transport: "streamable-http",
-    headers: {},
-    timeoutMs: 1000,
-    healthIntervalSeconds: 30,
-    failureThreshold: 5,
-    cooldownSeconds: 30,
-    enabled: true,
-  };
-}
+const backend = (name: string): BackendConfig => backendConfig(name);
 
 function catalog(partial: Partial<Catalog>): Catalog {
   return {

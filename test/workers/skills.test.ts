@@ -6,25 +6,13 @@ import { serverCapabilities } from "../../src/core/capabilities";
 import { buildView, type Endpoint, routeUri } from "../../src/core/federation";
 import { skillOwner } from "../../src/core/skill-view";
 import type { Catalog, CatalogItem } from "../../src/protocol/catalog-types";
-import { ADMIN, api, uniqueName } from "./helpers";
+import { ADMIN, api, backendConfig, uniqueName } from "./helpers";
 import { route } from "./outbound";
 
 const SKILLS = "io.modelcontextprotocol/skills";
 const DIGEST = `sha256:${"ab".repeat(32)}`;
 
-function backend(name: string): BackendConfig {
-  return {
-    name,
-    url: `https://${name}.example/mcp`,
-    transport: "streamable-http",
-    headers: {},
-    timeoutMs: 1000,
-    healthIntervalSeconds: 30,
-    failureThreshold: 5,
-    cooldownSeconds: 30,
-    enabled: true,
-  };
-}
+const backend = (name: string): BackendConfig => backendConfig(name);
 
 function skill(path: string, extra: Record<string, unknown> = {}): CatalogItem {
   const name = path.split("/").at(-1) as string;

@@ -6,21 +6,10 @@ import { overriddenArguments, overrideIndex, resolveTool } from "../../src/core/
 import { appliesTo, compileConditions } from "../../src/plugins/conditions";
 import type { Catalog } from "../../src/protocol/catalog-types";
 import { RpcError } from "../../src/protocol/jsonrpc";
+import { backendConfig } from "./helpers";
 import { builtin, fakeContext, runOnce } from "./plugin-helpers";
 
-function backend(name: string): BackendConfig {
-  return {
-    name,
-    url: `https://${name}.example/mcp`,
-    transport: "streamable-http",
-    headers: {},
-    timeoutMs: 1000,
-    healthIntervalSeconds: 30,
-    failureThreshold: 5,
-    cooldownSeconds: 30,
-    enabled: true,
-  };
-}
+const backend = (name: string): BackendConfig => backendConfig(name);
 
 const SEARCH = {
   name: "search",
