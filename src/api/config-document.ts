@@ -15,16 +15,8 @@
 import { z } from "@hono/zod-openapi";
 import { LIMITS } from "../config/limits";
 import { ROLES } from "../config/schema";
-import {
-  BackendCreate,
-  HeaderName,
-  HeaderValue,
-  NameList,
-  REDACTED,
-  ServerCreate,
-  Slug,
-  TokenCreate,
-} from "../config/shapes";
+import { BackendCreate, HeaderName, HeaderValue, NameList, REDACTED, ServerCreate, Slug } from "../config/shapes";
+import { TokenCreate } from "../config/token-shapes";
 import { PluginCreate } from "./plugins";
 
 /**

@@ -7,8 +7,7 @@
  * be created, updated (with the fields that differ) or deleted per object;
  * objects that already match are left alone, so applying the same document
  * twice writes nothing. `merge` creates and updates; `replace` also deletes
- * what the document does not list. Writing is `writeImport` (one D1 batch,
- * one version bump).
+ * the rest. Writing is `writeImport` (one D1 batch, one version bump).
  */
 import type { Context } from "hono";
 import { ringOrNull } from "../config/d1-source";
@@ -178,8 +177,7 @@ async function planBackends(p: Planner): Promise<{ changes: SectionChanges; put:
     put.push({
       name: entry.name,
       ...wanted,
-      headersEncrypted:
-        headersSame && before ? before.headersEncrypted : names.length > 0 ? await sealed(p, headers) : null,
+      headersEncrypted: headersSame ? before.headersEncrypted : names.length > 0 ? await sealed(p, headers) : null,
       headerNames: names,
       ...openapi,
       auth: before?.auth ?? null,

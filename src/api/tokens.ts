@@ -3,8 +3,9 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { database } from "../config/db";
-import { IdParam, Token, TokenCreate, TokenCreated } from "../config/shapes";
+import { IdParam } from "../config/shapes";
 import { createToken, deleteToken, listTokens } from "../config/store/tokens";
+import { Token, TokenCreate, TokenCreated } from "../config/token-shapes";
 import { HttpError } from "../errors";
 import { creationTeam } from "./access";
 import { apiRouter, commonErrors, conflict, jsonBody, jsonResponse, noContent, notFound } from "./openapi";

@@ -10,7 +10,7 @@ import { HttpError } from "../../errors";
 import type { Db } from "../db";
 import { LIMITS } from "../limits";
 import { type ApiTokenRow, apiTokens } from "../schema";
-import type { Token, TokenCreate, TokenCreated } from "../shapes";
+import type { Token, TokenCreate, TokenCreated } from "../token-shapes";
 import { assertNamesExist } from "./servers";
 import { assertBelowLimit, commit, nowIso } from "./write";
 
