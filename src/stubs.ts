@@ -7,15 +7,29 @@
  * stream) and its SessionDO (its upstream sessions).
  */
 import type { Bindings } from "./env";
+import { LruMap } from "./util/lru";
 
 /** The BackendDO of a backend: breaker, health alarm, catalogs, legacy-SSE connections. */
 export function backendObject(env: Pick<Bindings, "BACKEND">, backend: string) {
   return env.BACKEND.get(env.BACKEND.idFromName(backend));
 }
 
+/**
+ * Session object ids by session key. Every request of a 2025 session asks its
+ * SessionDO whether the session ended (`edge/sessions.ts`), and `idFromName`
+ * hashes the name each time; an id is a plain value (no I/O), so the isolate
+ * keeps the recent ones (issue 15). Bounded like the session cache.
+ */
+const sessionIds = new LruMap<string, DurableObjectId>(10_000);
+
 /** The SessionDO of a 2025-era client session: its upstream sessions and whether it ended. */
 export function sessionObject(env: Pick<Bindings, "SESSION">, sid: string) {
-  return env.SESSION.get(env.SESSION.idFromName(sid));
+  let id = sessionIds.get(sid);
+  if (!id) {
+    id = env.SESSION.idFromName(sid);
+    sessionIds.set(sid, id);
+  }
+  return env.SESSION.get(id);
 }
 
 /** The RateLimiterDO of one rate-limit key. */

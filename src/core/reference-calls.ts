@@ -11,7 +11,7 @@
  * the hooks see the public form (as the client will).
  */
 import type { Catalog, CatalogItem } from "../protocol/catalog-types";
-import { catalogs } from "./catalog";
+import { cachedCatalog, catalogs } from "./catalog";
 import type { McpContext } from "./context";
 import type { AfterHooks } from "./plugin-hooks";
 import { bySchema, inbound, mapResult, mentionsReference, outbound, schemaHasUri } from "./references";
@@ -51,7 +51,10 @@ const toolIndex = new WeakMap<Catalog, Map<string, CatalogItem>>();
 async function backendTool(ctx: McpContext, backend: string, original: string): Promise<CatalogItem | undefined> {
   const config = ctx.config.backends.get(backend);
   if (!config) return undefined;
-  const catalog = (await catalogs(ctx.env, [config], ctx.caller.profile, ctx.defer)).catalogs.get(backend);
+  // A warm isolate has the catalog in memory: read it without `catalogs()`'s maps and promises (issue 15).
+  const catalog =
+    cachedCatalog(config, ctx.caller.profile) ??
+    (await catalogs(ctx.env, [config], ctx.caller.profile, ctx.defer)).catalogs.get(backend);
   if (!catalog) return undefined;
   let index = toolIndex.get(catalog);
   if (!index) {
