@@ -61,16 +61,10 @@ function idleAbort(
     );
   };
   touch();
-  let gone = false;
-  const cancel = () => {
-    gone = true;
-    if (timer !== undefined) clearTimeout(timer);
-    controller.abort(new Error("the client went away"));
-  };
-  if (client?.aborted) cancel();
-  else client?.addEventListener("abort", cancel, { once: true });
+  // The runtime joins the client's signal to ours natively: no listener to add and remove per call (issue 15).
+  const signal = client ? AbortSignal.any([controller.signal, client]) : controller.signal;
   return {
-    signal: controller.signal,
+    signal,
     touch,
     // While a person answers a bridged input request (until the next touch).
     hold: () => {
@@ -78,9 +72,8 @@ function idleAbort(
     },
     stop: () => {
       if (timer !== undefined) clearTimeout(timer);
-      client?.removeEventListener("abort", cancel);
     },
-    cancelled: () => gone,
+    cancelled: () => client?.aborted === true,
   };
 }
 
