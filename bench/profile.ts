@@ -8,7 +8,8 @@
  * through the Chrome DevTools Protocol while autocannon drives `tools/call`
  * on the server with `PROFILE_PLUGINS` plugins (0, 5, 10 or 20; default 5,
  * the `gateway-5` row's) at 16 connections for `PROFILE_SECONDS` (default
- * 5), in a 2025 session or as a 2026-07-28 client (`PROFILE_ERA=2026`).
+ * 5), in a 2025 session or as a 2026-07-28 client (`PROFILE_ERA=2026`);
+ * `PROFILE_LISTING=10|100|500` profiles the `tools-list-N` row instead.
  *
  * Writes bench/results/profile.cpuprofile (open it in Chrome DevTools or
  * speedscope) and prints the functions with the most self time, and the
@@ -20,6 +21,7 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { PROJECT_ROOT, startGateway } from "../test/helpers/gateway.ts";
 import {
+  type Check,
   checkResult,
   children,
   cpuMs,
@@ -34,9 +36,10 @@ import {
   startFastBackend,
   threadCpuMs,
   toolCall,
+  toolsList,
   workerdPids,
 } from "./harness.ts";
-import { PLUGIN_SERVERS, setupCalls } from "./stack.ts";
+import { PLUGIN_SERVERS, type Proc, setupCalls, setupListings, waitFor } from "./stack.ts";
 
 const PLUGINS = Number.parseInt(process.env.PROFILE_PLUGINS ?? "5", 10);
 const SECONDS = Number.parseInt(process.env.PROFILE_SECONDS ?? "5", 10);
@@ -56,6 +59,38 @@ interface Profile {
   timeDeltas: number[];
   startTime: number;
   endTime: number;
+}
+
+/** The `tools-list-N` row instead of a call: a cached listing over N of 500 registered backends. */
+const LISTING = process.env.PROFILE_LISTING ? Number.parseInt(process.env.PROFILE_LISTING, 10) : 0;
+const LISTING_BACKENDS = 500;
+
+interface Target {
+  url: string;
+  headers: Record<string, string>;
+  body: (id: number) => unknown;
+  check: Check;
+}
+
+/** The call rows' target: `fast__echo` in a 2025 session, or as a 2026-07-28 client (`PROFILE_ERA=2026`). */
+async function callTarget(url: string, auth: Record<string, string>): Promise<Target> {
+  const modern = process.env.PROFILE_ERA === "2026";
+  const headers = modern ? modernHeaders("fast__echo", auth) : await openSession(url, auth);
+  return { url, headers, body: modern ? modernToolCall("fast__echo") : toolCall("fast__echo"), check: checkResult };
+}
+
+/** The listing row's target, as `npm run bench` sets it up, warmed until every backend's catalog is cached. */
+async function listingTarget(proc: Proc, fast: string): Promise<Target> {
+  if (![10, 100, 500].includes(LISTING)) throw new Error("PROFILE_LISTING must be one of 10, 100, 500");
+  await setupListings(proc, fast, LISTING_BACKENDS, [LISTING]);
+  const url = `${proc.base}/servers/list-${LISTING}/mcp`;
+  const headers = await openSession(url, { authorization: `Bearer ${proc.adminToken}` });
+  const listing = toolsList(LISTING);
+  await waitFor(`tools-list-${LISTING}`, async () => {
+    const res = await fetch(url, { method: "POST", headers, body: JSON.stringify(listing.body(0)) });
+    return listing.check(await res.text(), 0);
+  });
+  return { url, headers, ...listing };
 }
 
 /** A minimal Chrome DevTools Protocol client over the inspector's WebSocket. */
@@ -160,13 +195,11 @@ async function main(): Promise<void> {
     };
     const token = await setupCalls(proc, fast);
     if (!PLUGIN_SERVERS.has(`p${PLUGINS}`)) throw new Error(`PROFILE_PLUGINS must be one of 0, 5, 10, 20`);
+    const { url, headers, body, check } = LISTING
+      ? await listingTarget(proc, fast)
+      : await callTarget(`${base}/servers/p${PLUGINS}/mcp`, { authorization: `Bearer ${token}` });
     await new Promise((resolve) => setTimeout(resolve, 2500));
-    const url = `${base}/servers/p${PLUGINS}/mcp`;
-    const auth = { authorization: `Bearer ${token}` };
-    const modern = process.env.PROFILE_ERA === "2026";
-    const headers = modern ? modernHeaders("fast__echo", auth) : await openSession(url, auth);
-    const body = modern ? modernToolCall("fast__echo") : toolCall("fast__echo");
-    await load(url, headers, body, checkResult, CONNECTIONS, 2);
+    await load(url, headers, body, check, CONNECTIONS, 2);
 
     const cdp = PROFILE ? await connect(inspectorPort) : null;
     await cdp?.send("Profiler.enable");
@@ -174,7 +207,7 @@ async function main(): Promise<void> {
     await cdp?.send("Profiler.start");
     const cpuBefore = cpuMs(pid);
     const threadsBefore = threadCpuMs(pid);
-    const run = await load(url, headers, body, checkResult, CONNECTIONS, SECONDS);
+    const run = await load(url, headers, body, check, CONNECTIONS, SECONDS);
     const cpu = cpuMs(pid) - cpuBefore;
     const threads = [...threadCpuMs(pid)]
       .map(([thread, ms]) => [thread, ms - (threadsBefore.get(thread) ?? 0)] as const)
@@ -182,7 +215,7 @@ async function main(): Promise<void> {
       .sort((a, b) => b[1] - a[1]);
     console.log(
       `${run.requests} requests, ${run.errors} errors, ${(run.requests / run.seconds).toFixed(0)} rps, ` +
-        `workerd CPU ${(cpu / run.requests).toFixed(3)} ms/req (plugins: ${PLUGINS}, connections: ${CONNECTIONS})`,
+        `workerd CPU ${(cpu / run.requests).toFixed(3)} ms/req (${LISTING ? `tools-list-${LISTING}` : `plugins: ${PLUGINS}`}, connections: ${CONNECTIONS})`,
     );
     console.log(`workerd threads (CPU ms): ${threads.map(([t, ms]) => `${t}=${ms}`).join(", ")}`);
     if (!cdp) return;
