@@ -1,6 +1,7 @@
 // Covers the OAuth resource server inside workerd: RFC 9728 metadata, 401/403 challenges, JWT validation (audience, expiry, keys, algorithms, scopes) and claims mapped to teams.
 import { exports } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { gatewayOrigin } from "../../src/auth/oauth/resource";
 import { ADMIN, api, uniqueName } from "./helpers";
 import { startIdp, type TestIdp } from "./idp";
 import { type FakeBackend, fakeBackend } from "./outbound";
@@ -85,6 +86,23 @@ describe("RFC 9728 protected resource metadata", () => {
     const apiDoc = await get("/.well-known/oauth-protected-resource/api");
     expect(apiDoc.body).toMatchObject({ resource: `${ORIGIN}/api`, scopes_supported: ["admin"] });
     expect((await get("/.well-known/oauth-protected-resource/servers/nope-x/mcp")).status).toBe(404);
+  });
+});
+
+describe("the origin resource identifiers are built on", () => {
+  it("is PUBLIC_URL's origin when valid, else the request's, per host however often asked", () => {
+    expect(gatewayOrigin({ PUBLIC_URL: "https://gw.example.com/base/" }, "http://other:8787/mcp")).toBe(
+      "https://gw.example.com",
+    );
+    expect(gatewayOrigin({ PUBLIC_URL: "not a url" }, "http://host-a:8787/mcp")).toBe("http://host-a:8787");
+    // The origin cache is keyed by scheme and authority: a second host never gets the first one's origin.
+    for (let i = 0; i < 3; i++) {
+      expect(gatewayOrigin({}, "http://host-a:8787/servers/x/mcp?y=1")).toBe("http://host-a:8787");
+      expect(gatewayOrigin({}, "http://host-b/mcp")).toBe("http://host-b");
+      expect(gatewayOrigin({}, "https://host-b/mcp")).toBe("https://host-b");
+    }
+    expect(gatewayOrigin({}, "http://user:secret@host-c:80/mcp")).toBe("http://host-c");
+    for (let i = 0; i < 100; i++) expect(gatewayOrigin({}, `http://h${i}.example/mcp`)).toBe(`http://h${i}.example`);
   });
 });
 
