@@ -7,6 +7,7 @@
  * methods and credentials; plus routes outside the document.
  */
 import fc from "fast-check";
+import { AUTHS, CONTENT_TYPES, junkBody, ODD_SEGMENTS, WEIRD_METHODS, weighted } from "./admin-vocab.ts";
 import { ADMIN_BODY_LIMIT, type AuthChoice, type Body, CREATED_TOKEN, type FuzzCase } from "./model.ts";
 import {
   type Hint,
@@ -51,88 +52,6 @@ export interface AdminSpec {
    */
   privateBackendsAllowed?: boolean;
 }
-
-const ODD_SEGMENTS = [
-  "",
-  ".",
-  "..",
-  "%2e%2e",
-  "a%2Fb",
-  "%00",
-  "%",
-  "%E0%A4%A",
-  "A",
-  "a%20b",
-  "%C3%BC",
-  "x".repeat(33),
-  "x".repeat(4000),
-  "kinds",
-  "__proto__",
-  "constructor",
-  "-",
-  "a;b",
-  "a%3Fb",
-  "%F0%9F%98%80",
-  "null",
-];
-/**
- * Methods besides the route's own. Not the ones workerd answers itself before
- * any Worker code runs, which test the runtime, not the gateway: names outside
- * its method list (`FOO`, lower-case `get`: 501), and `CONNECT`, which it
- * hands to a Worker's `connect()` socket handler and answers 500 without one
- * (a handler would first answer "200" and open a tunnel; test/e2e/
- * http-methods.test.ts pins that CONNECT never tunnels).
- */
-const WEIRD_METHODS = ["HEAD", "OPTIONS", "PUT", "TRACE", "PROPFIND"];
-const CONTENT_TYPES: Array<[number, string | null]> = [
-  [12, "application/json"],
-  [2, "application/json; charset=utf-8"],
-  [1, "application/merge-patch+json"],
-  [1, "APPLICATION/JSON"],
-  [1, "text/plain"],
-  [1, "application/x-www-form-urlencoded"],
-  [1, "multipart/form-data; boundary=x"],
-  [1, "application/jsonp"],
-  [1, ""],
-  [2, null],
-];
-const AUTHS: Array<[number, AuthChoice]> = [
-  [16, "admin"],
-  [3, "admin-token"],
-  [1, "mcp-token"],
-  [1, "wrong"],
-  [1, "near-admin"],
-  [1, "basic"],
-  [1, "lowercase"],
-  [1, "empty"],
-  [1, "none"],
-];
-
-function weighted<T>(items: Array<[number, T]>): fc.Arbitrary<T> {
-  return fc.oneof(...items.map(([weight, value]) => ({ weight, arbitrary: fc.constant(value) })));
-}
-
-/** Bodies that are not JSON, or JSON the API never expects. */
-const junkBody: fc.Arbitrary<Body> = fc.oneof(
-  fc.string({ maxLength: 60 }).map((text): Body => ({ kind: "text", text })),
-  fc
-    .constantFrom(
-      '{"name": "x"',
-      "{'name': 'x'}",
-      "\uFEFF{}",
-      '{"a":1,"a":2}',
-      "null",
-      "[]",
-      '"string"',
-      "1e999",
-      "{}".padStart(10_000, " "),
-    )
-    .map((text): Body => ({ kind: "text", text })),
-  fc
-    .integer({ min: 1000, max: 20_000 })
-    .map((depth): Body => ({ kind: "text", text: `${"[".repeat(depth)}${"]".repeat(depth)}` })),
-  fc.jsonValue({ maxDepth: 3 }).map((value): Body => ({ kind: "json", value })),
-);
 
 function resourceOf(template: string): keyof AdminSpec["pools"] | "tokens" | "spans" {
   const first = template.split("/")[1] ?? "";
