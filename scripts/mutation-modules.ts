@@ -74,6 +74,7 @@ export const MODULES: MutationModule[] = [
     files: ["src/auth/seal.ts", "src/edge/sessions.ts"],
     tests: [
       "test/workers/sessions.test.ts",
+      "test/workers/seal.test.ts",
       "test/workers/mcp-transport.test.ts",
       "test/workers/secrets.test.ts",
       "test/workers/auth.test.ts",

@@ -28,8 +28,6 @@ const HALF_OPEN_WAIT = "Equivalent: an open breaker still cooling down was alrea
 const BATCH_SUCCESSES = "Equivalent: the Durable Object only asks whether a batch has successes, not how many.";
 const FLUSH_TIMERS =
   "Only the timers: each report would get its own, and a timer that finds the batch already sent sends nothing; the batches themselves stay one per interval.";
-const OTHER_ISOLATE =
-  "Reached for a live session only on an isolate that did not create it (or after eviction from the 10 000-entry cache); the single-isolate workers pool cannot produce that, and the two-isolate e2e suite that does cannot take part in mutation runs.";
 const SORT =
   "Equivalent: plugin names are unique, and V8 sorts arrays this short by binary insertion, which only asks whether a comparison is negative.";
 
@@ -77,23 +75,34 @@ const ENTRIES: Record<string, Entry[]> = {
       "The derived key never leaves this module, so whether it could be exported is unobservable.",
       '{ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]',
     ],
-    ["ConditionalExpression", "keys.size > 16", "true", KEY_CACHE],
-    ["ConditionalExpression", "keys.size > 16", "false", KEY_CACHE],
-    ["EqualityOperator", "keys.size > 16", "keys.size >= 16", KEY_CACHE],
-    ["EqualityOperator", "keys.size > 16", "keys.size <= 16", KEY_CACHE],
-    ["CallExpression", "keys.clear();", ";", KEY_CACHE],
-    ["CallExpression", "keys.set(cacheKey, key);", ";", SPEED],
-    ["ConditionalExpression", "known?.material === material", "false", SPEED],
-    ["ObjectLiteral", "{ material, claims }", "{}", SPEED],
     [
-      "CallExpression",
-      "cache.delete(this.claims.sid);",
-      ";",
-      "Memory only: the ended session's entry stays, but its liveness is never marked fresh again, so each later request asks the SessionDO and gets 404 just the same.",
-      'if (status !== "live") {',
+      "BooleanLiteral",
+      "false",
+      "true",
+      "The derived key never leaves this module, so whether it could be exported is unobservable.",
+      '{ name: "HMAC", hash: "SHA-256", length: 256 }, false, ["sign"]',
     ],
-    ["ObjectLiteral", "{ liveCheckedAt: 0, upstream: new Map() }", "{}", OTHER_ISOLATE],
-    ["CallExpression", "cache.set(this.claims.sid, entry);", ";", OTHER_ISOLATE],
+    ["ConditionalExpression", "derived.size > 64", "true", KEY_CACHE],
+    ["ConditionalExpression", "derived.size > 64", "false", KEY_CACHE],
+    ["EqualityOperator", "derived.size > 64", "derived.size >= 64", KEY_CACHE],
+    ["EqualityOperator", "derived.size > 64", "derived.size <= 64", KEY_CACHE],
+    ["CallExpression", "derived.clear();", ";", KEY_CACHE],
+    ["CallExpression", "derived.set(cacheKey, key);", ";", SPEED],
+    ["ConditionalExpression", "ivKeys.size > 32", "true", KEY_CACHE],
+    ["ConditionalExpression", "ivKeys.size > 32", "false", KEY_CACHE],
+    ["EqualityOperator", "ivKeys.size > 32", "ivKeys.size >= 32", KEY_CACHE],
+    ["EqualityOperator", "ivKeys.size > 32", "ivKeys.size <= 32", KEY_CACHE],
+    ["CallExpression", "ivKeys.clear();", ";", KEY_CACHE],
+    ["CallExpression", "ivKeys.set(cacheKey, key);", ";", SPEED],
+    [
+      "BlockStatement",
+      'throw new UnsealError("Unknown sealed format");',
+      "{}",
+      "Equivalent: without it, a value of neither format leaves `iv` and `ct` unset, and the next line throws the same UnsealError.",
+      "} else {",
+    ],
+    ["ConditionalExpression", "known?.ring === ring.fingerprint", "false", SPEED],
+    ["ObjectLiteral", "{ ring: ring.fingerprint, claims }", "{}", SPEED],
   ],
   "circuit breaker": [
     [

@@ -86,6 +86,11 @@ describe("public names", () => {
     expect(m?.test(`x://${"a-".repeat(100_000)}/`)).toBe(false);
     expect(m?.test("x://1-2-3-4")).toBe(true);
   });
+
+  it("gives no matcher (so no route) for a template too large for RE2, which a backend reply may carry", () => {
+    // 1.5 million literal characters: over RE2JS's program size, within a backend reply's 4 MiB bound.
+    expect(templateMatcher(`x://${"a".repeat(1_500_000)}/{id}`)).toBeNull();
+  });
 });
 
 describe("federated view", () => {
