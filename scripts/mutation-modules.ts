@@ -87,6 +87,7 @@ export const MODULES: MutationModule[] = [
     tests: [
       "test/workers/breaker.test.ts",
       "test/workers/breaker-client.test.ts",
+      "test/workers/breaker-timing.test.ts",
       "test/workers/breaker-local.test.ts",
       "test/workers/breaker-reports.test.ts",
       "test/workers/backend-retry.test.ts",

@@ -24,10 +24,12 @@ const TRIAL_LEASE = "Equivalent: only a half-open breaker has trialUntil, and `n
 const BATCHES = "Equivalent for every batch an isolate sends: without successes, trailingFailures equals failures.";
 const CLOSED_REJECTION =
   "Reached only in a race (a trial request fails while a background read finds the breaker closed); the mapping keeps 'closed' out of an unavailable error.";
-const HALF_OPEN_WAIT = "Equivalent: an open breaker still cooling down was already answered on the line before.";
-const BATCH_SUCCESSES = "Equivalent: the Durable Object only asks whether a batch has successes, not how many.";
-const FLUSH_TIMERS =
-  "Only the timers: each report would get its own, and a timer that finds the batch already sent sends nothing; the batches themselves stay one per interval.";
+const TTL_DRAW =
+  "Equivalent to another draw of the TTL's jitter: the TTL is drawn per entry, in whole milliseconds, from ±20% around its base, and `>= ttl` is `> ttl - 1`, i.e. the background read of an entry whose draw was one millisecond shorter (one read, one millisecond sooner; nothing else changes).";
+const SAME_INSTANT =
+  "Only the timers: when the new flush is due at the very instant already scheduled, a second timer is set for it; the first to fire sends the batch and clears `flushAt`, and the second, finding `flushAt` no longer its own, sends nothing.";
+const REPLACED_TIMER =
+  "Only when a batch goes, never what reaches the breaker: a timer replaced by a sooner one runs too, at its own later time; it finds the batch the sooner one sent gone and sends nothing, unless outcomes arrived since (while the breaker is still closed), which it then sends before their own timer would. The breaker counts the same outcomes.";
 const SORT =
   "Equivalent: plugin names are unique, and V8 sorts arrays this short by binary insertion, which only asks whether a comparison is negative.";
 
@@ -199,32 +201,19 @@ const ENTRIES: Record<string, Entry[]> = {
     ["StringLiteral", '"open"', '""', CLOSED_REJECTION, 'return { ok: false, state: snap.state === "closed"'],
     ["ArrowFunction", "() => null", "() => undefined", "Equivalent: both answers are falsy, and only that is checked."],
     [
+      "EqualityOperator",
+      "now - entry.view.learnedAt > ttlOf(entry, now)",
+      "now - entry.view.learnedAt >= ttlOf(entry, now)",
+      TTL_DRAW,
+    ],
+    ["EqualityOperator", "entry.flushAt <= at", "entry.flushAt < at", SAME_INSTANT],
+    ["ConditionalExpression", "entry.flushAt !== at", "false", REPLACED_TIMER],
+    [
       "ConditionalExpression",
       "entry.loading !== undefined",
       "true",
       "Equivalent: waiting for no read resolves at once.",
     ],
-    [
-      "ConditionalExpression",
-      "snap.retryAt !== null",
-      "true",
-      "Equivalent: a snapshot has retryAt unless closed, and `now < null` is false.",
-    ],
-    [
-      "ConditionalExpression",
-      'snap.state === "half-open"',
-      "true",
-      HALF_OPEN_WAIT,
-      'if (snap.state === "half-open" && waiting',
-    ],
-    [
-      "MethodExpression",
-      "Math.min(MAX_COUNT, batch.successes + 1)",
-      "Math.max(MAX_COUNT, batch.successes + 1)",
-      BATCH_SUCCESSES,
-    ],
-    ["ConditionalExpression", "entry.flushScheduled", "false", FLUSH_TIMERS, "if (entry.flushScheduled) return;"],
-    ["BooleanLiteral", "true", "false", FLUSH_TIMERS, "entry.flushScheduled = true;"],
   ],
   "plugin bands and executor": [
     ["EqualityOperator", "a.name < b.name", "a.name <= b.name", SORT],

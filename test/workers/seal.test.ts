@@ -7,7 +7,7 @@ import { base64url, fromBase64url } from "../../src/util/bytes";
 const encoder = new TextEncoder();
 
 /** A key derived the way seal.ts documents it (HKDF-SHA-256, empty salt, `info`), computed independently here. */
-async function derive(material: string, info: string, algorithm: AesKeyGenParams | HmacKeyGenParams, usage: KeyUsage) {
+async function derive(material: string, info: string, algorithm: SubtleCryptoImportKeyAlgorithm, usage: string) {
   const base = await crypto.subtle.importKey("raw", encoder.encode(material), "HKDF", false, ["deriveKey"]);
   return crypto.subtle.deriveKey(
     { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: encoder.encode(info) },
@@ -62,22 +62,24 @@ describe("which key opens a sealed value", () => {
 
 describe("stable seals (synthetic IV)", () => {
   it("seal the same value to the same text, with a 96-bit IV that is the HMAC of the plaintext under its own derived key", async () => {
-    const ring = await ringOf(["stable-key"]);
-    const value = { task: "t-1", owner: "admin" };
-    const first = await seal(value, ring, "task-id", { stable: true });
-    expect(await seal(value, ring, "task-id", { stable: true })).toBe(first);
-    expect(await seal({ ...value, task: "t-2" }, ring, "task-id", { stable: true })).not.toBe(first);
-    expect(await open(first, ring, "task-id")).toEqual({ value, keyId: ring.current.id });
-    const [, kid, iv] = first.split(".");
-    expect(kid).toBe(ring.current.id);
-    const macKey = await derive(
-      "stable-key",
-      "mcp-gateway/task-id/iv/v1",
-      { name: "HMAC", hash: "SHA-256", length: 256 },
-      "sign",
-    );
-    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", macKey, encoder.encode(JSON.stringify(value))));
-    expect(iv).toBe(base64url(mac.slice(0, 12)));
+    // Two materials and two purposes in one isolate: each stable seal uses the IV key of its own pair.
+    for (const [material, purpose] of [
+      ["stable-key", "task-id"],
+      ["other-stable-key", "task-cursor"],
+    ] as const) {
+      const ring = await ringOf([material]);
+      const value = { task: "t-1", owner: "admin" };
+      const first = await seal(value, ring, purpose, { stable: true });
+      expect(await seal(value, ring, purpose, { stable: true })).toBe(first);
+      expect(await seal({ ...value, task: "t-2" }, ring, purpose, { stable: true })).not.toBe(first);
+      expect(await open(first, ring, purpose)).toEqual({ value, keyId: ring.current.id });
+      const [, kid, iv] = first.split(".");
+      expect(kid).toBe(ring.current.id);
+      const hmac = { name: "HMAC", hash: "SHA-256", length: 256 };
+      const macKey = await derive(material, `mcp-gateway/${purpose}/iv/v1`, hmac, "sign");
+      const mac = new Uint8Array(await crypto.subtle.sign("HMAC", macKey, encoder.encode(JSON.stringify(value))));
+      expect(iv, purpose).toBe(base64url(mac.slice(0, 12)));
+    }
   });
 
   it("without `stable`, the same value seals differently each time, always with a 96-bit IV", async () => {
