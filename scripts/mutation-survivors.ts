@@ -7,8 +7,9 @@
  * entry that matches nothing is reported as stale, so the list cannot rot.
  *
  * Accepted reasons: the mutant is equivalent (no input tells it apart), it is
- * equivalent on every state the code can reach, or it changes only speed or
- * memory. Anything else gets a test.
+ * equivalent on every state the code can reach, or it changes only speed,
+ * memory or the timing of background reads and reports (never an answer, nor
+ * what reaches a Durable Object). Anything else gets a test.
  */
 import type { Explanation } from "./mutation-modules.ts";
 
