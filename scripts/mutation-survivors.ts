@@ -26,7 +26,7 @@ const BATCHES = "Equivalent for every batch an isolate sends: without successes,
 const CLOSED_REJECTION =
   "Reached only in a race (a trial request fails while a background read finds the breaker closed); the mapping keeps 'closed' out of an unavailable error.";
 const TTL_DRAW =
-  "Equivalent to another draw of the TTL's jitter: the TTL is drawn per entry, in whole milliseconds, from ±20% around its base, and `>= ttl` is `> ttl - 1`, i.e. the background read of an entry whose draw was one millisecond shorter (one read, one millisecond sooner; nothing else changes).";
+  "Timing only: the TTL is drawn per entry from ±20% around its base, and in whole milliseconds `>= ttl` is `> ttl - 1`, so the entry's background read starts one millisecond sooner, as with a draw one millisecond shorter; what is read and every answer stay the same.";
 const SAME_INSTANT =
   "Only the timers: when the new flush is due at the very instant already scheduled, a second timer is set for it; the first to fire sends the batch and clears `flushAt`, and the second, finding `flushAt` no longer its own, sends nothing.";
 const REPLACED_TIMER =
