@@ -74,6 +74,7 @@ export const MODULES: MutationModule[] = [
     files: ["src/auth/seal.ts", "src/edge/sessions.ts"],
     tests: [
       "test/workers/sessions.test.ts",
+      "test/workers/seal.test.ts",
       "test/workers/mcp-transport.test.ts",
       "test/workers/secrets.test.ts",
       "test/workers/auth.test.ts",
@@ -86,6 +87,7 @@ export const MODULES: MutationModule[] = [
     tests: [
       "test/workers/breaker.test.ts",
       "test/workers/breaker-client.test.ts",
+      "test/workers/breaker-timing.test.ts",
       "test/workers/breaker-local.test.ts",
       "test/workers/breaker-reports.test.ts",
       "test/workers/backend-retry.test.ts",

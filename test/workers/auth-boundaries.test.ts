@@ -1,7 +1,7 @@
 // Who a credential is (API token principals, the MCP scope and server limits, the kinds of bearer credential) and what the admin API tells a caller it refuses.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { tokenPrincipal } from "../../src/auth/authenticate";
+import { credentialOf, tokenPrincipal } from "../../src/auth/authenticate";
 import { authenticateCaller } from "../../src/auth/caller";
 import { canUseMcp, type Principal } from "../../src/auth/principal";
 import type { ConfigSnapshot, TokenConfig } from "../../src/config/snapshot";
@@ -143,5 +143,12 @@ describe("what the admin API says when it refuses", () => {
     expect(res.status).toBe(403);
     expect(errorOf(res.body)).toMatchObject({ code: "forbidden", message: "Only platform admins may use this route" });
     expect((await api("GET", "/metrics")).status).toBe(200);
+  });
+});
+
+describe("the caller's credential on the MCP path", () => {
+  it("is the presented bearer secret, and absent (not empty) when none was presented", () => {
+    expect(credentialOf("Bearer eyJ.a.b")).toEqual({ credential: "eyJ.a.b" });
+    for (const header of [undefined, "", "Basic dXNlcjpwYXNz", "Bearer"]) expect(credentialOf(header)).toEqual({});
   });
 });

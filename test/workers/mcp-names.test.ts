@@ -58,6 +58,19 @@ describe("public names", () => {
     expect(publicUri("files", "test://x", false)).toBe("test://x");
   });
 
+  it("keeps an MCP App's ui:// scheme in the public URI (ui://mcpgw.<backend>/...) and round-trips it", () => {
+    const uri = publicUri("apps", "ui://dash/view.html", true);
+    expect(uri).toBe("ui://mcpgw.apps/dash/view.html");
+    expect(splitPublicUri(uri)).toEqual({ backend: "apps", uri: "ui://dash/view.html" });
+    // Nothing after the scheme, or ui:// anywhere but at the start: the ordinary form.
+    expect(publicUri("apps", "ui://", true)).toBe("mcpgw://apps/ui://");
+    expect(publicUri("apps", "file:///ui://", true)).toBe("mcpgw://apps/file:///ui://");
+    expect(publicUri("apps", "ui://dash", false)).toBe("ui://dash");
+    // A ui:// URI that is not in the gateway's form names no backend.
+    expect(splitPublicUri("ui://dash/view.html")).toBeNull();
+    expect(splitPublicUri("x-ui://mcpgw.apps/view")).toBeNull();
+  });
+
   it("round-trips server-to-client request ids and rejects others", () => {
     for (const id of [0, 42, "abc", "with:colons"]) {
       expect(splitGatewayRequestId(gatewayRequestId("b-1", id))).toEqual({ backend: "b-1", id });
@@ -85,6 +98,11 @@ describe("public names", () => {
     const m = templateMatcher("x://{a}-{b}-{c}-{d}");
     expect(m?.test(`x://${"a-".repeat(100_000)}/`)).toBe(false);
     expect(m?.test("x://1-2-3-4")).toBe(true);
+  });
+
+  it("gives no matcher (so no route) for a template too large for RE2, which a backend reply may carry", () => {
+    // 1.5 million literal characters: over RE2JS's program size, within a backend reply's 4 MiB bound.
+    expect(templateMatcher(`x://${"a".repeat(1_500_000)}/{id}`)).toBeNull();
   });
 });
 

@@ -1,21 +1,28 @@
-// Client sessions in detail: capability profiles, expiry to the millisecond, how often the SessionDO is asked, upstream sessions.
+// Client sessions in detail: capability profiles, expiry to the millisecond, how often the SessionDO is asked, upstream sessions (eras, ends, another isolate's session), the input bridge, a failing SessionDO.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { SessionDO } from "../../durable-objects/session-do";
+import { keyRing } from "../../src/auth/keys";
+import { seal } from "../../src/auth/seal";
 import type { BackendConfig } from "../../src/config/snapshot";
+import { recheckEra } from "../../src/core/catalog";
 import { failureReply } from "../../src/edge/errors";
-import { createSession, openSession, SessionError } from "../../src/edge/sessions";
+import { createSession, openSession, SESSION_TTL_MS, type SessionClaims, SessionError } from "../../src/edge/sessions";
 import type { Bindings } from "../../src/env";
-import { ErrorCode } from "../../src/protocol/jsonrpc";
+import { ErrorCode, type JsonRpcRequest } from "../../src/protocol/jsonrpc";
 import { ALL_PROFILES, capabilityProfile, profileCapabilities } from "../../src/protocol/profiles";
+import { MODERN_PROTOCOL_VERSION } from "../../src/protocol/versions";
 import { BackendFailure } from "../../src/upstream/failure";
+import { type Fault, faultyNamespace } from "./faults";
 import { uniqueName } from "./helpers";
-import { type FakeBackend, fakeBackend } from "./outbound";
+import { type FakeBackend, fakeBackend, route } from "./outbound";
 
 const fakes: FakeBackend[] = [];
+const closers: Array<() => void> = [];
 afterEach(() => {
   vi.useRealTimers();
   for (const fake of fakes.splice(0)) fake.close();
+  for (const close of closers.splice(0)) close();
 });
 
 /** The real SessionDO binding, wrapped to count the calls this isolate makes to it. */
@@ -39,6 +46,10 @@ function countingEnv(): { env: Bindings; calls: string[] } {
         opened: track("opened", () => stub.opened()),
         forget: track("forget", (b: string, id: string | null) => stub.forget(b, id)),
         end: track("end", () => stub.end()),
+        awaitAnswer: track("awaitAnswer", (id: string, ms: number) => stub.awaitAnswer(id, ms)),
+        deliverAnswer: track("deliverAnswer", (...args: Parameters<SessionDO["deliverAnswer"]>) =>
+          stub.deliverAnswer(...args),
+        ),
       };
     },
   };
@@ -186,5 +197,114 @@ describe("upstream sessions", () => {
     await session.end(new Map([[config.name, config]]), (work) => deferred.push(work));
     await Promise.all(deferred);
     expect(fake.received.at(-1)).toBe("DELETE");
+  });
+});
+
+describe("upstream sessions across eras, ends and isolates", () => {
+  it("a session another isolate started opens each upstream once here too, then serves it from memory", async () => {
+    const counted = countingEnv();
+    const { config } = backend();
+    // What another isolate's initialize leaves behind: the SessionDO started and a sealed id; nothing in this isolate.
+    const claims: SessionClaims = {
+      sid: uniqueName("other-isolate"),
+      sub: "admin",
+      ep: "*",
+      pv: "2025-11-25",
+      prof: "",
+      exp: Date.now() + SESSION_TTL_MS,
+    };
+    await env.SESSION.get(env.SESSION.idFromName(claims.sid)).start({
+      init: { capabilities: {} },
+      expiresAt: claims.exp,
+    });
+    const id = await seal(claims, await keyRing(env), "session");
+    const session = await openSession(counted.env, id, "admin", "*");
+    const first = await session.open(config);
+    expect(first.sessionId).toMatch(/^s-/);
+    expect(await session.open(config)).toBe(first);
+    expect(counted.calls.filter((c) => c === "upstream")).toHaveLength(1);
+  });
+
+  it("once an end is seen, by the liveness check or by an upstream request, no upstream session is served from memory", async () => {
+    const one = backend();
+    const two = backend();
+    for (const seeEnd of ["liveness", "upstream"] as const) {
+      const { claims, session } = await started();
+      await session.open(one.config);
+      await env.SESSION.get(env.SESSION.idFromName(claims.sid)).end();
+      const seen = seeEnd === "liveness" ? session.assertLive() : session.open(two.config);
+      await expect(seen).rejects.toMatchObject({ status: 404, message: "Session not found" });
+      await expect(session.open(one.config), seeEnd).rejects.toMatchObject({ status: 404 });
+    }
+  });
+
+  it("a backend that moved to 2026-07-28 gets the stateless pseudo-session, not the 2025 one opened before", async () => {
+    const counted = countingEnv();
+    const { config } = backend();
+    const { session } = await started(counted.env);
+    const legacy = await session.open(config);
+    expect(legacy.protocolVersion).toBe("2025-11-25");
+    // The backend now speaks 2026-07-28 only, and a version error made the gateway look at its era again.
+    closers.push(
+      route(config.url, async (request) => {
+        const m = (await request.json()) as { id?: unknown; method?: string };
+        const result =
+          m.method === "server/discover"
+            ? { resultType: "complete", supportedVersions: [MODERN_PROTOCOL_VERSION], capabilities: { tools: {} } }
+            : { resultType: "complete", tools: [], ttlMs: 0, cacheScope: "public" };
+        return Response.json({ jsonrpc: "2.0", id: m.id, result });
+      }),
+    );
+    expect(await recheckEra(env, config, session.claims.prof)).toBe("modern");
+    const modern = await session.open(config);
+    expect(modern).toMatchObject({ sessionId: null, protocolVersion: MODERN_PROTOCOL_VERSION });
+    // The pseudo-session is kept like any other: asked for once.
+    expect(await session.open(config)).toBe(modern);
+    expect(counted.calls.filter((c) => c === "upstream")).toHaveLength(2);
+  });
+});
+
+describe("the input bridge's rendezvous", () => {
+  const answer = (id: string) => ({ jsonrpc: "2.0" as const, id, result: { action: "accept" } });
+
+  it("hands a client's answer to the request waiting for it, through the session's object", async () => {
+    const counted = countingEnv();
+    const { session } = await started(counted.env);
+    const waiting = session.awaitAnswer("mcpgw-in:one", 5_000);
+    expect(await session.deliverAnswer("mcpgw-in:one", answer("mcpgw-in:one"))).toBe(true);
+    expect(await waiting).toEqual(answer("mcpgw-in:one"));
+    expect(counted.calls).toEqual(expect.arrayContaining(["awaitAnswer", "deliverAnswer"]));
+    // 2025 sessions send every call as a plain POST: no bridged transport.
+    const request: JsonRpcRequest = { jsonrpc: "2.0", id: 1, method: "tools/call" };
+    const upstream = { sessionId: "s-1", protocolVersion: "2025-11-25" };
+    const options = { signal: new AbortController().signal, traceparent: "" };
+    expect(session.bridge(backend().config, request, upstream, options)).toBeNull();
+  });
+});
+
+describe("a SessionDO that cannot be reached", () => {
+  it("is a retryable 503 for the session, a -32010 naming the backend for its upstream, and no answer for a waiter", async () => {
+    const { id } = await started();
+    const { config } = backend();
+    const fault: Fault = { mode: "fail", hits: 0 };
+    const failing = { ...env, SESSION: faultyNamespace(env.SESSION, fault) } as Bindings;
+    const session = await openSession(failing, id, "admin", "*");
+    const unavailable = { status: 503, message: "Session state is unavailable right now; retry the request" };
+    await expect(session.assertLive()).rejects.toMatchObject(unavailable);
+    await expect(session.deliverAnswer("mcpgw-in:x", { jsonrpc: "2.0", id: "mcpgw-in:x", result: {} })).rejects.toThrow(
+      SessionError,
+    );
+    expect(await session.awaitAnswer("mcpgw-in:x", 1_000)).toBeNull();
+    const failure = await session.open(config).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(BackendFailure);
+    expect(failure).toMatchObject({
+      backend: config.name,
+      kind: "unavailable",
+      message: `Backend '${config.name}' is unavailable: this session's state could not be reached; retry the call`,
+    });
+    await expect(createSession(failing, "admin", "*", "2025-11-25", { capabilities: {} })).rejects.toMatchObject(
+      unavailable,
+    );
+    expect(fault.hits).toBe(5);
   });
 });
