@@ -53,10 +53,20 @@ export interface AdminSpec {
   privateBackendsAllowed?: boolean;
 }
 
-function resourceOf(template: string): keyof AdminSpec["pools"] | "tokens" | "spans" {
+function resourceOf(template: string): keyof AdminSpec["pools"] | "tokens" | "teams" | "spans" {
   const first = template.split("/")[1] ?? "";
-  return first === "backends" || first === "servers" || first === "plugins" || first === "tokens" ? first : "spans";
+  return first === "backends" || first === "servers" || first === "plugins" || first === "tokens" || first === "teams"
+    ? first
+    : "spans";
 }
+
+/**
+ * Names of the teams the fuzzer creates: few, so a valid creation often meets an existing name. A team
+ * is the one resource whose creations always succeed with a generated body (backends, servers and plugins
+ * also need referenced names, URLs and configs to line up), so these keep duplicate-name 409s in every run;
+ * with random names a 1500-case run sometimes saw none and failed its coverage check.
+ */
+const TEAM_NAMES = ["fuzz-team-a", "fuzz-team-b", "fuzz-team-c"];
 
 function hintFor(spec: AdminSpec, resource: string): Hint {
   const names = (pool: string[]) =>
@@ -64,6 +74,7 @@ function hintFor(spec: AdminSpec, resource: string): Hint {
   return (path) => {
     const key = path.join(".");
     if (key === "name" && resource in spec.pools) return names(spec.pools[resource as keyof AdminSpec["pools"]]);
+    if (key === "name" && resource === "teams") return fc.constantFrom(...TEAM_NAMES);
     if (key === "url") return fc.constantFrom(...spec.backendUrls);
     // The fuzzer's backends speak Streamable HTTP: a legacy-SSE one would fail its refresh (a documented 502).
     if (key === "transport") return fc.constant("streamable-http");
