@@ -129,6 +129,74 @@ async function connect(port: number): Promise<{ send: (method: string, params?: 
   };
 }
 
+/**
+ * Where a request's CPU goes, by cost: each sample is attributed to the
+ * nearest function on its stack that one of these lists names (the bundle's
+ * function names), else to "other gateway code" or the runtime. Async
+ * continuations start a fresh stack, so a middleware counts only its own
+ * synchronous part. The README's cost tables come from this.
+ */
+const COSTS: Array<[string, string[]]> = [
+  ["session liveness RPC to the SessionDO", ["assertLive"]],
+  ["upstream POST: the backend's headers, fetch", ["postMessage", "upstreamHeaders", "modernRequest"]],
+  ["client body: read, JSON.parse", ["readBody"]],
+  ["the call's idle deadline", ["idleAbort"]],
+  ["the response (JSON text written)", ["outcomeResponse", "jsonReply", "single"]],
+  [
+    "the backend's reply read (and parsed)",
+    ["readReplyText", "readBoundedText", "readReply", "replyFromText", "passable"],
+  ],
+  ["era reshaping of the result", ["result", "forClient", "toClient"]],
+  ["spans on the request path", ["SpanRecorder", "mcpSpanMiddleware", "flush", "open", "start", "end", "requestTrace"]],
+  [
+    "Hono routing, auth, config, Host/Origin checks",
+    ["dispatch2", "#dispatch", "match2", "mcpAuthMiddleware", "loadConfigMiddleware", "callerChecksMiddleware"]
+      .concat(["checkOrigin", "gatewayOrigin", "originOf", "authenticateCaller", "authenticateCached", "bearerSecret"])
+      .concat(["resolveEndpoint2", "header", "getPath", "fetch"]),
+  ],
+  [
+    "tool routing, plugin chain, upstream session, breaker",
+    ["callTool2", "forwardNamed", "beforeCall", "matchTarget", "select", "chainFor", "admitCall", "admit", "report"]
+      .concat(["done", "openSession2", "entry", "entryFor", "sendUpstream", "attempt", "callReferences", "backendTool"])
+      .concat(["catalogs", "backendEra", "federatedView"]),
+  ],
+  [
+    "rest of the MCP handler (era, session, context)",
+    ["post", "mcpContext", "session", "handleMessage", "classifyEra"],
+  ],
+];
+
+/** µs per request by cost (`COSTS`), with the profiler attached. */
+function costs(profile: Profile, requests: number): string {
+  const byName = new Map(COSTS.flatMap(([cost, names]) => names.map((n) => [n, cost] as const)));
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const totals = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    const leaf = byId.get(id)?.callFrame;
+    if (!leaf || leaf.functionName === "(idle)") return;
+    let cost: string | undefined =
+      leaf.functionName === "(garbage collector)"
+        ? "garbage collection"
+        : leaf.functionName === "(program)"
+          ? "(program): runtime work outside JavaScript"
+          : undefined;
+    for (let cur: number | undefined = id; !cost && cur !== undefined; cur = parent.get(cur)) {
+      const f = byId.get(cur)?.callFrame;
+      if (f?.url === "" && f.functionName === "fetch") cost = "upstream POST: the backend's headers, fetch";
+      else if (f?.url === "index.js") cost = byName.get(f.functionName);
+    }
+    cost ??= leaf.url === "index.js" ? "other gateway code" : "runtime internals not attributed to a function";
+    totals.set(cost, (totals.get(cost) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
+  const all = [...totals.values()].reduce((a, b) => a + b, 0);
+  return [...totals.entries(), ["total (profiler attached)", all] as const]
+    .sort((a, b) => b[1] - a[1])
+    .map(([cost, us]) => `${(us / requests).toFixed(0).padStart(6)} µs/request  ${cost}`)
+    .join("\n");
+}
+
 /** Self time per function and inclusive time per gateway source file, in ms. */
 function summarize(profile: Profile): string {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -223,8 +291,9 @@ async function main(): Promise<void> {
 
     const out = path.join(PROJECT_ROOT, "bench/results/profile.cpuprofile");
     writeFileSync(out, JSON.stringify(profile));
-    writeFileSync(path.join(PROJECT_ROOT, "bench/results/profile-summary.txt"), summarize(profile));
-    console.log(summarize(profile));
+    const summary = `${summarize(profile)}\n\nby cost:\n${costs(profile, run.requests)}`;
+    writeFileSync(path.join(PROJECT_ROOT, "bench/results/profile-summary.txt"), summary);
+    console.log(summary);
     console.log(`\nwrote ${path.relative(PROJECT_ROOT, out)}`);
   } finally {
     await gateway.stop();
