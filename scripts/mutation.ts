@@ -36,17 +36,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Stryker } from "@stryker-mutator/core";
 import { type Explanation, MIN_SCORE, MODULES, type MutationModule } from "./mutation-modules.ts";
+import { type MutantResult, normalise, originalText, relative, window } from "./mutation-source.ts";
 
 type StrykerOptions = ConstructorParameters<typeof Stryker>[0];
-
-/** What the report needs of a mutant: Stryker's results and its JSON report both have it. */
-interface MutantResult {
-  fileName: string;
-  mutatorName: string;
-  replacement: string;
-  status: string;
-  location: { start: { line: number; column: number }; end: { line: number; column: number } };
-}
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const RESULTS = path.join(ROOT, "test/results");
@@ -114,41 +106,6 @@ function strykerOptions(module: MutationModule, args: Args): StrykerOptions {
     tempDirName: ".stryker-tmp",
     ignorePatterns: ["test/results", "bench/results", "test/conformance/results", "reports", ".wrangler"],
   };
-}
-
-const normalise = (code: string) => code.replace(/\s+/g, " ").trim();
-
-function sourceLines(mutant: MutantResult, sources: Map<string, string[]>): string[] {
-  const file = relative(mutant.fileName);
-  let lines = sources.get(file);
-  if (!lines) {
-    lines = readFileSync(path.join(ROOT, file), "utf8").split("\n");
-    sources.set(file, lines);
-  }
-  return lines;
-}
-
-/** The lines around a mutant (two either side), for `Explanation.near`. */
-function window(mutant: MutantResult, sources: Map<string, string[]>): string {
-  const { start, end } = mutant.location;
-  return sourceLines(mutant, sources)
-    .slice(Math.max(0, start.line - 3), end.line + 2)
-    .join("\n");
-}
-
-/** The source text a mutant replaced (Stryker locations are 1-based lines and columns). */
-function originalText(mutant: MutantResult, sources: Map<string, string[]>): string {
-  const lines = sourceLines(mutant, sources);
-  const { start, end } = mutant.location;
-  const picked = lines.slice(start.line - 1, end.line);
-  if (picked.length === 1) return (picked[0] ?? "").slice(start.column - 1, end.column - 1);
-  picked[0] = (picked[0] ?? "").slice(start.column - 1);
-  picked[picked.length - 1] = (picked.at(-1) ?? "").slice(0, end.column - 1);
-  return picked.join("\n");
-}
-
-function relative(file: string): string {
-  return path.relative(ROOT, path.resolve(ROOT, file)).split(path.sep).join("/");
 }
 
 interface Survivor {
