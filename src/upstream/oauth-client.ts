@@ -204,7 +204,13 @@ export function authorizationUrl(
 ): URL {
   if (!server.as.authorization_endpoint)
     throw new UpstreamOAuthError("discovery", "The authorization server has no authorization endpoint");
-  const url = new URL(server.as.authorization_endpoint);
+  // The server's metadata is not ours to trust: a value that is no URL is its discovery failure, not our 500.
+  let url: URL;
+  try {
+    url = new URL(server.as.authorization_endpoint);
+  } catch {
+    throw new UpstreamOAuthError("discovery", "The authorization server's authorization endpoint is not a URL");
+  }
   url.searchParams.set("response_type", "code");
   url.searchParams.set("client_id", auth.clientId);
   url.searchParams.set("redirect_uri", redirectUri);

@@ -117,6 +117,19 @@ describe("deriving tools from an OpenAPI document", () => {
     expect(problemOf(() => deriveOperations(missing))).toMatch(
       /\$ref '#\/components\/parameters\/Nope' cannot be resolved/,
     );
+    const badPointer = minimal({
+      "/a": { get: { operationId: "a", parameters: [{ $ref: "#/a%ZZ" }] } },
+    });
+    expect(problemOf(() => deriveOperations(badPointer))).toMatch(/is not a valid JSON pointer/);
+    const badPattern = minimal({
+      "/a": {
+        get: {
+          operationId: "a",
+          parameters: [{ name: "q", in: "query", schema: { type: "string", pattern: "a\\-b" } }],
+        },
+      },
+    });
+    expect(problemOf(() => deriveOperations(badPattern))).toMatch(/tool 'a': pattern 'a\\-b' is not a valid/);
     const remote = minimal({ "/a": { get: { operationId: "a", parameters: [{ $ref: "https://x.test/p.json" }] } } });
     expect(problemOf(() => deriveOperations(remote))).toMatch(/is not local/);
     const undeclared = minimal({ "/a/{id}": { get: { operationId: "a" } } });

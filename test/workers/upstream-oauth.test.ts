@@ -6,6 +6,7 @@ import { openLink, openServerState, StateError, sealLink, sealServerState } from
 import type { BackendConfig } from "../../src/config/snapshot";
 import { upstreamTokenObject } from "../../src/stubs";
 import { api, errorOf, uniqueName } from "./helpers";
+import { route } from "./outbound";
 
 const BASE = { u: "tok_alice", b: "gh", n: "0123456789abcdef0123456789abcdef" };
 const VERIFIER = "v".repeat(43);
@@ -110,6 +111,30 @@ describe("consent pages", () => {
     expect((await form(`state=${encodeURIComponent(link)}`, { "sec-fetch-site": "cross-site" })).status).toBe(400);
     const json = await api("POST", "/oauth/upstream/start", { token: null, body: { state: link } });
     expect(json.status).toBe(400);
+  });
+
+  it("answers 502, not 500, when the server's metadata names an authorization endpoint that is no URL", async () => {
+    const issuer = "https://93.184.215.33";
+    const unroute = route(`${issuer}/.well-known/oauth-authorization-server`, () =>
+      Response.json({ issuer, authorization_endpoint: "not a url", token_endpoint: `${issuer}/token` }),
+    );
+    try {
+      const name = uniqueName("oa");
+      const created = await api("POST", "/api/backends", {
+        body: { name, url: "https://93.184.215.14/mcp", auth: { type: "oauth", issuer, clientId: "c" } },
+      });
+      expect(created.status).toBe(201);
+      const link = await sealLink({ ...BASE, b: name, e: Date.now() + 60_000 }, await keyRing(env));
+      const started = await api("POST", "/oauth/upstream/start", {
+        token: null,
+        rawBody: `state=${encodeURIComponent(link)}`,
+        headers: { "content-type": "application/x-www-form-urlencoded", "sec-fetch-site": "same-origin" },
+      });
+      expect(started.status).toBe(502);
+      expect(started.text).toContain("authorization endpoint is not a URL");
+    } finally {
+      unroute();
+    }
   });
 
   it("a declined authorization stores nothing, and its state cannot be used again", async () => {

@@ -68,7 +68,12 @@ class Resolver {
       throw new OpenApiProblem(`$ref '${ref.slice(0, 200)}' is not local (only '#/...' is supported)`);
     let node: unknown = this.root;
     for (const raw of ref.slice(2).split("/")) {
-      const key = decodeURIComponent(raw).replaceAll("~1", "/").replaceAll("~0", "~");
+      let key: string;
+      try {
+        key = decodeURIComponent(raw).replaceAll("~1", "/").replaceAll("~0", "~");
+      } catch {
+        throw new OpenApiProblem(`$ref '${ref.slice(0, 200)}' is not a valid JSON pointer`);
+      }
       if (!isObject(node) && !Array.isArray(node))
         throw new OpenApiProblem(`$ref '${ref.slice(0, 200)}' cannot be resolved`);
       node = (node as Json)[key];
@@ -211,6 +216,32 @@ function toOperation(
 }
 
 /**
+ * Every `pattern` of a tool's schema must compile as the call-time validator
+ * compiles it (`new RegExp(p, "u")`, @cfworker/json-schema): one that does not
+ * would otherwise throw on every call, so it is this document's 400 at save
+ * time. Walks the resolved schema, already bounded by the node budget.
+ */
+function checkPatterns(schema: unknown, tool: string): void {
+  if (Array.isArray(schema)) {
+    for (const item of schema) checkPatterns(item, tool);
+    return;
+  }
+  if (!isObject(schema)) return;
+  const patterns = [
+    ...(typeof schema.pattern === "string" ? [schema.pattern] : []),
+    ...(isObject(schema.patternProperties) ? Object.keys(schema.patternProperties) : []),
+  ];
+  for (const pattern of patterns) {
+    try {
+      new RegExp(pattern, "u");
+    } catch {
+      throw new OpenApiProblem(`tool '${tool}': pattern '${pattern.slice(0, 80)}' is not a valid regular expression`);
+    }
+  }
+  for (const value of Object.values(schema)) checkPatterns(value, tool);
+}
+
+/**
  * The operations of an OpenAPI 3.0/3.1 document (already parsed) as tools,
  * filtered by `filter`. Throws an `OpenApiProblem` for a document that is not
  * OpenAPI 3.0/3.1, has no (remaining) operations, duplicate or invalid
@@ -267,6 +298,7 @@ export function deriveOperations(doc: unknown, filter: OperationFilter = {}): Op
       `the document has ${kept.length} operations; at most ${MAX_OPERATIONS} (narrow it with include)`,
     );
   }
+  for (const op of kept) checkPatterns(op.inputSchema, op.tool);
   if (JSON.stringify(kept).length > MAX_DERIVED_BYTES) {
     throw new OpenApiProblem(
       `the tools' schemas with their $refs resolved take more than ${MAX_DERIVED_BYTES / 1024} KiB (narrow it with include)`,
