@@ -12,6 +12,7 @@ import type { Catalog, CatalogAnswer } from "../protocol/catalog-types";
 import type { Era } from "../protocol/eras";
 import { ALL_PROFILES } from "../protocol/profiles";
 import { backendObject as stub } from "../stubs";
+import { bearerOf } from "../upstream/oauth-client";
 import { LruMap } from "../util/lru";
 import { withDeadline } from "../util/time";
 
@@ -36,11 +37,6 @@ interface Entry {
 
 const entries = new LruMap<string, Entry>(4_000);
 
-function bearerOf(backend: BackendConfig): string | undefined {
-  const value = backend.headers.authorization;
-  return value?.startsWith("Bearer ") ? value.slice(7) : undefined;
-}
-
 function withoutBearer(backend: BackendConfig): BackendConfig {
   const { authorization: _, ...headers } = backend.headers;
   return { ...backend, headers };
@@ -50,7 +46,7 @@ async function ask(env: Bindings, backend: BackendConfig, profile: string): Prom
   let answer: CatalogAnswer;
   try {
     // An upstream-OAuth backend prepared with the caller's token (views.ts): the token goes beside the config.
-    const bearer = backend.auth ? bearerOf(backend) : undefined;
+    const bearer = bearerOf(backend);
     answer = await stub(env, backend.name).catalog(bearer ? withoutBearer(backend) : backend, profile, bearer);
   } catch {
     answer = { ok: false, error: `Backend '${backend.name}' catalog is unavailable` };

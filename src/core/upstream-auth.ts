@@ -156,12 +156,6 @@ export async function authorizedBackend(
   });
 }
 
-/** The bearer token a prepared backend carries (to name it when the backend refuses it). */
-export function sentToken(backend: BackendConfig): string | undefined {
-  const value = backend.auth ? backend.headers.authorization : undefined;
-  return value?.startsWith("Bearer ") ? value.slice(7) : undefined;
-}
-
 /**
  * A 2026 client's retry answering the gateway's consent request: a decline
  * or cancel is a clear error; an accept goes on (the key is removed, it is

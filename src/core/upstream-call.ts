@@ -16,12 +16,13 @@ import { ErrorCode, type JsonRpcRequest, RpcError } from "../protocol/jsonrpc";
 import { isModernVersion } from "../protocol/versions";
 import { BackendFailure } from "../upstream/failure";
 import { postMessage, readReply } from "../upstream/http";
+import { bearerOf } from "../upstream/oauth-client";
 import type { UpstreamSession } from "../upstream/types";
 import { cachedCatalog, recheckEra } from "./catalog";
 import type { McpContext } from "./context";
 import type { InputRound } from "./input-shim";
 import { mapMessage, outbound } from "./references";
-import { authorizedBackend, consentAnswered, sentToken } from "./upstream-auth";
+import { authorizedBackend, consentAnswered } from "./upstream-auth";
 
 /** The `Mcp-Param-*` declarations of the tool a modern tools/call names (from this isolate's catalog). */
 function paramHeadersOf(ctx: McpContext, backend: BackendConfig, request: JsonRpcRequest, session: UpstreamSession) {
@@ -67,7 +68,7 @@ export async function sendUpstream(
   } catch (err) {
     if (refusedToken(err, backend)) {
       // Expired early or revoked at the server: refresh (or ask to connect again), then once more.
-      backend = await authorizedBackend(ctx, configured, { rejected: sentToken(backend) });
+      backend = await authorizedBackend(ctx, configured, { rejected: bearerOf(backend) });
       if (upstream) await ctx.upstreams.forget(backend.name, upstream);
       return await attempt();
     }

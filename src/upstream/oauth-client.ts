@@ -366,3 +366,9 @@ export function withBearer(backend: BackendConfig, token: string): BackendConfig
   headers.authorization = `Bearer ${token}`;
   return { ...backend, headers };
 }
+
+/** The upstream token `withBearer` put on an upstream-OAuth backend, if any (a configured header is not one). */
+export function bearerOf(backend: BackendConfig): string | undefined {
+  const value = backend.auth ? backend.headers.authorization : undefined;
+  return value?.startsWith("Bearer ") ? value.slice(7) : undefined;
+}
