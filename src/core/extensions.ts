@@ -29,6 +29,7 @@ import type { McpContext, Outcome } from "./context";
 import type { FederatedView } from "./federation";
 import { forward } from "./relay";
 import { SKILLS_METHODS, skillsMethod } from "./skills";
+import { authorizedBackend } from "./upstream-auth";
 import { federatedView } from "./views";
 
 /** Capability keys the gateway merges itself (`capabilities.ts`); everything else is an unknown capability. */
@@ -82,9 +83,10 @@ export async function extensionNotification(
 ): Promise<void> {
   if (CORE_NOTIFICATIONS.has(method)) return;
   const only = (await federatedView(ctx)).passthrough;
-  const backend = ctx.endpoint.backends.find((b) => b.name === only);
-  if (!backend) return;
+  const configured = ctx.endpoint.backends.find((b) => b.name === only);
+  if (!configured) return;
   try {
+    const backend = await authorizedBackend(ctx, configured, { quiet: true });
     await notify(backend, method, params, await ctx.upstreams.open(backend));
   } catch {
     // A notification has no answer to carry a failure; the backend's breaker sees calls, not this.

@@ -27,6 +27,7 @@ import { request as upstreamRequest } from "../upstream/http";
 import type { McpContext, Outcome } from "./context";
 import type { ResultMapper } from "./relay";
 import { isObject, publicTaskId, RELATED_TASK, type TaskRoute, unknownTask } from "./task-ids";
+import { authorizedBackend } from "./upstream-auth";
 import { federatedView } from "./views";
 
 /** The extension's id, in `capabilities.extensions` and `requiredCapabilities`. */
@@ -100,7 +101,9 @@ export async function extensionCall(
 }
 
 /** One request to the task's backend in the caller's upstream session there; a JSON-RPC error is returned, not thrown. */
-async function ask(ctx: McpContext, backend: BackendConfig, method: string, taskId: string) {
+async function ask(ctx: McpContext, configured: BackendConfig, method: string, taskId: string) {
+  // With the caller's upstream token, as the call that created the task had it (upstream-auth.ts).
+  const backend = await authorizedBackend(ctx, configured, { quiet: true });
   return upstreamRequest(backend, method, { taskId }, await ctx.upstreams.open(backend));
 }
 
@@ -150,7 +153,8 @@ export async function extensionTaskRequest(
   }
   if (status === "input_required" && ctx.upstreams.taskQuestions) {
     // Delivered once on the backend's tasks/result; held by the caller's SessionDO for every tasks/get.
-    const questions = await ctx.upstreams.taskQuestions(backend, await ctx.upstreams.open(backend), route.taskId);
+    const authed = await authorizedBackend(ctx, backend, { quiet: true });
+    const questions = await ctx.upstreams.taskQuestions(authed, await ctx.upstreams.open(authed), route.taskId);
     if (Object.keys(questions).length > 0) detailed.inputRequests = questions;
   }
   if (!TERMINAL.has(status) && status !== "working" && status !== "input_required") detailed.status = "working";

@@ -28,6 +28,7 @@ import type { McpContext, Outcome } from "./context";
 import { forward, type ResultMapper } from "./relay";
 import { extensionCall, extensionTaskRequest } from "./task-extension";
 import { isObject, openTaskId, publicTaskId, withRelatedTask } from "./task-ids";
+import { authorizedBackend } from "./upstream-auth";
 
 /** Backends asked for one `tasks/list` page at most (the rest is behind the next cursor). */
 const LIST_BACKENDS_PER_PAGE = 8;
@@ -174,10 +175,12 @@ export async function listTasks(ctx: McpContext, request: JsonRpcRequest): Promi
 /** One page of a backend's `tasks/list`, with public ids; a failing backend gives an empty last page. */
 async function backendPage(
   ctx: McpContext,
-  backend: BackendConfig,
+  configured: BackendConfig,
   cursor: string | undefined,
 ): Promise<{ tasks: Json[]; nextCursor?: string }> {
   try {
+    // With the caller's upstream token, as the calls that created the tasks had it (upstream-auth.ts).
+    const backend = await authorizedBackend(ctx, configured, { quiet: true });
     const reply = await upstreamRequest(
       backend,
       "tasks/list",
