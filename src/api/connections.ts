@@ -46,7 +46,7 @@ const BackendParam = z.object({ backend: z.string().min(1).max(128) });
  * Deletes `subject`'s connection to `backend` everywhere it is kept; false
  * when there was none.
  */
-export async function revokeConnection(
+async function revokeConnection(
   env: Bindings,
   config: ConfigSnapshot,
   subject: string,

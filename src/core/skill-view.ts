@@ -48,7 +48,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** The root of a skill given its `SKILL.md` URI (`…/SKILL.md` without the last segment), or null. */
-export function skillRoot(uri: string): string | null {
+function skillRoot(uri: string): string | null {
   return uri.endsWith("/SKILL.md") && uri.length > "/SKILL.md".length ? uri.slice(0, -"/SKILL.md".length) : null;
 }
 

@@ -28,7 +28,7 @@ const PROFILE_CAPABILITIES = ["sampling", "elicitation", "roots", "ui"] as const
 /** The MCP Apps extension's identifier. */
 export const UI_EXTENSION = "io.modelcontextprotocol/ui";
 /** The one view type MCP Apps defines (what a claimed UI profile declares when rebuilt). */
-export const APP_MIME_TYPE = "text/html;profile=mcp-app";
+const APP_MIME_TYPE = "text/html;profile=mcp-app";
 
 function claims(capabilities: Record<string, unknown>, capability: (typeof PROFILE_CAPABILITIES)[number]): boolean {
   if (capability !== "ui") return capabilities[capability] !== undefined;

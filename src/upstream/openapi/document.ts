@@ -18,12 +18,12 @@ import type { OpenApiOperation, OpenApiParam } from "../../config/openapi-types"
 /** Largest document, fetched or inline (bytes of text; the admin API's body bound is 1 MiB). */
 export const MAX_DOCUMENT_BYTES = 512 * 1024;
 /** Most operations one backend may offer as tools (after `include`/`exclude`). */
-export const MAX_OPERATIONS = 200;
+const MAX_OPERATIONS = 200;
 /** Deepest chain of `$ref`s followed, and most schema nodes the resolved operations may hold in all. */
 const MAX_REF_DEPTH = 32;
 const MAX_NODES = 100_000;
 /** Most JSON text the derived operations may take (they are stored in the backend's D1 row, at most 2 MB). */
-export const MAX_DERIVED_BYTES = 1024 * 1024;
+const MAX_DERIVED_BYTES = 1024 * 1024;
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
 /** A tool name the gateway can prefix with `<backend>__` (MCP tool names: letters, digits, `_`, `-`, `.`). */

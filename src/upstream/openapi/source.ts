@@ -11,7 +11,7 @@ import { deriveOperations, MAX_DOCUMENT_BYTES, OpenApiProblem, parseDocumentText
 const FETCH_TIMEOUT_MS = 10_000;
 
 /** Says why a URL may not be fetched (private address…), or null when it may. */
-export type UrlCheck = (url: string) => Promise<string | null>;
+type UrlCheck = (url: string) => Promise<string | null>;
 
 async function readBounded(res: Response): Promise<string> {
   if (!res.body) return "";
